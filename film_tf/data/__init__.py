@@ -1,0 +1,1 @@
+"""Data: the FILM TFRecord triplet format and the training/eval input pipelines."""

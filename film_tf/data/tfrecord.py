@@ -1,0 +1,129 @@
+"""The official FILM TFRecord triplet format, and sharded file names.
+
+One `tf.train.Example` per triplet: `frame_{0,1,2}/encoded` (PNG or JPEG
+bytes), `/format`, `/height`, `/width`, and `path` (the middle frame's path).
+frame_0 -> x0, frame_1 -> y (ground truth), frame_2 -> x1. A sharded file
+`<base>@N` is stored as `<base>-0000i-of-0000N`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+from typing import Iterator, Sequence
+
+import tensorflow as tf
+
+FRAMES = ("frame_0", "frame_1", "frame_2")
+_SHARDED = re.compile(r"^(?P<base>.+)@(?P<n>\d+)$")
+
+
+def shard_names(path: str) -> list[str]:
+    """`base@N` -> the N shard file names; any other path -> [path] (globs expanded)."""
+    m = _SHARDED.match(os.fspath(path))
+    if m:
+        n = int(m.group("n"))
+        if n < 1:
+            raise ValueError(f"'{path}': the shard count must be >= 1.")
+        return [f"{m.group('base')}-{i:05d}-of-{n:05d}" for i in range(n)]
+    if glob.has_magic(path):
+        return sorted(glob.glob(path))
+    return [os.fspath(path)]
+
+
+def existing_shards(path: str) -> list[str]:
+    """Like `shard_names`, but raises FileNotFoundError naming a missing file."""
+    names = shard_names(path)
+    if not names:
+        raise FileNotFoundError(f"No TFRecord files match '{path}'.")
+    for name in names:
+        if not tf.io.gfile.exists(name):
+            raise FileNotFoundError(f"TFRecord file not found: '{name}' (from '{path}').")
+    return names
+
+
+def _bytes(v: bytes) -> tf.train.Feature:
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v]))
+
+
+def _int(v: int) -> tf.train.Feature:
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v)]))
+
+
+def make_example(
+    encoded: Sequence[bytes],
+    formats: Sequence[str],
+    sizes: Sequence[tuple[int, int]],
+    path: str,
+) -> tf.train.Example:
+    """A triplet Example from three encoded frames (x0, ground truth y, x1).
+
+    Args:
+      encoded: PNG/JPEG bytes of frame_0, frame_1 (the middle), frame_2.
+      formats: 'png' or 'jpg' for each.
+      sizes: (height, width) of each.
+      path: the middle frame's path (an identifier for evaluation).
+    """
+    feature = {"path": _bytes(path.encode("utf-8"))}
+    for key, data, fmt, (h, w) in zip(FRAMES, encoded, formats, sizes):
+        feature[f"{key}/encoded"] = _bytes(data)
+        feature[f"{key}/format"] = _bytes(fmt.encode("utf-8"))
+        feature[f"{key}/height"] = _int(h)
+        feature[f"{key}/width"] = _int(w)
+    return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+_FEATURES = {"path": tf.io.FixedLenFeature((), tf.string, default_value="")}
+for _key in FRAMES:
+    _FEATURES[f"{_key}/encoded"] = tf.io.FixedLenFeature((), tf.string, default_value="")
+    _FEATURES[f"{_key}/format"] = tf.io.FixedLenFeature((), tf.string, default_value="png")
+    _FEATURES[f"{_key}/height"] = tf.io.FixedLenFeature((), tf.int64, default_value=0)
+    _FEATURES[f"{_key}/width"] = tf.io.FixedLenFeature((), tf.int64, default_value=0)
+
+
+def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Decodes one serialized triplet to `{'x0', 'x1', 'y', 'time', 'path'}`.
+
+    Images are float32 (H, W, 3) in [0, 1]; `time` is 0.5, shape (1,).
+    """
+    f = tf.io.parse_single_example(serialized, _FEATURES)
+
+    def decode(key):
+        image = tf.io.decode_image(f[f"{key}/encoded"], channels=3, expand_animations=False)
+        return tf.image.convert_image_dtype(image, tf.float32)
+
+    return {
+        "x0": decode("frame_0"),
+        "y": decode("frame_1"),
+        "x1": decode("frame_2"),
+        "time": tf.constant([0.5], tf.float32),
+        "path": f["path"],
+    }
+
+
+@contextlib.contextmanager
+def atomic_sharded_writer(path: str) -> Iterator[list[tf.io.TFRecordWriter]]:
+    """Yields one writer per shard of `path`; files appear under their final
+    names only when the block completes, so a failed run leaves no partial
+    TFRecord behind."""
+    names = shard_names(path)
+    for name in names:
+        parent = os.path.dirname(name)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+    temps = [f"{name}.tmp-{os.getpid()}" for name in names]
+    writers = [tf.io.TFRecordWriter(t) for t in temps]
+    ok = False
+    try:
+        yield writers
+        ok = True
+    finally:
+        for w in writers:
+            w.close()
+        for t, name in zip(temps, names):
+            if ok:
+                os.replace(t, name)
+            elif os.path.exists(t):
+                os.remove(t)

@@ -1,0 +1,127 @@
+"""The FILM interpolator: two frames in, the middle frame out (paper Fig. 2)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from film_tf.feature_extractor import FeatureExtractor
+from film_tf.fusion import Fusion
+from film_tf.image_pyramid import ImagePyramid
+from film_tf.options import Options
+from film_tf.pyramid_flow_estimator import PyramidFlowEstimator, synthesize_flow_pyramid
+from film_tf.warp import warp
+
+AUX_OUTPUTS = (
+    "x0_warped",
+    "x1_warped",
+    "forward_residual_flow_pyramid",
+    "backward_residual_flow_pyramid",
+    "forward_flow_pyramid",
+    "backward_flow_pyramid",
+)
+
+
+def check_alignment(shape, alignment: int) -> None:
+    """Raises ValueError if a static (B, H, W, C) shape is not aligned."""
+    for axis, name in ((1, "height"), (2, "width")):
+        size = shape[axis]
+        if isinstance(size, int) and size % alignment:
+            raise ValueError(
+                f"Input {name} {size} is not a multiple of {alignment} "
+                f"(2^(pyramid_levels - 1)); pad the frames first (film_tf.Interpolator does)."
+            )
+
+
+class FilmNet(keras.layers.Layer):
+    """All of FILM as one layer; `create_model` wraps it in a keras.Model.
+
+    Call with a dict: `x0`, `x1` (B, H, W, 3) float in [0, 1] and `time`
+    (B, 1), whose value is ignored (film_net always predicts t = 0.5). Returns
+    a dict with `image` (B, H, W, 3) and, if `options.use_aux_outputs`, the
+    warped inputs and the four flow pyramids (lists, finest first).
+    """
+
+    def __init__(self, options: Options | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.options = options or Options()
+        o = self.options
+        self.image_pyramid = ImagePyramid(o.pyramid_levels, name="image_pyramid")
+        self.feature_extractor = FeatureExtractor(o.filters, o.sub_levels, name="feat_net")
+        self.flow_estimator = PyramidFlowEstimator(
+            o.specialized_levels, o.flow_convs, o.flow_filters, name="predict_flow"
+        )
+        self.fusion = Fusion(o.fusion_pyramid_levels, o.specialized_levels, o.filters, name="fusion")
+
+    def call(self, inputs):
+        o = self.options
+        x0, x1, time = inputs["x0"], inputs["x1"], inputs["time"]
+        check_alignment(ops.shape(x0), o.alignment)
+        check_alignment(ops.shape(x1), o.alignment)
+        image_pyramids = [self.image_pyramid(x0), self.image_pyramid(x1)]
+        feature_pyramids = [self.feature_extractor(p) for p in image_pyramids]
+
+        forward_residuals = self.flow_estimator(feature_pyramids[0], feature_pyramids[1])
+        backward_residuals = self.flow_estimator(feature_pyramids[1], feature_pyramids[0])
+        levels = o.fusion_pyramid_levels
+        forward_flows = synthesize_flow_pyramid(forward_residuals)[:levels]
+        backward_flows = synthesize_flow_pyramid(backward_residuals)[:levels]
+
+        # film_net is trained for t = 0.5 only; `time` keeps the interface.
+        t = ops.reshape(ops.ones_like(time) * 0.5, (-1, 1, 1, 1))
+        backward_to_mid = [f * t for f in backward_flows]
+        forward_to_mid = [f * (1.0 - t) for f in forward_flows]
+
+        aligned = []
+        warped0, warped1 = [], []
+        for k in range(levels):
+            to_warp0 = ops.concatenate([image_pyramids[0][k], feature_pyramids[0][k]], axis=-1)
+            to_warp1 = ops.concatenate([image_pyramids[1][k], feature_pyramids[1][k]], axis=-1)
+            warped0.append(warp(to_warp0, backward_to_mid[k]))
+            warped1.append(warp(to_warp1, forward_to_mid[k]))
+            aligned.append(
+                ops.concatenate([warped0[k], warped1[k], backward_to_mid[k], forward_to_mid[k]], axis=-1)
+            )
+        outputs = {"image": self.fusion(aligned)[..., :3]}
+        if o.use_aux_outputs:
+            outputs.update(
+                x0_warped=warped0[0][..., :3],
+                x1_warped=warped1[0][..., :3],
+                forward_residual_flow_pyramid=forward_residuals,
+                backward_residual_flow_pyramid=backward_residuals,
+                forward_flow_pyramid=forward_flows,
+                backward_flow_pyramid=backward_flows,
+            )
+        return outputs
+
+    def get_config(self):
+        return {**super().get_config(), "options": self.options.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["options"] = Options.from_dict(config["options"])
+        return cls(**config)
+
+
+def create_model(options: Options | None = None, name: str = "film_net") -> keras.Model:
+    """Builds the FILM interpolator as a functional keras.Model.
+
+    Args:
+      options: model options; the released configuration when None.
+      name: the model's name.
+
+    Returns:
+      A model taking `{'x0', 'x1', 'time'}` and returning the dict described
+      in `FilmNet`. H and W must be multiples of `options.alignment`.
+    """
+    options = options or Options()
+    inputs = {
+        "x0": keras.Input(shape=(None, None, 3), name="x0"),
+        "x1": keras.Input(shape=(None, None, 3), name="x1"),
+        "time": keras.Input(shape=(1,), name="time"),
+    }
+    outputs = FilmNet(options, name="film_net")(inputs)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=name)
+    model.film_options = options
+    return model

@@ -1,0 +1,48 @@
+"""film_tf: FILM frame interpolation in TensorFlow / Keras 3."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="film_tf",
+    version="0.1.0",
+    description="FILM (Frame Interpolation for Large Motion) in TensorFlow / Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    # Only film_tf is installed: the top-level datasets/ and eval/ folders hold
+    # thin binaries that must not shadow other packages of those names.
+    packages=find_packages(include=["film_tf", "film_tf.*"]),
+    package_data={"film_tf": ["assets/*", "assets/**/*", "configs/*.gin", "configs/**/*.gin"]},
+    include_package_data=True,
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "gin-config>=0.5",
+        "absl-py",
+        "numpy",
+        "pillow",
+        "mediapy",
+        # imageio-ffmpeg 0.7+ bundles an ffmpeg that rejects mediapy's -vsync.
+        "imageio-ffmpeg>=0.5,<0.7",
+        "tqdm",
+        "opencv-python-headless",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-xdist", "scikit-video", "ruff"],
+        "jax": ["jax[cpu]"],
+    },
+    entry_points={
+        "console_scripts": [
+            "film-train=film_tf.train:run_main",
+            "film-export=film_tf.export:run_main",
+            "film-eval=film_tf.evaluation.eval_cli:run_main",
+            "film-interpolate=film_tf.cli.interpolate:run_main",
+            "film-interpolate-frames=film_tf.cli.interpolate_frames:run_main",
+            "film-create-vimeo90k-tfrecord=film_tf.datasets.vimeo90k:run_main",
+            "film-create-middlebury-tfrecord=film_tf.datasets.middlebury:run_main",
+            "film-create-ucf101-tfrecord=film_tf.datasets.ucf101:run_main",
+            "film-create-xiph-tfrecord=film_tf.datasets.xiph:run_main",
+            "film-create-video-tfrecord=film_tf.datasets.video:run_main",
+        ]
+    },
+)

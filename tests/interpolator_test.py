@@ -1,0 +1,83 @@
+"""The whole model against the official implementation's outputs."""
+
+import os
+
+import numpy as np
+import pytest
+
+from film_tf import Options, create_model, load_official_weights
+from tests.conftest import REFERENCE_MODELS, reference_dir, reference_options
+
+PYRAMIDS = (
+    "forward_flow_pyramid",
+    "backward_flow_pyramid",
+    "forward_residual_flow_pyramid",
+    "backward_residual_flow_pyramid",
+)
+
+
+def run_golden(name):
+    model = create_model(reference_options(name))
+    load_official_weights(model, reference_dir(name))
+    golden = np.load(os.path.join(reference_dir(name), "golden.npz"))
+    outputs = model({k: golden[k] for k in ("x0", "x1", "time")})
+    return outputs, golden
+
+
+@pytest.mark.parametrize("name", REFERENCE_MODELS)
+def test_reproduces_official_outputs(name):
+    outputs, golden = run_golden(name)
+    np.testing.assert_allclose(outputs["image"], golden["image"], rtol=0, atol=1e-5)
+    for key in ("x0_warped", "x1_warped"):
+        np.testing.assert_allclose(outputs[key], golden[key], rtol=0, atol=1e-4)
+    for key in PYRAMIDS:
+        levels = sorted(k for k in golden.files if k.startswith(key + "_"))
+        assert len(outputs[key]) == len(levels), key
+        for i, level in enumerate(outputs[key]):
+            np.testing.assert_allclose(level, golden[f"{key}_{i}"], rtol=0, atol=1e-4, err_msg=f"{key}[{i}]")
+
+
+def test_released_configuration_parameter_count():
+    assert create_model(Options()).count_params() == 34_436_667
+
+
+@pytest.mark.parametrize("height, width", [(40, 64), (64, 72)])
+def test_unaligned_input_is_rejected(tiny_options, height, width):
+    model = create_model(tiny_options)
+    x = np.zeros((1, height, width, 3), np.float32)
+    with pytest.raises(ValueError, match="multiple of 16"):
+        model({"x0": x, "x1": x, "time": np.full((1, 1), 0.5, np.float32)})
+
+
+@pytest.mark.parametrize("size", [(16, 16), (32, 48)])
+def test_without_aux_outputs_only_image(tiny_options, size):
+    options = Options(**{**tiny_options.to_dict(), "use_aux_outputs": False})
+    model = create_model(options)
+    x = np.random.default_rng(0).random((2, *size, 3)).astype(np.float32)
+    outputs = model({"x0": x, "x1": x, "time": np.full((2, 1), 0.5, np.float32)})
+    assert set(outputs) == {"image"}
+    assert outputs["image"].shape == (2, *size, 3)
+
+
+def test_time_value_is_ignored(tiny_options):
+    model = create_model(tiny_options)
+    rng = np.random.default_rng(1)
+    x0, x1 = (rng.random((1, 32, 32, 3)).astype(np.float32) for _ in range(2))
+    a = model({"x0": x0, "x1": x1, "time": np.full((1, 1), 0.5, np.float32)})["image"]
+    b = model({"x0": x0, "x1": x1, "time": np.full((1, 1), 0.2, np.float32)})["image"]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_weights_h5_round_trip(tiny_options, tmp_path):
+    model = create_model(tiny_options)
+    load_official_weights(model, reference_dir("film_official_tiny"))
+    path = str(tmp_path / "film.weights.h5")
+    model.save_weights(path)
+    restored = create_model(tiny_options)
+    restored.load_weights(path)
+    for a, b in zip(model.weights, restored.weights):
+        assert a.path == b.path
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    golden = np.load(os.path.join(reference_dir("film_official_tiny"), "golden.npz"))
+    inputs = {k: golden[k] for k in ("x0", "x1", "time")}
+    np.testing.assert_array_equal(model(inputs)["image"], restored(inputs)["image"])
