@@ -32,6 +32,13 @@ class SubTreeExtractor(keras.layers.Layer):
                 self.convs.append(conv3x3(filters << j, name=f"cfeat_conv_{2 * j + k}"))
         self.pool = keras.layers.AveragePooling2D(pool_size=2, strides=2, padding="valid")
 
+    def build(self, image_shape):
+        channels = image_shape[-1]
+        for j in range(self.sub_levels):
+            for k in range(2):
+                self.convs[2 * j + k].build((None, None, None, channels))
+                channels = self.filters << j
+
     def call(self, image, depth: int):
         """Returns `depth` feature maps of `image`, finest first."""
         head = image
@@ -64,6 +71,9 @@ class FeatureExtractor(keras.layers.Layer):
         self.filters = filters
         self.sub_levels = sub_levels
         self.extract_sublevels = SubTreeExtractor(filters, sub_levels, name="sub_extractor")
+
+    def build(self, image_pyramid_shape):
+        self.extract_sublevels.build(image_pyramid_shape[0])
 
     def call(self, image_pyramid):
         levels = len(image_pyramid)

@@ -42,6 +42,16 @@ class Fusion(keras.layers.Layer):
     def _name(index: int) -> str:
         return "conv2d" if index == 0 else f"conv2d_{index}"
 
+    def build(self, pyramid_shape):
+        below = pyramid_shape[-1][-1]
+        for i in reversed(range(len(pyramid_shape) - 1)):
+            up, conv_a, conv_b = self.convs[i]
+            up.build((None, None, None, below))
+            conv_a.build((None, None, None, pyramid_shape[i][-1] + up.filters))
+            conv_b.build((None, None, None, conv_a.filters))
+            below = conv_b.filters
+        self.output_conv.build((None, None, None, below))
+
     def call(self, pyramid):
         net = pyramid[-1]
         for i in reversed(range(len(pyramid) - 1)):

@@ -53,6 +53,19 @@ class FilmNet(keras.layers.Layer):
         )
         self.fusion = Fusion(o.fusion_pyramid_levels, o.specialized_levels, o.filters, name="fusion")
 
+    def build(self, input_shape):
+        # Derived from the options alone, so that weights can be created (and
+        # loaded) without tracing the whole graph.
+        o = self.options
+        image_shapes = [(None, None, None, 3)] * o.pyramid_levels
+        self.feature_extractor.build(image_shapes)
+        sub = [o.filters << j for j in range(o.sub_levels)]
+        channels = [sum(sub[: min(i, o.sub_levels - 1) + 1]) for i in range(o.pyramid_levels)]
+        feature_shapes = [(None, None, None, c) for c in channels]
+        self.flow_estimator.build(feature_shapes, feature_shapes)
+        aligned = [(None, None, None, 2 * (3 + channels[k]) + 4) for k in range(o.fusion_pyramid_levels)]
+        self.fusion.build(aligned)
+
     def call(self, inputs):
         o = self.options
         x0, x1, time = inputs["x0"], inputs["x1"], inputs["time"]
@@ -92,6 +105,29 @@ class FilmNet(keras.layers.Layer):
                 forward_flow_pyramid=forward_flows,
                 backward_flow_pyramid=backward_flows,
             )
+        return outputs
+
+    def compute_output_spec(self, inputs):
+        # Shapes follow from the options; tracing the graph symbolically to
+        # find them takes seconds, which every create_model call would pay.
+        o = self.options
+        b, h, w, _ = inputs["x0"].shape
+        check_alignment((b, h, w, 3), o.alignment)
+        dtype = inputs["x0"].dtype
+
+        def spec(level, channels):
+            scale = 2**level
+            return keras.KerasTensor(
+                (b, None if h is None else h // scale, None if w is None else w // scale, channels), dtype
+            )
+
+        outputs = {"image": spec(0, 3)}
+        if o.use_aux_outputs:
+            outputs.update(x0_warped=spec(0, 3), x1_warped=spec(0, 3))
+            for key in ("forward_residual_flow_pyramid", "backward_residual_flow_pyramid"):
+                outputs[key] = [spec(i, 2) for i in range(o.pyramid_levels)]
+            for key in ("forward_flow_pyramid", "backward_flow_pyramid"):
+                outputs[key] = [spec(i, 2) for i in range(o.fusion_pyramid_levels)]
         return outputs
 
     def get_config(self):

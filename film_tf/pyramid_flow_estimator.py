@@ -54,6 +54,12 @@ class FlowEstimator(keras.layers.Layer):
         )
         self.convs.append(keras.layers.Conv2D(2, 1, name=f"conv_{num_convs + 1}"))
 
+    def build(self, features_a_shape, features_b_shape):
+        channels = features_a_shape[-1] + features_b_shape[-1]
+        for conv in self.convs:
+            conv.build((None, None, None, channels))
+            channels = conv.filters
+
     def call(self, features_a, features_b):
         net = ops.concatenate([features_a, features_b], axis=-1)
         for conv in self.convs:
@@ -88,6 +94,12 @@ class PyramidFlowEstimator(keras.layers.Layer):
 
     def predictor(self, level: int) -> FlowEstimator:
         return self.predictors[level] if level < self.specialized_levels else self.shared_predictor
+
+    def build(self, pyramid_a_shape, pyramid_b_shape):
+        for level in range(min(len(pyramid_a_shape), self.specialized_levels + 1)):
+            predictor = self.predictor(level)
+            if not predictor.built:
+                predictor.build(pyramid_a_shape[level], pyramid_b_shape[level])
 
     def call(self, pyramid_a, pyramid_b):
         levels = len(pyramid_a)

@@ -81,3 +81,18 @@ def test_weights_h5_round_trip(tiny_options, tmp_path):
     golden = np.load(os.path.join(reference_dir("film_official_tiny"), "golden.npz"))
     inputs = {k: golden[k] for k in ("x0", "x1", "time")}
     np.testing.assert_array_equal(model(inputs)["image"], restored(inputs)["image"])
+
+
+@pytest.mark.parametrize("use_aux_outputs", [True, False])
+def test_output_spec_matches_real_outputs(tiny_options, use_aux_outputs):
+    import keras
+
+    from film_tf.interpolator import FilmNet
+
+    layer = FilmNet(Options(**{**tiny_options.to_dict(), "use_aux_outputs": use_aux_outputs}))
+    shapes = {"x0": (2, 32, 48, 3), "x1": (2, 32, 48, 3), "time": (2, 1)}
+    spec = layer.compute_output_spec({k: keras.KerasTensor(s) for k, s in shapes.items()})
+    real = layer({k: np.zeros(s, np.float32) for k, s in shapes.items()})
+    spec_shapes = keras.tree.map_structure(lambda t: tuple(t.shape), spec)
+    real_shapes = keras.tree.map_structure(lambda t: tuple(t.shape), real)
+    assert spec_shapes == real_shapes
