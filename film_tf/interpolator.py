@@ -66,16 +66,21 @@ class FilmNet(keras.layers.Layer):
         aligned = [(None, None, None, 2 * (3 + channels[k]) + 4) for k in range(o.fusion_pyramid_levels)]
         self.fusion.build(aligned)
 
-    def call(self, inputs):
-        o = self.options
-        x0, x1, time = inputs["x0"], inputs["x1"], inputs["time"]
-        check_alignment(ops.shape(x0), o.alignment)
-        check_alignment(ops.shape(x1), o.alignment)
-        image_pyramids = [self.image_pyramid(x0), self.image_pyramid(x1)]
-        feature_pyramids = [self.feature_extractor(p) for p in image_pyramids]
+    def extract(self, image):
+        """Image and feature pyramids of one frame (B, H, W, 3).
 
-        forward_residuals = self.flow_estimator(feature_pyramids[0], feature_pyramids[1])
-        backward_residuals = self.flow_estimator(feature_pyramids[1], feature_pyramids[0])
+        They depend on that frame alone, so recursive interpolation computes
+        them once per frame and reuses them for both of its pairs.
+        """
+        image_pyramid = self.image_pyramid(image)
+        return image_pyramid, self.feature_extractor(image_pyramid)
+
+    def interpolate(self, frame0, frame1, time):
+        """The middle frame from two `extract` results; returns the output dict."""
+        o = self.options
+        (image_pyramid0, features0), (image_pyramid1, features1) = frame0, frame1
+        forward_residuals = self.flow_estimator(features0, features1)
+        backward_residuals = self.flow_estimator(features1, features0)
         levels = o.fusion_pyramid_levels
         forward_flows = synthesize_flow_pyramid(forward_residuals)[:levels]
         backward_flows = synthesize_flow_pyramid(backward_residuals)[:levels]
@@ -88,8 +93,8 @@ class FilmNet(keras.layers.Layer):
         aligned = []
         warped0, warped1 = [], []
         for k in range(levels):
-            to_warp0 = ops.concatenate([image_pyramids[0][k], feature_pyramids[0][k]], axis=-1)
-            to_warp1 = ops.concatenate([image_pyramids[1][k], feature_pyramids[1][k]], axis=-1)
+            to_warp0 = ops.concatenate([image_pyramid0[k], features0[k]], axis=-1)
+            to_warp1 = ops.concatenate([image_pyramid1[k], features1[k]], axis=-1)
             warped0.append(warp(to_warp0, backward_to_mid[k]))
             warped1.append(warp(to_warp1, forward_to_mid[k]))
             aligned.append(
@@ -106,6 +111,12 @@ class FilmNet(keras.layers.Layer):
                 backward_flow_pyramid=backward_flows,
             )
         return outputs
+
+    def call(self, inputs):
+        x0, x1 = inputs["x0"], inputs["x1"]
+        check_alignment(ops.shape(x0), self.options.alignment)
+        check_alignment(ops.shape(x1), self.options.alignment)
+        return self.interpolate(self.extract(x0), self.extract(x1), inputs["time"])
 
     def compute_output_spec(self, inputs):
         # Shapes follow from the options; tracing the graph symbolically to

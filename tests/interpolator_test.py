@@ -96,3 +96,15 @@ def test_output_spec_matches_real_outputs(tiny_options, use_aux_outputs):
     spec_shapes = keras.tree.map_structure(lambda t: tuple(t.shape), spec)
     real_shapes = keras.tree.map_structure(lambda t: tuple(t.shape), real)
     assert spec_shapes == real_shapes
+
+
+def test_extract_then_interpolate_equals_call(tiny_options):
+    """Features computed once per frame (for recursion) give the same result."""
+    from film_tf.official_weights import find_film_layer
+
+    model = create_model(tiny_options)
+    load_official_weights(model, reference_dir("film_official_tiny"))
+    layer = find_film_layer(model)
+    golden = np.load(os.path.join(reference_dir("film_official_tiny"), "golden.npz"))
+    out = layer.interpolate(layer.extract(golden["x0"]), layer.extract(golden["x1"]), golden["time"])
+    np.testing.assert_allclose(out["image"], golden["image"], rtol=0, atol=1e-5)
