@@ -9,7 +9,14 @@ import tempfile
 from typing import Callable, Iterator
 
 # Mistakes a user can make (missing files, bad values); reported in one line.
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
 
 
 class UserError(Exception):

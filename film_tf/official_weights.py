@@ -138,7 +138,9 @@ def load_official_weights(model: keras.Model, path: str) -> None:
             f"Checkpoint has {len(values)} variables, but a film_net with options "
             f"{layer.options.to_dict()} has {len(specs)}; the options do not match the checkpoint."
         )
-    ours = {v.path.split("/", 1)[1] if v.path.startswith(layer.name + "/") else v.path: v for v in layer.weights}
+    ours = {
+        v.path.split("/", 1)[1] if v.path.startswith(layer.name + "/") else v.path: v for v in layer.weights
+    }
     targets = []
     for n, ((name, shape), value) in enumerate(zip(specs, values)):
         if tuple(value.shape) != shape:

@@ -81,7 +81,9 @@ class PyramidFlowEstimator(keras.layers.Layer):
     of the upsampled coarser flow and residual i (see `synthesize_flow_pyramid`).
     """
 
-    def __init__(self, specialized_levels: int, flow_convs: Sequence[int], flow_filters: Sequence[int], **kwargs):
+    def __init__(
+        self, specialized_levels: int, flow_convs: Sequence[int], flow_filters: Sequence[int], **kwargs
+    ):
         super().__init__(**kwargs)
         self.specialized_levels = specialized_levels
         self.flow_convs = tuple(flow_convs)

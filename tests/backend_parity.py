@@ -27,7 +27,9 @@ def main(name: str) -> None:
     for key, value in outputs.items():
         if isinstance(value, list):
             for i, level in enumerate(value):
-                errors[f"{key}_{i}"] = float(np.abs(keras.ops.convert_to_numpy(level) - golden[f"{key}_{i}"]).max())
+                errors[f"{key}_{i}"] = float(
+                    np.abs(keras.ops.convert_to_numpy(level) - golden[f"{key}_{i}"]).max()
+                )
         else:
             errors[key] = float(np.abs(keras.ops.convert_to_numpy(value) - golden[key]).max())
     print(json.dumps(errors))

@@ -20,7 +20,11 @@ def test_official_parity_on_jax(name):
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "tests", "backend_parity.py"), name],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     errors = json.loads(result.stdout.strip().splitlines()[-1])

@@ -17,7 +17,7 @@ def test_image_pyramid_is_repeated_2x2_average(levels):
     pyramid = ImagePyramid(levels)(image)
     assert len(pyramid) == levels
     expected = image
-    for i, level in enumerate(pyramid):
+    for _i, level in enumerate(pyramid):
         np.testing.assert_allclose(level, expected, atol=1e-6)
         b, h, w, c = expected.shape
         expected = expected.reshape(b, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))

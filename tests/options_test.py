@@ -32,8 +32,15 @@ def test_invalid_options_name_the_field(kwargs, field):
 
 
 def test_round_trip_through_dict():
-    o = Options(pyramid_levels=5, fusion_pyramid_levels=4, specialized_levels=2, sub_levels=3,
-                flow_convs=[2, 2, 2], flow_filters=[8, 8, 16], filters=4)
+    o = Options(
+        pyramid_levels=5,
+        fusion_pyramid_levels=4,
+        specialized_levels=2,
+        sub_levels=3,
+        flow_convs=[2, 2, 2],
+        flow_filters=[8, 8, 16],
+        filters=4,
+    )
     assert Options.from_dict(o.to_dict()) == o
     with pytest.raises(ValueError, match="Unknown film_net option"):
         Options.from_dict({"pyramid_level": 3})

@@ -40,7 +40,9 @@ def test_integer_translation_moves_pixels():
 
 
 def test_dynamic_shapes_in_tf_function():
-    fn = tf.function(warp, input_signature=[tf.TensorSpec([None, None, None, 3]), tf.TensorSpec([None, None, None, 2])])
+    fn = tf.function(
+        warp, input_signature=[tf.TensorSpec([None, None, None, 3]), tf.TensorSpec([None, None, None, 2])]
+    )
     case = "wide"
     image = GOLDEN[f"{case}/image"][..., :3]
     flow = GOLDEN[f"{case}/flow"]
