@@ -1,0 +1,222 @@
+"""Shared pieces of the dataset builders: flags, layout checks, triplet encoding.
+
+A builder lists `FileTriplet`s (x0, ground-truth middle y, x1 file paths) or
+produces frames in memory, and hands them to `writer.write_tfrecord`, which
+encodes them in parallel into the official triplet format
+(`film_tf.data.tfrecord`).
+
+Flags are defined lazily, never at import: several binaries (and their tests)
+share one process and absl refuses a flag name defined twice. `main(argv)`
+parses its own `FlagValues`; `run_main()` defines the flags on the global
+`FLAGS` so absl's `--help` and parsing work, then runs through `run_absl`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import re
+import sys
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+from absl import flags
+
+from film_tf.cli_utils import UserError, run_absl
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# PIL format name -> the `frame_i/format` value stored in the TFRecord.
+_STORED_FORMATS = {"PNG": "png", "JPEG": "jpg"}
+
+
+@dataclasses.dataclass(frozen=True)
+class FileTriplet:
+    """Three frame files on disk and the identifier stored as `path`.
+
+    Attributes:
+      frames: file paths of frame_0 (x0), frame_1 (the ground truth y) and
+        frame_2 (x1), in that order.
+      path: the middle frame's path, stored as the example's `path`.
+    """
+
+    frames: tuple[str, str, str]
+    path: str
+
+
+# ---------------------------------------------------------------- flags
+
+
+def define_output_flags(fv: flags.FlagValues, default_shards: int) -> None:
+    """The flags every builder shares (output, shards, workers)."""
+    flags.DEFINE_string(
+        "output_tfrecord_filepath",
+        None,
+        "Output TFRecord base path; shards are written as <path>-0000i-of-0000N. "
+        "A '<path>@N' value sets the shard count itself.",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer("num_shards", default_shards, "Number of output shards.", flag_values=fv)
+    flags.DEFINE_integer(
+        "num_workers", 0, "Encoding threads; 0 = one per CPU core.", lower_bound=0, flag_values=fv
+    )
+
+
+def required(fv: flags.FlagValues, name: str):
+    """The value of flag `name`, or a one-line UserError if it is unset."""
+    value = fv[name].value
+    if value is None or value == "":
+        raise UserError(f"--{name} is required.")
+    return value
+
+
+def parse_and_run(
+    argv: Sequence[str], define: Callable[[flags.FlagValues], None], run: Callable[[flags.FlagValues], None]
+) -> None:
+    """A binary's `main(argv)`: parses argv (program name first) into fresh
+    FlagValues, so it can be called from tests and other code."""
+    fv = flags.FlagValues()
+    define(fv)
+    rest = fv(list(argv))
+    _reject_positional(rest)
+    run(fv)
+
+
+def absl_run(
+    define: Callable[[flags.FlagValues], None],
+    run: Callable[[flags.FlagValues], None],
+    usage: str | None = None,
+) -> None:
+    """A binary's `run_main()`: defines its flags on the global FLAGS (for
+    absl's parsing and --help) and runs it with one-line user errors.
+
+    `usage` (the library module's docstring) replaces the thin wrapper's in
+    --help, and the flags are listed as the main module's key flags, so
+    `--help` shows them whether started by `python -m` or a console script.
+    """
+    before = set(flags.FLAGS)
+    define(flags.FLAGS)
+    for name in sorted(set(flags.FLAGS) - before):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+    main_module = sys.modules.get("__main__")
+    if usage and main_module is not None:
+        main_module.__doc__ = usage
+
+    def absl_main(argv: list[str]) -> None:
+        _reject_positional(argv)
+        run(flags.FLAGS)
+
+    run_absl(absl_main)
+
+
+def _reject_positional(argv: Sequence[str]) -> None:
+    if len(argv) > 1:
+        raise UserError(f"Unexpected arguments: {' '.join(argv[1:])} (all options are --flags).")
+
+
+def sharded_output(path: str, num_shards: int) -> str:
+    """`path` -> `path@num_shards`, unless `path` already ends in `@N`."""
+    if re.search(r"@\d+$", path):
+        return path
+    if num_shards < 1:
+        raise ValueError(f"--num_shards must be >= 1, not {num_shards}.")
+    return f"{path}@{num_shards}"
+
+
+# ---------------------------------------------------------------- layouts
+
+
+def require_dir(path: str, what: str) -> str:
+    """`path` if it is a directory; else a FileNotFoundError naming it."""
+    if not os.path.isdir(path):
+        if os.path.exists(path):
+            raise NotADirectoryError(f"{what} is not a directory: '{path}'.")
+        raise FileNotFoundError(f"{what} not found: '{path}'.")
+    return path
+
+
+def require_files(triplets: Iterable[FileTriplet], layout: str) -> None:
+    """Checks every frame exists before anything is written."""
+    for triplet in triplets:
+        for frame in triplet.frames:
+            if not os.path.isfile(frame):
+                raise FileNotFoundError(f"Missing frame '{frame}' (expected layout: {layout}).")
+
+
+def natural_key(name: str) -> list:
+    """Sort key that orders 'frame2' before 'frame10'."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_images(folder: str) -> list[str]:
+    """Image files directly inside `folder`, in natural order."""
+    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
+    return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def read_encoded(path: str) -> tuple[bytes, str, tuple[int, int]]:
+    """The file's bytes, its stored format ('png'/'jpg') and (height, width).
+
+    The bytes go into the TFRecord unchanged, so PNG frames stay bit-exact.
+    """
+    import PIL.Image
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        with PIL.Image.open(io.BytesIO(data)) as image:
+            fmt = image.format
+            width, height = image.size
+            image.verify()  # Catches truncated or corrupt files now, not at training time.
+    except Exception as e:  # PIL raises many types for bad data.
+        raise ValueError(f"Cannot read image '{path}': {e}") from None
+    if fmt not in _STORED_FORMATS:
+        raise ValueError(f"Unsupported image format {fmt} in '{path}' (use PNG or JPEG).")
+    return data, _STORED_FORMATS[fmt], (height, width)
+
+
+def check_same_size(sizes: Sequence[tuple[int, int]], names: Sequence[str], what: str) -> None:
+    """A ValueError naming the triplet when its frames differ in size."""
+    if len(set(sizes)) > 1:
+        detail = ", ".join(f"'{n}' is {w}x{h}" for n, (h, w) in zip(names, sizes))
+        raise ValueError(f"Frames of different sizes in triplet '{what}': {detail}.")
+
+
+def encode_file_triplet(triplet: FileTriplet) -> bytes:
+    """A serialized Example holding the three files' bytes unchanged."""
+    from film_tf.data.tfrecord import make_example
+
+    read = [read_encoded(p) for p in triplet.frames]
+    sizes = [r[2] for r in read]
+    check_same_size(sizes, triplet.frames, triplet.path)
+    example = make_example([r[0] for r in read], [r[1] for r in read], sizes, triplet.path)
+    return example.SerializeToString()
+
+
+def encode_image(rgb: np.ndarray, fmt: str = "png", jpeg_quality: int = 95) -> bytes:
+    """uint8 (H, W, 3) RGB -> PNG or JPEG bytes."""
+    import cv2
+
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    if fmt == "png":
+        ok, buf = cv2.imencode(".png", bgr)
+    elif fmt == "jpg":
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    else:
+        raise ValueError(f"Unknown image format '{fmt}' (png or jpg).")
+    if not ok:
+        raise ValueError(f"Could not encode a {rgb.shape} frame as {fmt}.")
+    return buf.tobytes()
+
+
+def encode_array_triplet(frames: Sequence[np.ndarray], path: str, fmt: str = "png") -> bytes:
+    """A serialized Example from three uint8 (H, W, 3) RGB frames (x0, y, x1)."""
+    from film_tf.data.tfrecord import make_example
+
+    sizes = [tuple(f.shape[:2]) for f in frames]
+    check_same_size(sizes, ("frame_0", "frame_1", "frame_2"), path)
+    encoded = [encode_image(f, fmt) for f in frames]
+    return make_example(encoded, [fmt] * 3, sizes, path).SerializeToString()

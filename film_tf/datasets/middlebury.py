@@ -1,0 +1,101 @@
+r"""Middlebury "Other" set with its interpolation ground truth -> TFRecord.
+
+Layout (other-data.zip and other-gt-interp.zip unpacked side by side):
+
+    <input_dir>/other-data/<Name>/frame10.png, frame11.png
+    <input_dir>/other-gt-interp/<Name>/frame10i11.png
+
+Every <Name> with a ground-truth folder becomes one triplet: frame10 -> x0,
+frame10i11 -> y, frame11 -> x1. Sequences of other-data without ground truth
+(none in the official archives) are skipped with a note. PNG bytes are stored
+unchanged.
+
+    python -m datasets.create_middlebury_tfrecord --input_dir=<middlebury> \
+      --output_tfrecord_filepath=<out>/middlebury_other.tfrecord --num_shards=3
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags, logging
+
+from film_tf.datasets import common
+from film_tf.datasets.writer import write_tfrecord
+
+LAYOUT = "<input_dir>/other-data/<Name>/frame10.png, frame11.png and <input_dir>/other-gt-interp/<Name>/frame10i11.png"
+FRAME_FILES = (("pairs", "frame10.png"), ("golden", "frame10i11.png"), ("pairs", "frame11.png"))
+
+
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_string("input_dir", None, f"Middlebury root. Layout: {LAYOUT}.", flag_values=fv)
+    flags.DEFINE_string(
+        "input_pairs_foldername", "other-data", "Folder with the input frame pairs.", flag_values=fv
+    )
+    flags.DEFINE_string(
+        "golden_foldername", "other-gt-interp", "Folder with the ground-truth middle frames.", flag_values=fv
+    )
+    common.define_output_flags(fv, default_shards=3)
+
+
+def find_triplets(
+    input_dir: str, pairs_folder: str = "other-data", golden_folder: str = "other-gt-interp"
+) -> list[common.FileTriplet]:
+    """One `FileTriplet` per sequence that has ground truth, sorted by name."""
+    common.require_dir(input_dir, "Middlebury folder")
+    folders = {
+        "pairs": common.require_dir(os.path.join(input_dir, pairs_folder), f"Input pairs folder ({LAYOUT})"),
+        "golden": common.require_dir(
+            os.path.join(input_dir, golden_folder), f"Ground-truth folder ({LAYOUT})"
+        ),
+    }
+    names = sorted(
+        n for n in os.listdir(folders["golden"]) if os.path.isdir(os.path.join(folders["golden"], n))
+    )
+    if not names:
+        raise FileNotFoundError(f"No sequence folders in '{folders['golden']}' (expected layout: {LAYOUT}).")
+    pairs = {n for n in os.listdir(folders["pairs"]) if os.path.isdir(os.path.join(folders["pairs"], n))}
+    without_gt = sorted(pairs - set(names))
+    if without_gt:
+        logging.warning("Skipping sequences without ground truth: %s", ", ".join(without_gt))
+    triplets = []
+    for name in names:
+        frames = tuple(os.path.join(folders[kind], name, file) for kind, file in FRAME_FILES)
+        triplets.append(common.FileTriplet(frames=frames, path=frames[1]))
+    common.require_files(triplets, LAYOUT)
+    return triplets
+
+
+def build(
+    input_dir: str,
+    output: str,
+    pairs_folder: str = "other-data",
+    golden_folder: str = "other-gt-interp",
+    num_workers: int = 0,
+) -> int:
+    """Writes the Middlebury-Other triplets to `output` (`base@N`)."""
+    triplets = find_triplets(input_dir, pairs_folder, golden_folder)
+    return write_tfrecord(
+        triplets, common.encode_file_triplet, output, num_workers, len(triplets), "Middlebury"
+    )
+
+
+def _run(fv: flags.FlagValues) -> None:
+    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    build(
+        common.required(fv, "input_dir"),
+        output,
+        fv.input_pairs_foldername,
+        fv.golden_foldername,
+        fv.num_workers,
+    )
+
+
+def main(argv: list[str]) -> None:
+    """Builds the TFRecord from a command line (program name first)."""
+    common.parse_and_run(argv, define_flags, _run)
+
+
+def run_main() -> None:
+    """Console script `film-create-middlebury-tfrecord`."""
+    common.absl_run(define_flags, _run, __doc__)

@@ -1,0 +1,67 @@
+r"""UCF101 interpolation test set (the DVF split, 379 triplets of 256x256) -> TFRecord.
+
+Layout (e.g. `UCF101_results/ucf101_interp_ours` of the DVF release):
+
+    <input_dir>/<id>/frame_00.png, frame_01_gt.png, frame_02.png
+
+Other files in the folders (frame_01_ours.png, ...) are ignored. frame_00 ->
+x0, frame_01_gt -> y, frame_02 -> x1; PNG bytes are stored unchanged.
+
+    python -m datasets.create_ucf101_tfrecord --input_dir=<ucf101_interp_ours> \
+      --output_tfrecord_filepath=<out>/ucf101_interp.tfrecord --num_shards=2
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+
+from film_tf.datasets import common
+from film_tf.datasets.writer import write_tfrecord
+
+LAYOUT = "<input_dir>/<id>/frame_00.png, frame_01_gt.png, frame_02.png"
+FRAME_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")  # x0, y, x1
+
+
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_string("input_dir", None, f"UCF101 test folder. Layout: {LAYOUT}.", flag_values=fv)
+    common.define_output_flags(fv, default_shards=2)
+
+
+def find_triplets(input_dir: str) -> list[common.FileTriplet]:
+    """One `FileTriplet` per sub-folder, in natural order of the ids."""
+    common.require_dir(input_dir, "UCF101 folder")
+    ids = sorted(
+        (n for n in os.listdir(input_dir) if os.path.isdir(os.path.join(input_dir, n))),
+        key=common.natural_key,
+    )
+    if not ids:
+        raise FileNotFoundError(f"No triplet folders in '{input_dir}' (expected layout: {LAYOUT}).")
+    triplets = []
+    for triplet_id in ids:
+        frames = tuple(os.path.join(input_dir, triplet_id, n) for n in FRAME_NAMES)
+        triplets.append(common.FileTriplet(frames=frames, path=frames[1]))
+    common.require_files(triplets, LAYOUT)
+    return triplets
+
+
+def build(input_dir: str, output: str, num_workers: int = 0) -> int:
+    """Writes the UCF101 triplets to `output` (`base@N`)."""
+    triplets = find_triplets(input_dir)
+    return write_tfrecord(triplets, common.encode_file_triplet, output, num_workers, len(triplets), "UCF101")
+
+
+def _run(fv: flags.FlagValues) -> None:
+    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    build(common.required(fv, "input_dir"), output, fv.num_workers)
+
+
+def main(argv: list[str]) -> None:
+    """Builds the TFRecord from a command line (program name first)."""
+    common.parse_and_run(argv, define_flags, _run)
+
+
+def run_main() -> None:
+    """Console script `film-create-ucf101-tfrecord`."""
+    common.absl_run(define_flags, _run, __doc__)

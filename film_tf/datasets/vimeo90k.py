@@ -1,0 +1,104 @@
+r"""Vimeo-90K triplets -> TFRecord (the training set, or the 3,782-triplet test set).
+
+Layout (the `vimeo_triplet` archive, 448x256 frames):
+
+    <input_dir>/sequences/<5 digits>/<4 digits>/im1.png, im2.png, im3.png
+    <input_dir>/tri_trainlist.txt, tri_testlist.txt   (lines like `00001/0001`)
+
+`--input_dir` may also be the `sequences` folder itself (as in the official
+builder); then pass `--input_triplet_list_filepath`. im1 -> x0, im2 -> y (the
+ground truth), im3 -> x1; the PNG bytes are stored unchanged.
+
+    python -m datasets.create_vimeo90k_tfrecord --input_dir=<vimeo_triplet> \
+      --split=test --output_tfrecord_filepath=<out>/vimeo_interp_test.tfrecord --num_shards=3
+"""
+
+from __future__ import annotations
+
+import os
+
+from absl import flags
+
+from film_tf.datasets import common
+from film_tf.datasets.writer import write_tfrecord
+
+LAYOUT = "<input_dir>/sequences/<5 digits>/<4 digits>/im{1,2,3}.png and tri_{train,test}list.txt"
+FRAME_NAMES = ("im1.png", "im2.png", "im3.png")  # x0, y, x1
+
+
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_string("input_dir", None, f"Vimeo-90K triplet root. Layout: {LAYOUT}.", flag_values=fv)
+    flags.DEFINE_enum(
+        "split", "test", ["train", "test"], "Which list to use: tri_<split>list.txt.", flag_values=fv
+    )
+    flags.DEFINE_string(
+        "input_triplet_list_filepath",
+        None,
+        "The triplet list file; default <input_dir>/tri_<split>list.txt.",
+        flag_values=fv,
+    )
+    common.define_output_flags(fv, default_shards=3)
+
+
+def read_triplet_list(list_path: str) -> list[str]:
+    """Non-empty lines of a tri_*list.txt, e.g. ['00001/0001', ...]."""
+    if not os.path.isfile(list_path):
+        raise FileNotFoundError(f"Triplet list not found: '{list_path}'.")
+    with open(list_path) as f:
+        entries = [line.strip() for line in f if line.strip()]
+    if not entries:
+        raise ValueError(f"The triplet list '{list_path}' is empty.")
+    return entries
+
+
+def find_triplets(
+    input_dir: str, split: str = "test", list_path: str | None = None
+) -> list[common.FileTriplet]:
+    """The `FileTriplet`s of one Vimeo-90K split (their frames must exist)."""
+    common.require_dir(input_dir, "Vimeo-90K folder")
+    sequences = os.path.join(input_dir, "sequences")
+    if not os.path.isdir(sequences):
+        # The official builder takes the sequences folder itself.
+        sequences = input_dir
+        if list_path is None:
+            raise FileNotFoundError(
+                f"No 'sequences' folder in '{input_dir}'; pass the dataset root (layout: {LAYOUT}) "
+                "or --input_triplet_list_filepath."
+            )
+    list_path = list_path or os.path.join(input_dir, f"tri_{split}list.txt")
+    triplets = []
+    for entry in read_triplet_list(list_path):
+        folder = os.path.join(sequences, entry)
+        frames = tuple(os.path.join(folder, n) for n in FRAME_NAMES)
+        triplets.append(common.FileTriplet(frames=frames, path=frames[1]))
+    common.require_files(triplets, LAYOUT)
+    return triplets
+
+
+def build(
+    input_dir: str,
+    output: str,
+    split: str = "test",
+    list_path: str | None = None,
+    num_workers: int = 0,
+) -> int:
+    """Writes the split to `output` (`base@N`); returns the example count."""
+    triplets = find_triplets(input_dir, split, list_path)
+    return write_tfrecord(
+        triplets, common.encode_file_triplet, output, num_workers, len(triplets), f"Vimeo-90K {split}"
+    )
+
+
+def _run(fv: flags.FlagValues) -> None:
+    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    build(common.required(fv, "input_dir"), output, fv.split, fv.input_triplet_list_filepath, fv.num_workers)
+
+
+def main(argv: list[str]) -> None:
+    """Builds the TFRecord from a command line (program name first)."""
+    common.parse_and_run(argv, define_flags, _run)
+
+
+def run_main() -> None:
+    """Console script `film-create-vimeo90k-tfrecord`."""
+    common.absl_run(define_flags, _run, __doc__)

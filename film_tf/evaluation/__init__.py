@@ -1,0 +1,1 @@
+"""Benchmark evaluation: metrics, baselines, the evaluation loop and the film-eval binary."""
