@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from film_tf.tracking import track_layer_list
+
 
 def leaky_relu(x):
     return ops.leaky_relu(x, negative_slope=0.2)
@@ -30,6 +32,7 @@ class SubTreeExtractor(keras.layers.Layer):
         for j in range(sub_levels):
             for k in range(2):
                 self.convs.append(conv3x3(filters << j, name=f"cfeat_conv_{2 * j + k}"))
+        track_layer_list(self, "convs", self.convs)
         self.pool = keras.layers.AveragePooling2D(pool_size=2, strides=2, padding="valid")
 
     def build(self, image_shape):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from film_tf.feature_extractor import conv3x3
+from film_tf.tracking import track_layer_list
 
 
 class Fusion(keras.layers.Layer):
@@ -37,6 +38,7 @@ class Fusion(keras.layers.Layer):
             self.convs.append(level)
             index += 3
         self.output_conv = keras.layers.Conv2D(3, 1, name=self._name(index))
+        track_layer_list(self, "convs", [conv for level in self.convs for conv in level])
 
     @staticmethod
     def _name(index: int) -> str:

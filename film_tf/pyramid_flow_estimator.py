@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from film_tf.feature_extractor import conv3x3, leaky_relu
+from film_tf.tracking import track_layer_list
 from film_tf.warp import warp
 
 
@@ -53,6 +54,7 @@ class FlowEstimator(keras.layers.Layer):
             keras.layers.Conv2D(num_filters // 2, 1, activation=leaky_relu, name=f"conv_{num_convs}")
         )
         self.convs.append(keras.layers.Conv2D(2, 1, name=f"conv_{num_convs + 1}"))
+        track_layer_list(self, "convs", self.convs)
 
     def build(self, features_a_shape, features_b_shape):
         channels = features_a_shape[-1] + features_b_shape[-1]
@@ -92,6 +94,7 @@ class PyramidFlowEstimator(keras.layers.Layer):
             FlowEstimator(flow_convs[i], flow_filters[i], name=f"flow_predictor_{i}")
             for i in range(specialized_levels)
         ]
+        track_layer_list(self, "predictors", self.predictors)
         self.shared_predictor = FlowEstimator(flow_convs[-1], flow_filters[-1], name="flow_predictor_shared")
 
     def predictor(self, level: int) -> FlowEstimator:
