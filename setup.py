@@ -26,9 +26,10 @@ setup(
         "imageio-ffmpeg>=0.5,<0.7",
         "tqdm",
         "opencv-python-headless",
+        "scipy",  # reads the MatConvNet VGG-19 file
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "scikit-video", "ruff"],
+        "test": ["pytest", "pytest-xdist", "scikit-video", "scikit-image", "ruff"],
         "jax": ["jax[cpu]"],
     },
     entry_points={

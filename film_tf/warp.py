@@ -48,9 +48,12 @@ def dense_image_warp(image, flow):
     """
     shape = ops.shape(image)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
-    flow = ops.cast(flow, image.dtype)
-    grid_y = ops.reshape(ops.arange(height, dtype=image.dtype), (1, height, 1))
-    grid_x = ops.reshape(ops.arange(width, dtype=image.dtype), (1, 1, width))
+    # Sample positions and weights stay float32 under mixed precision: in
+    # (b)float16 a position of a few hundred pixels loses its fraction.
+    dtype = image.dtype
+    flow = ops.cast(flow, "float32")
+    grid_y = ops.reshape(ops.cast(ops.arange(height), "float32"), (1, height, 1))
+    grid_x = ops.reshape(ops.cast(ops.arange(width), "float32"), (1, 1, width))
     y0, y1, alpha_y = _axis_terms(grid_y - flow[..., 0], height)
     x0, x1, alpha_x = _axis_terms(grid_x - flow[..., 1], width)
 
@@ -58,7 +61,7 @@ def dense_image_warp(image, flow):
     base = ops.reshape(ops.arange(batch, dtype="int32") * (height * width), (-1, 1, 1))
 
     def gather(y, x):
-        return ops.take(flat, base + y * width + x, axis=0)
+        return ops.cast(ops.take(flat, base + y * width + x, axis=0), "float32")
 
     top_left = gather(y0, x0)
     top_right = gather(y0, x1)
@@ -66,7 +69,7 @@ def dense_image_warp(image, flow):
     bottom_right = gather(y1, x1)
     top = alpha_x * (top_right - top_left) + top_left
     bottom = alpha_x * (bottom_right - bottom_left) + bottom_left
-    return alpha_y * (bottom - top) + top
+    return ops.cast(alpha_y * (bottom - top) + top, dtype)
 
 
 def warp(image, flow):

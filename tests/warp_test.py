@@ -47,3 +47,16 @@ def test_dynamic_shapes_in_tf_function():
     image = GOLDEN[f"{case}/image"][..., :3]
     flow = GOLDEN[f"{case}/flow"]
     np.testing.assert_allclose(fn(image, flow), warp(image, flow), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_reduced_precision(dtype):
+    """Mixed-precision training warps float16/bfloat16 features: the result
+    equals the float32 warp of the same (rounded) inputs up to one rounding."""
+    image = tf.cast(GOLDEN["small/image"], dtype)
+    flow = tf.cast(GOLDEN["small/flow"], dtype)
+    out = warp(image, flow)
+    assert out.dtype == tf.as_dtype(dtype)
+    expected = warp(tf.cast(image, tf.float32), tf.cast(flow, tf.float32))
+    tolerance = {"float16": 1e-3, "bfloat16": 8e-3}[dtype]
+    np.testing.assert_allclose(tf.cast(out, tf.float32), expected, atol=tolerance)
