@@ -1,0 +1,1 @@
+"""FILM training: the tf.distribute loop, schedules, summaries and checkpoints."""

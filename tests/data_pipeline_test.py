@@ -1,0 +1,222 @@
+"""Tests of the training/eval input pipelines and the augmentations."""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from film_tf.data import augment, pipeline
+from film_tf.data.tfrecord import atomic_sharded_writer, make_example
+from tests.conftest import video_frames
+
+
+@functools.cache
+def _clip_frames(scale: int) -> np.ndarray:
+    frames = video_frames("bikes.mp4", 0, 40, 1)
+    h, w = frames.shape[1] // scale, frames.shape[2] // scale
+    return np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def write_triplets(path: str, count: int = 12, scale: int = 4, start: int = 0) -> list[np.ndarray]:
+    """Writes `count` real triplets (frames i, i+1, i+2 of bikes.mp4, downscaled
+    by `scale`: 68x160 for 4) to the sharded TFRecord `path`; returns the
+    uint8 triplets as (3, H, W, 3) arrays (x0, y, x1)."""
+    frames = _clip_frames(scale)
+    triplets = [frames[start + 2 * i : start + 2 * i + 3] for i in range(count)]
+    with atomic_sharded_writer(path) as writers:
+        for i, triplet in enumerate(triplets):
+            encoded = [tf.io.encode_png(f).numpy() for f in triplet]
+            sizes = [f.shape[:2] for f in triplet]
+            example = make_example(encoded, ["png"] * 3, sizes, f"bikes/{i:03d}/frame1.png")
+            writers[i % len(writers)].write(example.SerializeToString())
+    return triplets
+
+
+@pytest.fixture(scope="module")
+def triplet_file(tmp_path_factory) -> tuple[str, list[np.ndarray]]:
+    path = os.path.join(tmp_path_factory.mktemp("data"), "bikes.tfrecord@2")
+    return path, write_triplets(path)
+
+
+def _synthetic_example(h=24, w=32) -> dict:
+    rng = np.random.default_rng(0)
+    return {k: tf.constant(rng.random((h, w, 3), np.float32)) for k in ("x0", "x1", "y")}
+
+
+def test_training_dataset_shapes_values_and_determinism(triplet_file):
+    path, triplets = triplet_file
+    ds = pipeline.create_training_dataset([path], [32], batch_size=3, seed=5)
+    batches = [b for b in ds.take(4)]
+    again = [b for b in pipeline.create_training_dataset([path], [32], batch_size=3, seed=5).take(4)]
+    other = [b for b in pipeline.create_training_dataset([path], [32], batch_size=3, seed=6).take(4)]
+    for b in batches:
+        assert set(b) == {"x0", "x1", "y", "time"}
+        for k in ("x0", "x1", "y"):
+            assert b[k].shape == (3, 32, 32, 3) and b[k].dtype == tf.float32
+        np.testing.assert_array_equal(b["time"].numpy(), np.full((3, 1), 0.5, np.float32))
+    for a, b in zip(batches, again):
+        for k in ("x0", "x1", "y"):
+            np.testing.assert_array_equal(a[k].numpy(), b[k].numpy())
+    assert any(not np.array_equal(a["y"].numpy(), b["y"].numpy()) for a, b in zip(batches, other))
+
+    # Without augmentation every crop is a window of a real triplet, the same
+    # window in x0, y and x1.
+    found = 0
+    for b in batches:
+        for i in range(3):
+            crop = {k: np.round(b[k][i].numpy() * 255).astype(np.uint8) for k in ("x0", "y", "x1")}
+            for t in triplets:
+                score = cv2.matchTemplate(t[1], crop["y"], cv2.TM_SQDIFF)
+                r, c = np.unravel_index(np.argmin(score), score.shape)
+                window = t[:, r : r + 32, c : c + 32]
+                if all(np.array_equal(window[j], crop[k]) for j, k in enumerate(("x0", "y", "x1"))):
+                    found += 1
+                    break
+    assert found >= 12
+
+
+def test_several_files_with_their_crop_sizes(triplet_file, tmp_path):
+    path, _ = triplet_file
+    small = str(tmp_path / "small.tfrecord@1")
+    write_triplets(small, count=4, scale=8)  # 34x80 frames
+    ds = pipeline.create_training_dataset([path, small], [48, 32], batch_size=2, seed=1)
+    sizes = {tuple(b["y"].shape[1:3]) for b in ds.take(20)}
+    assert sizes == {(48, 48), (32, 32)}
+
+
+def test_eval_dataset_is_in_file_order(triplet_file):
+    path, triplets = triplet_file
+    ds = pipeline.create_eval_dataset(path, batch_size=1, max_examples=5)
+    paths = [b["path"][0].numpy().decode() for b in ds]
+    # Shards were written round robin: shard 0 holds even indices, shard 1 odd.
+    assert paths == [f"bikes/{i:03d}/frame1.png" for i in (0, 2, 4, 6, 8)]
+    first = next(iter(ds))
+    np.testing.assert_allclose(first["y"][0].numpy(), triplets[0][1] / 255.0, atol=1e-6)
+    np.testing.assert_allclose(first["x1"][0].numpy(), triplets[0][2] / 255.0, atol=1e-6)
+    assert [b["path"][0].numpy() for b in ds] == [b["path"][0].numpy() for b in ds]
+
+
+def test_validate_training_files(triplet_file, tmp_path):
+    path, _ = triplet_file
+    pipeline.validate_training_files([path], [64], alignment=16)
+    with pytest.raises(FileNotFoundError, match="missing.tfrecord"):
+        pipeline.validate_training_files([str(tmp_path / "missing.tfrecord")], [64])
+    with pytest.raises(ValueError, match="larger than the frames"):
+        pipeline.validate_training_files([path], [96], alignment=16)
+    with pytest.raises(ValueError, match="alignment 16"):
+        pipeline.validate_training_files([path], [40], alignment=16)
+    empty = str(tmp_path / "empty.tfrecord")
+    with atomic_sharded_writer(empty):
+        pass
+    with pytest.raises(ValueError, match="no examples"):
+        pipeline.validate_training_files([empty], [32])
+    with pytest.raises(ValueError, match="one crop size per file"):
+        pipeline.validate_training_files([path, path], [32])
+
+
+def test_rot90_flip_reverse_act_identically_on_the_triplet():
+    example = _synthetic_example()
+    seen_k = set()
+    for s in range(12):
+        out = augment.random_image_rot90(example, tf.constant([s, 1]))
+        for k in range(4):
+            if np.array_equal(out["y"].numpy(), np.rot90(example["y"].numpy(), k)):
+                seen_k.add(k)
+                for key in ("x0", "x1"):
+                    np.testing.assert_array_equal(out[key].numpy(), np.rot90(example[key].numpy(), k))
+    assert seen_k == {0, 1, 2, 3}
+
+    flips = 0
+    for s in range(12):
+        out = augment.random_flip(example, tf.constant([s, 2]))
+        flipped = not np.array_equal(out["y"].numpy(), example["y"].numpy())
+        flips += flipped
+        for key in ("x0", "x1", "y"):
+            expect = example[key].numpy()[:, ::-1] if flipped else example[key].numpy()
+            np.testing.assert_array_equal(out[key].numpy(), expect)
+    assert 0 < flips < 12
+
+    swaps = 0
+    for s in range(12):
+        out = augment.random_reverse(example, tf.constant([s, 3]))
+        np.testing.assert_array_equal(out["y"].numpy(), example["y"].numpy())
+        swapped = np.array_equal(out["x0"].numpy(), example["x1"].numpy())
+        swaps += swapped
+        np.testing.assert_array_equal(out["x1"].numpy(), example["x0" if swapped else "x1"].numpy())
+    assert 0 < swaps < 12
+
+
+def test_rotate_matches_cv2_and_random_rotate_probability():
+    rng = np.random.default_rng(1)
+    image = rng.random((20, 30, 3)).astype(np.float32)
+    angle = math.radians(30.0)
+    ours = augment.rotate(tf.constant(image), tf.constant(angle)).numpy()
+    # OpenCV: counter-clockwise by +angle about the pixel-grid centre, zero border.
+    matrix = cv2.getRotationMatrix2D(((30 - 1) / 2, (20 - 1) / 2), 30.0, 1.0)
+    theirs = cv2.warpAffine(
+        image, matrix, (30, 20), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    inner = (slice(5, 15), slice(8, 22))  # away from the border, where fill rules differ
+    np.testing.assert_allclose(ours[inner], theirs[inner], atol=1e-4)
+    np.testing.assert_allclose(augment.rotate(tf.constant(image), tf.constant(0.0)).numpy(), image, atol=1e-6)
+
+    example = _synthetic_example()
+    rotated = 0
+    for s in range(40):
+        out = augment.random_rotate(example, tf.constant([s, 4]))
+        changed = not np.allclose(out["y"].numpy(), example["y"].numpy())
+        rotated += changed
+        # The same transform for all three: compare against rotating x0 like y.
+        if changed:
+            diff = np.abs(out["y"].numpy() - example["y"].numpy()).sum()
+            assert diff > 0
+            assert np.count_nonzero(out["x0"].numpy() == 0) == np.count_nonzero(out["y"].numpy() == 0)
+    assert 8 <= rotated <= 32
+
+
+def test_augmentations_in_the_pipeline_keep_the_window_shared(triplet_file):
+    path, _ = triplet_file
+    names = ["random_image_rot90", "random_flip", "random_rotate", "random_reverse"]
+    ds = pipeline.create_training_dataset([path], [48], batch_size=4, augmentation_names=names, seed=3)
+    for b in ds.take(2):
+        for k in ("x0", "x1", "y"):
+            assert b[k].shape == (4, 48, 48, 3)
+            assert 0.0 <= float(tf.reduce_min(b[k])) and float(tf.reduce_max(b[k])) <= 1.0
+        # x0/x1 are neighbouring frames of y: much closer to y than a random other crop.
+        near = float(tf.reduce_mean(tf.abs(b["x0"] - b["y"])))
+        far = float(tf.reduce_mean(tf.abs(b["x0"] - tf.roll(b["y"], 1, axis=0))))
+        assert near < 0.5 * far
+    with pytest.raises(ValueError, match="Unknown augmentation 'random_zoom'"):
+        pipeline.create_training_dataset([path], [48], 4, augmentation_names=["random_zoom"])
+
+
+def test_input_pipelines_read_disjoint_shares(triplet_file, tmp_path):
+    """Multi-worker input: each pipeline reads its own files (2 shards, 2
+    pipelines) or, with fewer files than pipelines, its own records."""
+    path, triplets = triplet_file
+    middles = {t[1].tobytes() for t in triplets}
+
+    def seen(p, num, index):
+        ds = pipeline.create_training_dataset(
+            [p], [34], batch_size=1, seed=0, num_pipelines=num, pipeline_index=index
+        )
+        out = set()
+        for b in ds.take(40):
+            y = np.round(b["y"][0].numpy() * 255).astype(np.uint8)
+            for t in triplets:
+                if cv2.matchTemplate(t[1], y, cv2.TM_SQDIFF).min() == 0:
+                    out.add(t[1].tobytes())
+        return out
+
+    a, b = seen(path, 2, 0), seen(path, 2, 1)
+    assert a and b and not (a & b) and (a | b) <= middles
+    single = str(tmp_path / "one.tfrecord")
+    write_triplets(single, count=6)
+    a, b = seen(single, 2, 0), seen(single, 2, 1)
+    assert len(a) == 3 and len(b) == 3 and not (a & b)
