@@ -1,0 +1,75 @@
+"""film-interpolate: the middle frame of two photos.
+
+film-interpolate --frame1 a.png --frame2 b.png --output_frame mid.png
+    [--model_path film_net/Style/saved_model] [--memory_budget_gb 8]
+"""
+
+from __future__ import annotations
+
+from absl import flags
+
+from film_tf.cli import check_model_flags, define_model_flags, make_interpolator, run_binary
+from film_tf.cli_utils import UserError
+from film_tf.image_io import Image, check_output_path, image_info, read_image, write_image
+
+
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_string("frame1", None, "The first photo (PNG or JPEG).", flag_values=fv)
+    flags.DEFINE_string("frame2", None, "The second photo, of the same size.", flag_values=fv)
+    flags.DEFINE_string(
+        "output_frame", None, "Where to write the middle frame (.png; .jpg for 8-bit RGB).", flag_values=fv
+    )
+    define_model_flags(fv)
+
+
+def check_pair(frame1: str, frame2: str) -> tuple:
+    """Header checks of both inputs: readable, same displayed size."""
+    info1, info2 = image_info(frame1), image_info(frame2)
+    if (info1.height, info1.width) != (info2.height, info2.width):
+        raise ValueError(
+            f"The frames differ in size: '{frame1}' is {info1.width}x{info1.height}, "
+            f"'{frame2}' is {info2.width}x{info2.height}."
+        )
+    return info1, info2
+
+
+def middle_image(interpolator, image1: Image, image2: Image) -> Image:
+    """The middle frame of two decoded photos.
+
+    If either photo has an alpha channel, the alpha is interpolated too (a
+    second model pass on the matte); a photo without one counts as opaque.
+    The result keeps the higher bit depth of the two.
+    """
+    bit_depth = max(image1.bit_depth, image2.bit_depth)
+    if image1.alpha is None and image2.alpha is None:
+        return Image(interpolator(image1.rgb, image2.rgb), None, bit_depth)
+    mid = interpolator(image1.rgba(), image2.rgba())
+    return Image(mid[..., :3], mid[..., 3], bit_depth)
+
+
+def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> None:
+    """Checks the paths, reads both frames, writes the middle one atomically."""
+    check_output_path(output_frame, [frame1, frame2])
+    check_pair(frame1, frame2)
+    image1, image2 = read_image(frame1), read_image(frame2)
+    if image1.size != image2.size:  # Headers agreed; guard against odd decoders.
+        raise ValueError(f"The frames differ in size: {image1.size} vs {image2.size}.")
+    mid = middle_image(interpolator_factory(), image1, image2)
+    write_image(output_frame, mid.rgb, mid.alpha, mid.bit_depth)
+
+
+def main(fv: flags.FlagValues) -> None:
+    """The binary, on parsed flags."""
+    for name in ("frame1", "frame2", "output_frame"):
+        if not fv[name].value:
+            raise UserError(f"--{name} is required.")
+    check_model_flags(fv)
+    run(fv.frame1, fv.frame2, fv.output_frame, lambda: make_interpolator(fv, progress=True))
+
+
+def run_main() -> None:
+    run_binary(define_flags, main)
+
+
+if __name__ == "__main__":
+    run_main()

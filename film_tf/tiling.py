@@ -1,0 +1,238 @@
+"""Seamless tiling for frames larger than memory allows.
+
+The official implementation splits large frames into non-overlapping blocks,
+which leaves visible seams: a tile's border pixels lack the context the
+network saw in training (motion from outside the tile, the pyramid's 'same'
+padding). Here tiles overlap; each output pixel is a weighted mean of the
+tiles covering it, with weights that are zero on a margin at every inner tile
+edge (where the tile's own result is unreliable), rise along a raised-cosine
+ramp, and are one elsewhere. Neighbouring ramps are complementary
+(sin^2 + cos^2), and the sum of weights is divided out, so they sum to one
+everywhere. Tile origins are multiples of the model's alignment, so every
+tile sees the same pyramid grid as the whole frame.
+
+The tile size follows a memory budget, from a measured peak-memory cost per
+pixel of the forward pass (see `bytes_per_pixel`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable
+
+import numpy as np
+
+from film_tf.options import Options
+
+# Peak resident memory of one forward pass (CPU, TF 2.21, float32), bytes per
+# input pixel, measured for the released configuration (34.4M parameters)
+# with benchmarks/tiling_memory.py --probe: peak RSS grew by 0.94 GB for a
+# 512x512 pair and by 4.82 GB for a 1024x1024 pair over the loaded model,
+# i.e. 4.93 KB per added pixel; rounded up. Other configurations are scaled by
+# their activation count (`activation_floats_per_pixel`).
+RELEASED_BYTES_PER_PIXEL = 5000.0
+# Memory the process needs besides the forward pass: TF runtime, weights,
+# the full-size input, output and blending buffers are added separately.
+RUNTIME_OVERHEAD_BYTES = 1.5e9
+
+
+def _feature_channels(o: Options) -> list[int]:
+    sub = [o.filters << j for j in range(o.sub_levels)]
+    return [sum(sub[: min(i, o.sub_levels - 1) + 1]) for i in range(o.pyramid_levels)]
+
+
+def activation_floats_per_pixel(options: Options) -> float:
+    """A proxy for a forward pass's activation count per input pixel.
+
+    Sums the channels the network materialises at each pyramid level (two
+    feature pyramids and their sub-tree convolutions, two flow estimations,
+    warped pyramids and the fusion decoder), weighted by the level's share
+    of pixels (4^-level).
+    """
+    o = options
+    feats = _feature_channels(o)
+    total = 0.0
+    for i in range(o.pyramid_levels):
+        scale = 4.0**-i
+        depth = min(o.pyramid_levels - i, o.sub_levels)
+        # Sub-tree convolutions run on image level i, to its depth j, at 4^-(i+j).
+        sub = sum(2 * (o.filters << j) * 4.0**-j for j in range(depth))
+        estimator = min(i, o.specialized_levels)
+        flow = o.flow_convs[estimator] * o.flow_filters[estimator] + 2 * feats[i]
+        total += scale * (2 * (3 + sub + feats[i]) + 2 * flow)
+    for k in range(o.fusion_pyramid_levels):
+        width = o.filters << min(k, o.specialized_levels)
+        aligned = 2 * (3 + feats[k]) + 4
+        total += 4.0**-k * (2 * aligned + 4 * width)
+    return total
+
+
+def bytes_per_pixel(options: Options) -> float:
+    """Estimated peak bytes per input pixel of one forward pass for `options`."""
+    released = activation_floats_per_pixel(Options())
+    return RELEASED_BYTES_PER_PIXEL * activation_floats_per_pixel(options) / released
+
+
+def default_overlap(options: Options) -> int:
+    """Tile overlap in pixels: two alignment blocks (the coarsest pyramid
+    cell), at least 64, so the discarded margin and the ramp each span a
+    good part of the receptive field of the finer levels."""
+    return max(64, 2 * options.alignment)
+
+
+def tile_size_for_budget(
+    options: Options, memory_budget_bytes: float, overlap: int, batch_size: int = 1
+) -> int:
+    """Largest square tile (a multiple of the alignment) whose forward pass
+    on `batch_size` tiles fits the budget.
+
+    Raises:
+      ValueError: the budget is too small for a useful tile.
+    """
+    alignment = options.alignment
+    usable = memory_budget_bytes - RUNTIME_OVERHEAD_BYTES
+    pixels = usable / (bytes_per_pixel(options) * batch_size)
+    side = int(math.sqrt(max(pixels, 0.0))) // alignment * alignment
+    smallest = minimum_tile_size(options, overlap)
+    if side < smallest:
+        need = RUNTIME_OVERHEAD_BYTES + smallest**2 * bytes_per_pixel(options) * batch_size
+        raise ValueError(
+            f"A memory budget of {memory_budget_bytes / 1e9:.2f} GB is too small for this model: "
+            f"the smallest tile ({smallest}x{smallest}) needs about {need / 1e9:.2f} GB."
+        )
+    return side
+
+
+def minimum_tile_size(options: Options, overlap: int) -> int:
+    """Tiles must hold both inner-edge overlaps; rounded up to the alignment."""
+    a = options.alignment
+    return max(a, -(-2 * overlap // a) * a)
+
+
+def tile_starts(length: int, tile: int, overlap: int, alignment: int) -> list[int]:
+    """Origins of tiles of size `tile` covering [0, length), overlapping by at
+    least `overlap`, at multiples of `alignment` (length and tile must be
+    multiples of it), spread evenly; the last tile ends at `length`."""
+    if tile >= length:
+        return [0]
+    stride = tile - overlap
+    if stride < alignment:
+        raise ValueError(f"Tile size {tile} must exceed the overlap {overlap} by at least {alignment}.")
+    count = -(-(length - tile) // stride) + 1
+    while True:
+        starts = [round(i * (length - tile) / (count - 1) / alignment) * alignment for i in range(count)]
+        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        if all(tile - g >= overlap for g in gaps):
+            return starts
+        count += 1  # Rounding to the alignment widened a gap.
+
+
+def edge_weights(start: int, tile: int, length: int, margin: int, ramp: int) -> np.ndarray:
+    """1-D blend weights of one tile: zero on `margin` pixels at each inner
+    edge, a raised-cosine ramp of `ramp` pixels, one inside and at the frame's
+    own borders."""
+    d = np.arange(tile, dtype=np.float64)
+    rise = np.clip((d - margin + 0.5) / max(ramp, 1), 0.0, 1.0)
+    rise = 0.5 - 0.5 * np.cos(np.pi * rise)
+    w = np.ones(tile)
+    if start > 0:
+        w *= rise
+    if start + tile < length:
+        w *= rise[::-1]
+    return w
+
+
+@dataclasses.dataclass(frozen=True)
+class TilePlan:
+    """Where the tiles of an (height, width) frame lie, and how they blend."""
+
+    height: int
+    width: int
+    tile_height: int
+    tile_width: int
+    ys: tuple[int, ...]
+    xs: tuple[int, ...]
+    margin: int
+    ramp: int
+
+    @property
+    def boxes(self) -> list[tuple[int, int]]:
+        return [(y, x) for y in self.ys for x in self.xs]
+
+    def weights(self, y: int, x: int) -> np.ndarray:
+        wy = edge_weights(y, self.tile_height, self.height, self.margin, self.ramp)
+        wx = edge_weights(x, self.tile_width, self.width, self.margin, self.ramp)
+        return np.outer(wy, wx).astype(np.float32)
+
+
+def plan_tiles(height: int, width: int, tile: int, overlap: int, alignment: int) -> TilePlan:
+    """Plans square tiles of side `tile` (clipped to the frame) over an aligned frame.
+
+    A quarter of the overlap at each inner edge is discarded (margin), the
+    middle half is the blending ramp.
+    """
+    if height % alignment or width % alignment or tile % alignment:
+        raise ValueError(f"Frame {height}x{width} and tile {tile} must be multiples of {alignment}.")
+    th, tw = min(tile, height), min(tile, width)
+    if (th < height or tw < width) and tile < 2 * overlap:
+        raise ValueError(f"Tile size {tile} must be at least twice the overlap ({overlap}).")
+    margin = overlap // 4
+    ramp = overlap - 2 * margin
+    return TilePlan(
+        height,
+        width,
+        th,
+        tw,
+        tuple(tile_starts(height, th, overlap, alignment)),
+        tuple(tile_starts(width, tw, overlap, alignment)),
+        margin,
+        ramp,
+    )
+
+
+def tiled_apply(
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    x0: np.ndarray,
+    x1: np.ndarray,
+    plan: TilePlan,
+    batch_size: int = 1,
+    progress: bool = False,
+) -> np.ndarray:
+    """Runs `fn` on overlapping tiles of an aligned pair and blends the results.
+
+    Args:
+      fn: maps a batch of tile pairs (B, th, tw, C) to outputs (B, th, tw, C').
+      x0, x1: (H, W, C) frames, H and W as in `plan`.
+      plan: from `plan_tiles`.
+      batch_size: tiles per call of `fn`.
+      progress: show a tqdm bar over tiles.
+
+    Returns:
+      The blended (H, W, C') output.
+    """
+    boxes = plan.boxes
+    th, tw = plan.tile_height, plan.tile_width
+    out = None
+    total = np.zeros((plan.height, plan.width, 1), np.float32)
+    bar = None
+    if progress and len(boxes) > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(boxes), desc="tiles", unit="tile", leave=False)
+    for i in range(0, len(boxes), batch_size):
+        chunk = boxes[i : i + batch_size]
+        a = np.stack([x0[y : y + th, x : x + tw] for y, x in chunk])
+        b = np.stack([x1[y : y + th, x : x + tw] for y, x in chunk])
+        result = np.asarray(fn(a, b))
+        if out is None:
+            out = np.zeros((plan.height, plan.width, result.shape[-1]), np.float32)
+        for (y, x), tile in zip(chunk, result):
+            w = plan.weights(y, x)[..., None]
+            out[y : y + th, x : x + tw] += tile * w
+            total[y : y + th, x : x + tw] += w
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    return out / total

@@ -1,0 +1,257 @@
+"""film-interpolate and film-interpolate-frames on real frames, and their errors."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from absl import flags
+from PIL import Image as PilImage
+
+from film_tf import create_model, load_official_weights
+from film_tf.cli import interpolate, interpolate_frames
+from film_tf.image_io import read_image, to_uint
+from film_tf.inference import Interpolator, save_weights_with_options
+from tests.conftest import reference_dir, reference_options, video_frames
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = reference_dir("film_official_tiny")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Three real frames as PNGs, and the tiny model as .weights.h5 + .json."""
+    root = tmp_path_factory.mktemp("cli")
+    frames = video_frames("carphone_pristine.mp4", 0, 3)
+    (root / "clip").mkdir()
+    for i, frame in enumerate(frames):
+        PilImage.fromarray(frame).save(root / "clip" / f"frame{i * 5}.png")  # 0, 5, 10: natural sort
+    model = create_model(reference_options("film_official_tiny"))
+    load_official_weights(model, TINY)
+    save_weights_with_options(model, str(root / "tiny.weights.h5"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def api(workdir):
+    return Interpolator(str(workdir / "tiny.weights.h5"))
+
+
+def run_main(module, args: list[str]) -> None:
+    """Runs a binary's main in-process on its own flags."""
+    fv = flags.FlagValues()
+    module.define_flags(fv)
+    fv(["prog", *args])
+    module.main(fv)
+
+
+def expected_middle(api, path0, path1):
+    return to_uint(api(read_image(path0).rgb, read_image(path1).rgb))
+
+
+def test_cli_middle_frame_equals_the_python_api(workdir, api):
+    frame0, frame2 = str(workdir / "clip" / "frame0.png"), str(workdir / "clip" / "frame10.png")
+    out = workdir / "out" / "mid.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "film_tf.cli.interpolate", f"--frame1={frame0}", f"--frame2={frame2}",
+         f"--output_frame={out}", f"--model_path={workdir / 'tiny.weights.h5'}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = np.asarray(PilImage.open(out))
+    assert written.shape == (144, 176, 3)
+    np.testing.assert_array_equal(written, expected_middle(api, frame0, frame2))
+    assert oct(os.stat(out).st_mode & 0o044) == oct(0o044 & ~_umask())  # not left private
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_official_variables_with_options_json(workdir, api):
+    frame0, frame2 = str(workdir / "clip" / "frame0.png"), str(workdir / "clip" / "frame10.png")
+    out = workdir / "official.png"
+    run_main(
+        interpolate,
+        [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", f"--model_path={TINY}",
+         f"--options_json={workdir / 'tiny.json'}"],
+    )  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
+
+
+def test_user_errors_exit_with_one_line(workdir):
+    out = workdir / "never.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "film_tf.cli.interpolate", f"--frame1={workdir / 'clip' / 'frame0.png'}",
+         f"--frame2={workdir / 'missing.png'}", f"--output_frame={out}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: Image not found: '{workdir / 'missing.png'}'."]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_interpolate_errors_write_nothing(workdir, tmp_path):
+    frame0 = str(workdir / "clip" / "frame0.png")
+    frame2 = str(workdir / "clip" / "frame10.png")
+    weights = f"--model_path={workdir / 'tiny.weights.h5'}"
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    small = tmp_path / "small.png"
+    PilImage.fromarray(np.zeros((10, 12, 3), np.uint8)).save(small)
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    out = str(tmp_path / "out.png")
+    before = open(frame0, "rb").read()
+    cases = [
+        ([f"--frame1={frame0}", f"--frame2={tmp_path / 'no.png'}", f"--output_frame={out}", weights], FileNotFoundError, "not found"),
+        ([f"--frame1={frame0}", f"--frame2={corrupt}", f"--output_frame={out}", weights], ValueError, "Cannot read image"),
+        ([f"--frame1={frame0}", f"--frame2={small}", f"--output_frame={out}", weights], ValueError, "differ in size"),
+        ([f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={frame0}", weights], ValueError, "is an input"),
+        ([f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={a_file / 'out.png'}", weights], NotADirectoryError, "is a file"),
+        ([f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", f"--model_path={a_file}"], ValueError, "is not a FILM model"),
+        ([f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", f"--model_path={tmp_path}"], ValueError, "is not a FILM model"),
+        ([f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", f"--model_path={tmp_path / 'nope'}"], FileNotFoundError, "Model not found"),
+        ([f"--frame1={frame0}", f"--output_frame={out}"], Exception, "--frame2 is required"),
+    ]  # fmt: skip
+    for args, error, message in cases:
+        with pytest.raises(error, match=message):
+            run_main(interpolate, args)
+        assert sorted(os.listdir(tmp_path)) == ["corrupt.png", "file", "small.png"], args
+    assert open(frame0, "rb").read() == before
+
+
+def test_folders_to_frames_and_video(workdir, api):
+    import mediapy
+
+    clip = workdir / "clip"
+    run_main(
+        interpolate_frames,
+        [f"--pattern={workdir / 'cl*'}", "--times_to_interpolate=1", "--output_video=true", "--fps=10",
+         f"--model_path={workdir / 'tiny.weights.h5'}"],
+    )  # fmt: skip
+    names = sorted(os.listdir(clip / "interpolated_frames"))
+    assert names == [f"frame_{i:03d}.png" for i in range(5)]
+    out = [np.asarray(PilImage.open(clip / "interpolated_frames" / n)) for n in names]
+    inputs = [np.asarray(PilImage.open(clip / f"frame{i}.png")) for i in (0, 5, 10)]
+    for i, frame in zip((0, 2, 4), inputs):  # natural order: frame5 before frame10
+        np.testing.assert_array_equal(out[i], frame)
+    np.testing.assert_array_equal(out[1], expected_middle(api, clip / "frame0.png", clip / "frame5.png"))
+    np.testing.assert_array_equal(out[3], expected_middle(api, clip / "frame5.png", clip / "frame10.png"))
+    video = mediapy.read_video(str(clip / "interpolated.mp4"))
+    assert video.shape == (5, 144, 176, 3) and video.metadata.fps == pytest.approx(10)
+    assert np.abs(video.astype(float) - np.stack(out)).mean() < 4  # lossy codec
+    assert not [n for n in os.listdir(clip) if n.startswith(".")]  # no temporaries left
+    assert os.stat(clip / "interpolated_frames").st_mode & 0o055 == 0o055 & ~_umask()
+
+
+def test_input_video_to_slow_motion_video(workdir, tmp_path):
+    import mediapy
+
+    from film_tf.media import ensure_ffmpeg
+
+    ensure_ffmpeg()
+    frames = video_frames("carphone_pristine.mp4", 10, 3)[:, :64, :80]
+    source = tmp_path / "in.mp4"
+    mediapy.write_video(str(source), frames, fps=12)
+    target = tmp_path / "slow" / "out.mp4"
+    run_main(
+        interpolate_frames,
+        [f"--input_video={source}", "--times_to_interpolate=2", f"--output_video={target}",
+         f"--model_path={workdir / 'tiny.weights.h5'}"],
+    )  # fmt: skip
+    video = mediapy.read_video(str(target))
+    assert video.shape == (9, 64, 80, 3)  # (3 - 1) * 2^2 + 1
+    assert video.metadata.fps == pytest.approx(12)  # slow motion: the input's rate
+    decoded = mediapy.read_video(str(source))
+    for i in (0, 4, 8):  # the input frames survive (up to re-encoding)
+        assert np.abs(video[i].astype(float) - decoded[i // 4]).mean() < 4
+
+
+def test_frames_errors_write_nothing(workdir, tmp_path):
+    weights = f"--model_path={workdir / 'tiny.weights.h5'}"
+    one = tmp_path / "one"
+    one.mkdir()
+    PilImage.fromarray(np.zeros((16, 16, 3), np.uint8)).save(one / "a.png")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    PilImage.fromarray(np.zeros((16, 16, 3), np.uint8)).save(mixed / "a.png")
+    PilImage.fromarray(np.zeros((16, 32, 3), np.uint8)).save(mixed / "b.png")
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    for name in ("a.png", "b.png"):
+        PilImage.fromarray(np.zeros((16, 16, 3), np.uint8)).save(blocked / name)
+    (blocked / "interpolated_frames").write_text("a file")
+    bad_video = tmp_path / "bad.mp4"
+    bad_video.write_bytes(b"not a video")
+    listing = {p: sorted(os.listdir(p)) for p in (tmp_path, one, mixed, blocked)}
+    cases = [
+        ([f"--pattern={tmp_path / 'zzz*'}"], FileNotFoundError, "No folder matches"),
+        ([f"--pattern={one}"], ValueError, "at least 2"),
+        ([f"--pattern={mixed}"], ValueError, "differ in size"),
+        ([f"--pattern={blocked}"], NotADirectoryError, "is a file"),
+        (
+            [f"--pattern={tmp_path / '*'}", f"--output_video={tmp_path / 'x.mp4'}"],
+            ValueError,
+            "cannot be one path",
+        ),
+        (
+            [f"--input_video={tmp_path / 'none.mp4'}", f"--output_video={tmp_path / 'o.mp4'}"],
+            FileNotFoundError,
+            "Video not found",
+        ),
+        (
+            [f"--input_video={bad_video}", f"--output_video={tmp_path / 'o.mp4'}"],
+            ValueError,
+            "Cannot read video",
+        ),
+        ([f"--input_video={bad_video}", f"--output_video={bad_video}"], ValueError, "is an input"),
+        (
+            [f"--input_video={bad_video}", f"--output_video={one / 'a.png' / 'o.mp4'}"],
+            NotADirectoryError,
+            "is a file",
+        ),
+        ([f"--input_video={bad_video}"], Exception, "needs --output_video"),
+        ([f"--pattern={one}", "--times_to_interpolate=-1"], ValueError, "times_to_interpolate"),
+        ([f"--pattern={one}", f"--input_video={bad_video}"], Exception, "exactly one"),
+    ]
+    for args, error, message in cases:
+        with pytest.raises(error, match=message):
+            run_main(interpolate_frames, [*args, weights])
+        assert {p: sorted(os.listdir(p)) for p in listing} == listing, args
+    assert bad_video.read_bytes() == b"not a video"
+
+
+def test_bare_output_video_flag():
+    argv = ["prog", "--pattern=x", "--output_video", "--fps=5"]
+    assert interpolate_frames.bare_output_video(argv) == [
+        "prog",
+        "--pattern=x",
+        "--output_video=true",
+        "--fps=5",
+    ]
+    argv = ["prog", "--input_video=a.mp4", "--output_video", "b.mp4"]
+    assert interpolate_frames.bare_output_video(argv) == argv
+    assert interpolate_frames.bare_output_video(["prog", "--output_video"])[-1] == "--output_video=true"
+
+
+def test_alpha_and_16_bit_are_kept(workdir, api, tmp_path):
+    import cv2
+
+    rgb = video_frames("carphone_pristine.mp4", 0, 3, 2)[:, :48, :64]
+    alpha = np.linspace(0, 255, 48 * 64).reshape(48, 64).astype(np.uint8)
+    PilImage.fromarray(np.dstack([rgb[0], alpha])).save(tmp_path / "a.png")  # 8-bit RGBA
+    cv2.imwrite(str(tmp_path / "b.png"), rgb[1][..., ::-1].astype(np.uint16) * 257)  # 16-bit RGB
+    out = tmp_path / "mid.png"
+    interpolate.run(str(tmp_path / "a.png"), str(tmp_path / "b.png"), str(out), lambda: api)
+    mid = read_image(str(out))
+    assert mid.bit_depth == 16 and mid.alpha is not None
+    a, b = read_image(str(tmp_path / "a.png")), read_image(str(tmp_path / "b.png"))
+    expected = api(a.rgba(), b.rgba())  # alpha: the second frame counts as opaque
+    np.testing.assert_allclose(mid.rgb, expected[..., :3], atol=1 / 65535)
+    np.testing.assert_allclose(mid.alpha, expected[..., 3], atol=1 / 65535)

@@ -1,0 +1,198 @@
+"""Interpolator: every model form, padding, batching, alpha, tiling, errors."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from film_tf import create_model, load_official_weights
+from film_tf.inference import (
+    Interpolator,
+    default_model_path,
+    describe_model_path,
+    load_options_json,
+    options_sidecar_path,
+    pad_to_alignment,
+    save_weights_with_options,
+)
+from film_tf.tiling import plan_tiles, tiled_apply
+from tests.conftest import reference_dir, reference_options
+
+TINY = reference_dir("film_official_tiny")
+
+
+@pytest.fixture(scope="module")
+def options():
+    return reference_options("film_official_tiny")
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return np.load(os.path.join(TINY, "golden.npz"))
+
+
+@pytest.fixture(scope="module")
+def interpolator(options):
+    return Interpolator(TINY, options=options)
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory, options):
+    model = create_model(options)
+    load_official_weights(model, TINY)
+    path = str(tmp_path_factory.mktemp("weights") / "tiny.weights.h5")
+    save_weights_with_options(model, path)
+    return path
+
+
+def test_reproduces_the_official_middle_frame(interpolator, golden):
+    # golden.npz: the official implementation's output for these inputs.
+    mid = interpolator(golden["x0"], golden["x1"])
+    np.testing.assert_allclose(mid, np.clip(golden["image"], 0, 1), rtol=0, atol=1e-5)
+    single = interpolator(golden["x0"][1], golden["x1"][1])
+    np.testing.assert_allclose(single, mid[1], rtol=0, atol=1e-6)
+
+
+def test_pads_to_alignment_and_crops_back(interpolator, golden, options):
+    x0, x1 = golden["x0"][0, :50, :70], golden["x1"][0, :50, :70]
+    mid = interpolator(x0, x1)
+    assert mid.shape == (50, 70, 3) and mid.dtype == np.float32
+    model = create_model(options)
+    load_official_weights(model, TINY)
+    a, crop = pad_to_alignment(x0[None], 16)
+    b, _ = pad_to_alignment(x1[None], 16)
+    assert a.shape == (1, 64, 80, 3) and crop == (slice(7, 57), slice(5, 75))
+    np.testing.assert_array_equal(a[0, 7:57, 5:75], x0)
+    np.testing.assert_array_equal(a[0, 6, 5:75], x0[1])  # reflected, not replicated
+    direct = model({"x0": a, "x1": b, "time": np.full((1, 1), 0.5, np.float32)})["image"]
+    np.testing.assert_allclose(mid, np.clip(np.asarray(direct)[0, crop[0], crop[1]], 0, 1), atol=1e-5)
+
+
+def test_tiny_frames_pad_too(interpolator):
+    x = np.random.default_rng(0).random((1, 5, 3), dtype=np.float32)
+    assert interpolator(x, x).shape == (1, 5, 3)
+
+
+def test_weights_file_with_sidecar_equals_official_weights(weights_file, interpolator, golden, options):
+    assert os.path.isfile(options_sidecar_path(weights_file))
+    assert load_options_json(options_sidecar_path(weights_file)) == options
+    assert describe_model_path(weights_file) == "weights_h5"
+    mid = Interpolator(weights_file)(golden["x0"], golden["x1"])
+    np.testing.assert_array_equal(mid, interpolator(golden["x0"], golden["x1"]))
+
+
+def test_official_saved_model_folder_is_detected(tmp_path, golden, interpolator, options):
+    # A released folder: saved_model.pb + variables/, no film_tf marker.
+    folder = tmp_path / "saved_model"
+    shutil.copytree(os.path.join(TINY, "variables"), folder / "variables")
+    (folder / "saved_model.pb").write_bytes(b"not parsed")
+    assert describe_model_path(str(folder)) == "official_saved_model"
+    mid = Interpolator(str(folder), options=options)(golden["x0"], golden["x1"])
+    np.testing.assert_array_equal(mid, interpolator(golden["x0"], golden["x1"]))
+    with pytest.raises(ValueError, match="options do not match"):
+        Interpolator(str(folder))  # the released configuration does not fit these weights
+
+
+def test_our_saved_model(tmp_path, golden, interpolator, options):
+    from film_tf.export import export_saved_model
+
+    model = create_model(options)
+    load_official_weights(model, TINY)
+    path = export_saved_model(model, str(tmp_path / "export"))
+    assert describe_model_path(path) == "film_tf_saved_model"
+    ours = Interpolator(path)
+    assert ours.options == options  # read from the export's marker
+    x0, x1 = golden["x0"][:, :50, :70], golden["x1"][:, :50, :70]
+    np.testing.assert_allclose(ours(x0, x1), interpolator(x0, x1), rtol=0, atol=1e-5)
+
+
+def test_from_an_in_memory_model(interpolator, golden, options):
+    model = create_model(options)  # with aux outputs: only `image` is used
+    load_official_weights(model, TINY)
+    ours = Interpolator.from_model(model)
+    assert ours.options == options
+    np.testing.assert_allclose(
+        ours(golden["x0"], golden["x1"]), interpolator(golden["x0"], golden["x1"]), atol=1e-6
+    )
+
+
+def test_rgba_interpolates_alpha_as_a_gray_image(interpolator, golden):
+    rng = np.random.default_rng(1)
+    alpha0, alpha1 = rng.random((2, 64, 96, 1), dtype=np.float32)
+    x0 = np.concatenate([golden["x0"][0], alpha0], axis=-1)
+    x1 = np.concatenate([golden["x1"][0], alpha1], axis=-1)
+    mid = interpolator(x0, x1)
+    assert mid.shape == (64, 96, 4)
+    np.testing.assert_allclose(mid[..., :3], interpolator(golden["x0"][0], golden["x1"][0]), atol=1e-6)
+    gray = interpolator(np.repeat(alpha0, 3, -1), np.repeat(alpha1, 3, -1))
+    np.testing.assert_allclose(mid[..., 3], gray.mean(-1), atol=1e-5)
+
+
+def test_large_frames_go_through_overlapping_tiles(golden, options, interpolator):
+    rng = np.random.default_rng(2)
+    # 150 x 220, padded to 160 x 224: six overlapping 96-px tiles.
+    x0 = np.tile(golden["x0"][0], (3, 3, 1))[:150, :220] + 0.01 * rng.random((150, 220, 3), dtype=np.float32)
+    x1 = np.tile(golden["x1"][0], (3, 3, 1))[:150, :220]
+    tiled = Interpolator(TINY, options=options, tile_size=96, overlap=32)
+    shapes = []
+    forward = tiled._forward
+    tiled._forward = lambda a, b: shapes.append(a.shape) or forward(a, b)
+    result = tiled(x0, x1)
+    assert {s[1:3] for s in shapes} == {(96, 96)} and sum(s[0] for s in shapes) == 6
+    a, crop = pad_to_alignment(x0[None], 16)
+    b, _ = pad_to_alignment(x1[None], 16)
+    expected = tiled_apply(forward, a[0], b[0], plan_tiles(160, 224, 96, 32, 16), batch_size=6)
+    np.testing.assert_allclose(result, np.clip(expected[crop], 0, 1), rtol=0, atol=1e-6)
+    whole = interpolator(x0, x1)
+    assert np.abs(result - whole).mean() < 0.05 * whole.max()
+
+
+def test_memory_budget_picks_tiles(options):
+    # The tiny model needs ~400 bytes per pixel (tiling.bytes_per_pixel);
+    # just over the runtime allowance, a 160 x 224 frame must be tiled.
+    small = Interpolator(TINY, options=options, memory_budget_gb=1.51)
+    assert small._tile_for(160, 224) is not None and small._tile_for(160, 224) % 16 == 0
+    assert Interpolator(TINY, options=options)._tile_for(160, 224) is None
+
+
+def test_model_path_errors(tmp_path, options):
+    with pytest.raises(FileNotFoundError, match="Model not found"):
+        Interpolator(str(tmp_path / "nowhere"))
+    text = tmp_path / "model.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="is not a FILM model"):
+        Interpolator(str(text))
+    with pytest.raises(ValueError, match="is not a FILM model"):
+        Interpolator(str(tmp_path))  # an empty folder
+    lone = tmp_path / "lone.weights.h5"
+    lone.write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match="lone.json"):
+        Interpolator(str(lone))
+    with pytest.raises(ValueError, match="Cannot load weights"):
+        Interpolator(str(lone), options=options)
+    broken = tmp_path / "broken"
+    (broken / "assets").mkdir(parents=True)
+    (broken / "saved_model.pb").write_bytes(b"garbage")
+    (broken / "assets" / "film_tf.json").write_text('{"options": {"pyramid_levels": 5}}')
+    with pytest.raises(ValueError, match="Cannot load the SavedModel"):
+        Interpolator(str(broken))
+
+
+def test_bad_inputs(interpolator):
+    x = np.zeros((32, 32, 3), np.float32)
+    with pytest.raises(ValueError, match="differ in size"):
+        interpolator(x, np.zeros((32, 48, 3), np.float32))
+    with pytest.raises(ValueError, match="Expected frames"):
+        interpolator(x[..., :2], x[..., :2])
+
+
+def test_default_model_path():
+    bundled = os.path.join(
+        os.path.dirname(__import__("film_tf").__file__), "assets", "default_model.weights.h5"
+    )
+    if os.path.isfile(bundled):
+        assert default_model_path() == bundled
+    else:
+        with pytest.raises(FileNotFoundError, match="--model_path"):
+            default_model_path()
