@@ -243,12 +243,3 @@ def write_image(path: str, rgb: np.ndarray, alpha: np.ndarray | None = None, bit
             fmt = "PNG" if ext == ".png" else "JPEG"
             options = {"quality": 95} if fmt == "JPEG" else {}
             PilImage.fromarray(pixels).save(tmp, format=fmt, **options)
-        readable_by_all(tmp)
-
-
-def readable_by_all(path: str) -> None:
-    """Gives a temporary file the permissions a plain open() would have
-    (the temporary file is created private, 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)

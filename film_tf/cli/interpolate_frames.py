@@ -38,7 +38,7 @@ from film_tf.cli import (
     run_binary,
 )
 from film_tf.cli_utils import UserError, atomic_path
-from film_tf.image_io import IMAGE_EXTENSIONS, image_info, read_image, readable_by_all, to_uint, write_image
+from film_tf.image_io import IMAGE_EXTENSIONS, image_info, read_image, to_uint, write_image
 from film_tf.recursive import interpolate_recursively, output_length
 
 
@@ -189,8 +189,6 @@ class _VideoSink:
         if self._writer is not None:
             try:
                 self._writer.__exit__(*exc)
-                if exc[0] is None:
-                    readable_by_all(self._writer.path)
             finally:
                 self._atomic.__exit__(*exc)
         return False
