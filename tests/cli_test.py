@@ -150,6 +150,20 @@ def test_folders_to_frames_and_video(workdir, api):
     assert os.stat(clip / "interpolated_frames").st_mode & 0o055 == 0o055 & ~_umask()
 
 
+def test_output_dir_leaves_the_input_folder_untouched(workdir, tmp_path):
+    clip = workdir / "clip"
+    before = sorted(os.listdir(clip))
+    out = tmp_path / "slowmo"
+    run_main(
+        interpolate_frames,
+        [f"--pattern={clip}", "--times_to_interpolate=1", "--output_video=true",
+         f"--output_dir={out}", f"--model_path={workdir / 'tiny.weights.h5'}"],
+    )  # fmt: skip
+    assert sorted(os.listdir(out)) == ["interpolated.mp4", "interpolated_frames"]
+    assert len(os.listdir(out / "interpolated_frames")) == 5
+    assert sorted(os.listdir(clip)) == before
+
+
 def test_input_video_to_slow_motion_video(workdir, tmp_path):
     import mediapy
 

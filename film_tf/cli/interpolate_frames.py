@@ -4,7 +4,7 @@ Folders (each matched folder's frames, natural sort order):
   film-interpolate-frames --pattern "photos/*" --times_to_interpolate 3
       [--output_video] [--fps 30]
 writes <folder>/interpolated_frames/frame_000.png ... and, with
---output_video, <folder>/interpolated.mp4.
+--output_video, <folder>/interpolated.mp4 (under --output_dir instead, when given).
 
 A video:
   film-interpolate-frames --input_video clip.mp4 --times_to_interpolate 2
@@ -57,6 +57,13 @@ def define_flags(fv: flags.FlagValues) -> None:
         "folder. With --input_video: the output video path.",
         flag_values=fv,
     )
+    flags.DEFINE_string(
+        "output_dir",
+        None,
+        "With --pattern: write interpolated_frames/ (and interpolated.mp4) here instead of inside "
+        "each matched folder; one subfolder per folder when several match.",
+        flag_values=fv,
+    )
     flags.DEFINE_float(
         "fps", None, "Output frame rate. Default: 30 for folders, the input's for a video.", flag_values=fv
     )
@@ -75,6 +82,7 @@ class FolderJob:
     """One matched folder: its frames and where the results go."""
 
     folder: str
+    output_dir: str
     frames: list[str]
     height: int
     width: int
@@ -104,7 +112,7 @@ def check_video_output(path: str, inputs: tuple[str, ...] = ()) -> None:
     check_writable_folder(os.path.dirname(os.path.abspath(path)))
 
 
-def plan_folders(pattern: str, output_video: str | None) -> list[FolderJob]:
+def plan_folders(pattern: str, output_video: str | None, output_dir: str | None = None) -> list[FolderJob]:
     """Checks every matched folder before anything is written.
 
     Raises on: no folder matched, a folder with fewer than two frames,
@@ -134,14 +142,19 @@ def plan_folders(pattern: str, output_video: str | None) -> list[FolderJob]:
                     f"The frames differ in size: '{frames[0]}' is {first.width}x{first.height}, "
                     f"'{path}' is {info.width}x{info.height}."
                 )
-        check_writable_folder(os.path.join(folder, FRAMES_FOLDER))
+        if output_dir is None:
+            out = folder
+        else:
+            out = output_dir if len(folders) == 1 else os.path.join(output_dir, os.path.basename(folder))
+        check_writable_folder(os.path.join(out, FRAMES_FOLDER))
         video = None
         if output_video is not None:
-            video = single_video or os.path.join(folder, VIDEO_NAME)
+            video = single_video or os.path.join(out, VIDEO_NAME)
             check_video_output(video, tuple(frames))
         jobs.append(
             FolderJob(
                 folder,
+                out,
                 frames,
                 first.height,
                 first.width,
@@ -209,7 +222,7 @@ def run_folders(jobs: list[FolderJob], times_to_interpolate: int, fps: float, in
         total = output_length(len(job.frames), times_to_interpolate)
         digits = max(3, len(str(total - 1)))
         print(f"{job.folder}: {len(job.frames)} frames -> {total}", file=sys.stderr)
-        with atomic_folder(os.path.join(job.folder, FRAMES_FOLDER)) as out_dir:
+        with atomic_folder(os.path.join(job.output_dir, FRAMES_FOLDER)) as out_dir:
             with _VideoSink(job.video, job.height, job.width, fps) as video:
                 stream = interpolate_recursively(
                     frames(), interpolator, times_to_interpolate, num_frames=len(job.frames)
@@ -291,7 +304,7 @@ def main(fv: flags.FlagValues) -> None:
         open_video(fv.input_video).__exit__(None, None, None)  # Fail before the model loads.
         run_video(fv.input_video, output, k, fv.fps, make_interpolator(fv))
     else:
-        jobs = plan_folders(fv.pattern, fv.output_video)
+        jobs = plan_folders(fv.pattern, fv.output_video, fv.output_dir)
         run_folders(jobs, k, fv.fps or DEFAULT_FPS, make_interpolator(fv))
 
 
