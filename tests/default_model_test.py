@@ -35,16 +35,10 @@ def model():
 
 
 def _middle(model, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-    """The model's t = 0.5 frame of an (H, W, 3) pair, reflect-padded to 16 and cropped back."""
-    h, w = x0.shape[:2]
-    ph, pw = -h % 16, -w % 16
-    pads = ((0, ph), (0, pw), (0, 0))
-    batch = {
-        "x0": np.pad(x0, pads, mode="reflect")[None],
-        "x1": np.pad(x1, pads, mode="reflect")[None],
-        "time": np.full((1, 1), 0.5, np.float32),
-    }
-    return np.asarray(model(batch, training=False)["image"])[0, :h, :w]
+    """The model's t = 0.5 frame of an (H, W, 3) pair, padded and cropped as users get it."""
+    from film_tf.inference import Interpolator
+
+    return Interpolator.from_model(model)(x0, x1)
 
 
 def test_example_pair(model):
