@@ -8,13 +8,6 @@ from __future__ import annotations
 from film_tf.options import Options
 
 
-def feature_channels(options: Options) -> list[int]:
-    """Channels of feature pyramid level i (concat of the sub-tree outputs)."""
-    o = options
-    sub = [o.filters << j for j in range(o.sub_levels)]
-    return [sum(sub[: min(i, o.sub_levels - 1) + 1]) for i in range(o.pyramid_levels)]
-
-
 def conv_macs(options: Options, height: int, width: int) -> dict[str, int]:
     """Multiply-adds of every convolution for one (height, width) frame pair.
 
@@ -36,14 +29,14 @@ def conv_macs(options: Options, height: int, width: int) -> dict[str, int]:
             cout = o.filters << j
             features += pixels(i + j) * 9 * (cin * cout + cout * cout)
             cin = cout
-    channels = feature_channels(o)
+    channels = o.feature_channels
     flow = 0
     for i in range(o.pyramid_levels):
         spec = min(i, o.specialized_levels)
         num_convs, nf = o.flow_convs[spec], o.flow_filters[spec]
         per_pixel = 9 * (2 * channels[i] * nf + (num_convs - 1) * nf * nf) + nf * (nf // 2) + (nf // 2) * 2
         flow += pixels(i) * per_pixel
-    aligned = [2 * (3 + channels[k]) + 4 for k in range(o.fusion_pyramid_levels)]
+    aligned = o.fusion_channels
     fusion = 0
     below = aligned[-1]
     for i in reversed(range(o.fusion_pyramid_levels - 1)):

@@ -59,12 +59,9 @@ class FilmNet(keras.layers.Layer):
         o = self.options
         image_shapes = [(None, None, None, 3)] * o.pyramid_levels
         self.feature_extractor.build(image_shapes)
-        sub = [o.filters << j for j in range(o.sub_levels)]
-        channels = [sum(sub[: min(i, o.sub_levels - 1) + 1]) for i in range(o.pyramid_levels)]
-        feature_shapes = [(None, None, None, c) for c in channels]
+        feature_shapes = [(None, None, None, c) for c in o.feature_channels]
         self.flow_estimator.build(feature_shapes, feature_shapes)
-        aligned = [(None, None, None, 2 * (3 + channels[k]) + 4) for k in range(o.fusion_pyramid_levels)]
-        self.fusion.build(aligned)
+        self.fusion.build([(None, None, None, c) for c in o.fusion_channels])
 
     def extract(self, image):
         """Image and feature pyramids of one frame (B, H, W, 3).

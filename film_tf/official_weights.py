@@ -36,8 +36,7 @@ def official_variable_specs(options: Options) -> list[tuple[str, tuple[int, ...]
             conv(f"feat_net/sub_extractor/cfeat_conv_{2 * j + k}", 3, cin, o.filters << j)
             cin = o.filters << j
 
-    sub_channels = [o.filters << j for j in range(o.sub_levels)]
-    feature_channels = [sum(sub_channels[: min(i, o.sub_levels - 1) + 1]) for i in range(o.pyramid_levels)]
+    feature_channels = o.feature_channels
 
     def flow_predictor(name, level, num_convs, num_filters):
         c = 2 * feature_channels[level]
@@ -52,7 +51,7 @@ def official_variable_specs(options: Options) -> list[tuple[str, tuple[int, ...]
     flow_predictor("flow_predictor_shared", o.specialized_levels, o.flow_convs[-1], o.flow_filters[-1])
 
     # Fusion input at level k: two warped (3 + features) pyramids and two flows.
-    aligned = [2 * (3 + feature_channels[k]) + 4 for k in range(o.fusion_pyramid_levels)]
+    aligned = o.fusion_channels
     widths = [o.filters << min(i, o.specialized_levels) for i in range(o.fusion_pyramid_levels - 1)]
     index = 0
 

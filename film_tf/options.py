@@ -92,6 +92,17 @@ class Options:
         """Inputs' height and width must be multiples of this."""
         return 2 ** (self.pyramid_levels - 1)
 
+    @property
+    def feature_channels(self) -> list[int]:
+        """Channels of feature pyramid level i: the concatenated sub-tree outputs."""
+        sub = [self.filters << j for j in range(self.sub_levels)]
+        return [sum(sub[: min(i, self.sub_levels - 1) + 1]) for i in range(self.pyramid_levels)]
+
+    @property
+    def fusion_channels(self) -> list[int]:
+        """Channels of fusion input level k: two warped (RGB + features) and two flows."""
+        return [2 * (3 + c) + 4 for c in self.feature_channels[: self.fusion_pyramid_levels]]
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["flow_convs"] = list(self.flow_convs)

@@ -37,11 +37,6 @@ RELEASED_BYTES_PER_PIXEL = 5000.0
 RUNTIME_OVERHEAD_BYTES = 1.5e9
 
 
-def _feature_channels(o: Options) -> list[int]:
-    sub = [o.filters << j for j in range(o.sub_levels)]
-    return [sum(sub[: min(i, o.sub_levels - 1) + 1]) for i in range(o.pyramid_levels)]
-
-
 def activation_floats_per_pixel(options: Options) -> float:
     """A proxy for a forward pass's activation count per input pixel.
 
@@ -51,7 +46,7 @@ def activation_floats_per_pixel(options: Options) -> float:
     of pixels (4^-level).
     """
     o = options
-    feats = _feature_channels(o)
+    feats = o.feature_channels
     total = 0.0
     for i in range(o.pyramid_levels):
         scale = 4.0**-i
@@ -61,9 +56,8 @@ def activation_floats_per_pixel(options: Options) -> float:
         estimator = min(i, o.specialized_levels)
         flow = o.flow_convs[estimator] * o.flow_filters[estimator] + 2 * feats[i]
         total += scale * (2 * (3 + sub + feats[i]) + 2 * flow)
-    for k in range(o.fusion_pyramid_levels):
+    for k, aligned in enumerate(o.fusion_channels):
         width = o.filters << min(k, o.specialized_levels)
-        aligned = 2 * (3 + feats[k]) + 4
         total += 4.0**-k * (2 * aligned + 4 * width)
     return total
 
