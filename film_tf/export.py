@@ -130,6 +130,10 @@ def _model_options(model):
     return options if options is not None else find_film_layer(model).options
 
 
+# Inputs of the float signatures (serving_default, serving_aux).
+_FRAMES_AND_TIME = [_image_spec("x0"), _image_spec("x1"), tf.TensorSpec([None, 1], tf.float32, name="time")]
+
+
 class FilmServingModule(tf.Module):
     """What the SavedModel holds: the model's variables and the signatures.
 
@@ -175,25 +179,11 @@ class FilmServingModule(tf.Module):
 
         self.interpolate = interpolate
 
-    @tf.function(
-        input_signature=[
-            _image_spec("x0"),
-            _image_spec("x1"),
-            tf.TensorSpec([None, 1], tf.float32, name="time"),
-        ],
-        autograph=False,
-    )
+    @tf.function(input_signature=_FRAMES_AND_TIME, autograph=False)
     def serve(self, x0, x1, time):
         return {"image": self.interpolate(x0, x1, time)["image"]}
 
-    @tf.function(
-        input_signature=[
-            _image_spec("x0"),
-            _image_spec("x1"),
-            tf.TensorSpec([None, 1], tf.float32, name="time"),
-        ],
-        autograph=False,
-    )
+    @tf.function(input_signature=_FRAMES_AND_TIME, autograph=False)
     def serve_aux(self, x0, x1, time):
         return self.interpolate(x0, x1, time)
 
