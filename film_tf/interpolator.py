@@ -76,8 +76,15 @@ class FilmNet(keras.layers.Layer):
         """The middle frame from two `extract` results; returns the output dict."""
         o = self.options
         (image_pyramid0, features0), (image_pyramid1, features1) = frame0, frame1
-        forward_residuals = self.flow_estimator(features0, features1)
-        backward_residuals = self.flow_estimator(features1, features0)
+        # Both directions share the estimator's weights: one call on a batch
+        # of two halves runs larger (faster) convolutions than two calls.
+        residuals = self.flow_estimator(
+            [ops.concatenate([a, b], axis=0) for a, b in zip(features0, features1)],
+            [ops.concatenate([b, a], axis=0) for a, b in zip(features0, features1)],
+        )
+        halves = [ops.split(r, 2, axis=0) for r in residuals]
+        forward_residuals = [h[0] for h in halves]
+        backward_residuals = [h[1] for h in halves]
         levels = o.fusion_pyramid_levels
         forward_flows = synthesize_flow_pyramid(forward_residuals)[:levels]
         backward_flows = synthesize_flow_pyramid(backward_residuals)[:levels]
@@ -113,7 +120,13 @@ class FilmNet(keras.layers.Layer):
         x0, x1 = inputs["x0"], inputs["x1"]
         check_alignment(ops.shape(x0), self.options.alignment)
         check_alignment(ops.shape(x1), self.options.alignment)
-        return self.interpolate(self.extract(x0), self.extract(x1), inputs["time"])
+        # Both frames through the shared extractor as one batch, for the same reason.
+        image_pyramid, features = self.extract(ops.concatenate([x0, x1], axis=0))
+        pyramid_halves = [ops.split(p, 2, axis=0) for p in image_pyramid]
+        feature_halves = [ops.split(f, 2, axis=0) for f in features]
+        frame0 = ([p[0] for p in pyramid_halves], [f[0] for f in feature_halves])
+        frame1 = ([p[1] for p in pyramid_halves], [f[1] for f in feature_halves])
+        return self.interpolate(frame0, frame1, inputs["time"])
 
     def compute_output_spec(self, inputs):
         # Shapes follow from the options; tracing the graph symbolically to

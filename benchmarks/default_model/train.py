@@ -37,15 +37,20 @@ flags.DEFINE_string("export_to", None, "If set, only export the run's latest wei
 class TripletBatches(keras.utils.PyDataset):
     """Endless random batches from a `TripletSampler`; `len` is one epoch."""
 
-    def __init__(self, sampler: TripletSampler, batch_size: int, steps: int):
+    def __init__(self, sampler: TripletSampler, batch_size: int, steps: int, warped_targets: bool = False):
         super().__init__()
         self.sampler, self.batch_size, self.steps = sampler, batch_size, steps
+        self.warped_targets = warped_targets
 
     def __len__(self) -> int:
         return self.steps
 
     def __getitem__(self, index: int):
-        return self.sampler.batch(self.batch_size)
+        inputs, targets = self.sampler.batch(self.batch_size)
+        if self.warped_targets:
+            # Both inputs warped to the middle should look like it (outside occlusions).
+            targets = {**targets, "x0_warped": targets["image"], "x1_warped": targets["image"]}
+        return inputs, targets
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -114,6 +119,19 @@ def restore_state(model: keras.Model, run_dir: str) -> int:
     return int(state["epochs"])
 
 
+def training_model(options: Options, with_warped: bool) -> keras.Model:
+    """The model to train: `image`, plus both warped inputs when `with_warped`.
+
+    The warped outputs only select aux outputs of the same FilmNet layer, so the
+    weights (and the saved files) are those of `create_model(options)`.
+    """
+    if not with_warped:
+        return create_model(options)
+    full = create_model(Options.from_dict({**options.to_dict(), "use_aux_outputs": True}))
+    outputs = {key: full.output[key] for key in ("image", "x0_warped", "x1_warped")}
+    return keras.Model(full.inputs, outputs, name=full.name)
+
+
 @gin.configurable("default_model_training")
 def run(
     run_dir: str,
@@ -129,6 +147,7 @@ def run(
     synthetic_fraction: float = 0.25,
     max_shift: float = 32.0,
     jit_compile: bool = False,
+    warped_loss_weight: float = 0.0,
     seed: int = 0,
 ) -> None:
     """Trains (or resumes) the default model; see the module docstring."""
@@ -138,14 +157,23 @@ def run(
         json.dump(options.to_dict(), f, indent=2)
     weights = {int(k): float(v) for k, v in scale_weights}
     real = load_real_frames(os.path.join(run_dir, "data"), scales=tuple(weights))
-    model = create_model(options)
+    model = training_model(options, with_warped=warped_loss_weight > 0)
     print(f"params: {model.count_params()}", flush=True)
     # Cosine decay over total_steps, driven by optimizer.iterations, so a resumed run
     # continues the same schedule.
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=total_steps, alpha=final_learning_rate / learning_rate
     )
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss={"image": "mae"}, jit_compile=jit_compile)
+    losses, weights_by_output = {"image": "mae"}, {"image": 1.0}
+    if warped_loss_weight > 0:
+        for key in ("x0_warped", "x1_warped"):
+            losses[key], weights_by_output[key] = "mae", warped_loss_weight
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=losses,
+        loss_weights=weights_by_output,
+        jit_compile=jit_compile,
+    )
     start_epoch = restore_state(model, run_dir)
     # A fresh seed per resume, so a resumed run does not replay the same batches.
     sampler = TripletSampler(
@@ -163,7 +191,7 @@ def run(
     if start_epoch >= epochs:
         return
     model.fit(
-        TripletBatches(sampler, batch_size, steps_per_epoch),
+        TripletBatches(sampler, batch_size, steps_per_epoch, warped_targets=warped_loss_weight > 0),
         epochs=epochs,
         initial_epoch=start_epoch,
         callbacks=[Checkpoint(run_dir, steps_per_epoch, time.time(), start_epoch * steps_per_epoch)],
