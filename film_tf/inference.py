@@ -32,7 +32,9 @@ from film_tf.tiling import (
     RUNTIME_OVERHEAD_BYTES,
     bytes_per_pixel,
     default_overlap,
+    execution_mode,
     plan_tiles,
+    pyramid_bytes_per_pixel,
     tile_size_for_budget,
     tiled_apply,
 )
@@ -155,28 +157,71 @@ def _without_aux(options: Options) -> Options:
     return dataclasses.replace(options, use_aux_outputs=False)
 
 
-def _keras_forward(model) -> Callable:
-    import keras
+class KerasPasses:
+    """Compiled passes of an in-memory `create_model` model.
 
-    if keras.backend.backend() != "tensorflow":
+    Calling it is the whole forward pass: aligned float32 batches x0, x1
+    (B, H, W, 3) -> middle frames (B, H, W, 3), numpy. On the TensorFlow
+    backend it also offers the two halves of that pass, `extract` (one
+    frame's image and feature pyramids) and `middle` (the middle frame of two
+    `extract` results), so that recursive interpolation can reuse a frame's
+    pyramids for both of its pairs.
 
-        def call(x0, x1):
-            time = np.full((x0.shape[0], 1), 0.5, np.float32)
-            return np.asarray(model({"x0": x0, "x1": x1, "time": time}, training=False)["image"])
+    Args:
+      model: a `create_model` model.
+      jit_compile: XLA-compile the passes (TensorFlow backend only).
+    """
 
-        return call
+    def __init__(self, model, jit_compile: bool = False):
+        import keras
 
-    import tensorflow as tf
+        from film_tf.official_weights import find_film_layer
 
-    spec = tf.TensorSpec([None, None, None, 3], tf.float32)
+        self.model = model
+        self.jit_compile = jit_compile
+        precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
+        self.mode = execution_mode(precision, jit_compile)
+        self.supports_reuse = keras.backend.backend() == "tensorflow"
+        if not self.supports_reuse:
+            self._forward = self._eager_forward
+            return
+        import tensorflow as tf
 
-    # One trace serves every size: H, W and batch are left unknown.
-    @tf.function(input_signature=[spec, spec])
-    def forward(x0, x1):
-        time = tf.fill([tf.shape(x0)[0], 1], 0.5)
-        return model({"x0": x0, "x1": x1, "time": time}, training=False)["image"]
+        net = find_film_layer(model)
+        spec = tf.TensorSpec([None, None, None, 3], tf.float32)
 
-    return lambda x0, x1: forward(x0, x1).numpy()
+        def half_time(x):
+            return tf.fill([tf.shape(x)[0], 1], 0.5)
+
+        # One trace serves every size: H, W and batch are left unknown (XLA
+        # still compiles once per concrete shape).
+        @tf.function(input_signature=[spec, spec], jit_compile=jit_compile)
+        def forward(x0, x1):
+            image = model({"x0": x0, "x1": x1, "time": half_time(x0)}, training=False)["image"]
+            return tf.cast(image, tf.float32)
+
+        @tf.function(input_signature=[spec], jit_compile=jit_compile)
+        def extract(x):
+            # As FilmNet.__call__ would: inputs in the compute dtype (bfloat16 too).
+            image_pyramid, features = net.extract(tf.cast(x, net.compute_dtype))
+            return tuple(image_pyramid), tuple(features)
+
+        @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        def middle(frame0, frame1):
+            image = net.interpolate(frame0, frame1, half_time(frame0[0][0]))["image"]
+            return tf.cast(image, tf.float32)
+
+        self._forward = lambda x0, x1: forward(x0, x1).numpy()
+        self.extract = extract
+        self.middle = lambda frame0, frame1: middle(frame0, frame1).numpy()
+
+    def _eager_forward(self, x0, x1):
+        time = np.full((x0.shape[0], 1), 0.5, np.float32)
+        outputs = self.model({"x0": x0, "x1": x1, "time": time}, training=False)
+        return np.asarray(outputs["image"], np.float32)
+
+    def __call__(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+        return self._forward(x0, x1)
 
 
 def _saved_model_forward(path: str) -> Callable:
@@ -199,30 +244,58 @@ def _saved_model_forward(path: str) -> Callable:
     return call
 
 
-def load_forward(model_path: str | None, options: Options | None = None) -> tuple[Callable, Options]:
+PRECISIONS = {"float32": None, "bfloat16": "mixed_bfloat16"}
+
+
+def load_forward(
+    model_path: str | None,
+    options: Options | None = None,
+    precision: str = "float32",
+    jit_compile: bool | None = None,
+) -> tuple[Callable, Options]:
     """Loads a model (see the module docstring) as a compiled forward function.
+
+    Args:
+      model_path: see the module docstring; None for the bundled model.
+      options: the model's options when they cannot be read from it.
+      precision: "float32", or "bfloat16" (bfloat16 compute with float32
+        weights; several times faster on CPUs with AMX, slightly different
+        results). Applies to weights and official checkpoints; a film_tf
+        SavedModel runs as it was exported.
+      jit_compile: XLA-compile the forward pass; None chooses what measured
+        fastest on CPU (benchmarks/RESULTS.md): XLA for float32, not for
+        bfloat16 (XLA's CPU backend does not use AMX).
 
     Returns:
       (forward, options): forward maps aligned float32 batches x0, x1
-      (B, H, W, 3) to the middle frames (B, H, W, 3); options are the
-      model's (for its alignment and memory cost).
+      (B, H, W, 3) to the middle frames (B, H, W, 3); for Keras models it is
+      a `KerasPasses`. options are the model's (alignment, memory cost).
     """
     from film_tf.interpolator import create_model
     from film_tf.official_weights import load_official_weights
 
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'.")
+    if jit_compile is None:
+        jit_compile = precision == "float32"
     if model_path is None:
         model_path = default_model_path()
     model_path = os.fspath(model_path)
     kind = describe_model_path(model_path)
     if kind == "film_tf_saved_model":
+        if precision != "float32":
+            raise ValueError(
+                f"precision '{precision}' applies to weights files and official checkpoints; "
+                f"a film_tf SavedModel ('{model_path}') runs as it was exported."
+            )
         if options is None:
             options = load_options_json(_find_marker(model_path))
         return _saved_model_forward(model_path), options
     if kind in ("official_saved_model", "official_variables"):
         options = options or Options()
-        model = create_model(_without_aux(options))
+        model = create_model(_without_aux(options), dtype_policy=PRECISIONS[precision])
         load_official_weights(model, model_path)
-        return _keras_forward(model), options
+        return KerasPasses(model, jit_compile), options
     # weights_h5
     if options is None:
         sidecar = options_sidecar_path(model_path)
@@ -231,7 +304,7 @@ def load_forward(model_path: str | None, options: Options | None = None) -> tupl
                 f"No options for '{model_path}': expected '{sidecar}' (or pass --options_json)."
             )
         options = load_options_json(sidecar)
-    model = create_model(_without_aux(options))
+    model = create_model(_without_aux(options), dtype_policy=PRECISIONS[precision])
     try:
         model.load_weights(model_path)
     except Exception as e:  # A foreign or mismatched .h5 file.
@@ -239,7 +312,7 @@ def load_forward(model_path: str | None, options: Options | None = None) -> tupl
             f"Cannot load weights '{model_path}' into a film_net with options {options.to_dict()}: "
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
         ) from None
-    return _keras_forward(model), options
+    return KerasPasses(model, jit_compile), options
 
 
 def pad_to_alignment(x: np.ndarray, alignment: int) -> tuple[np.ndarray, tuple[slice, slice]]:
@@ -276,6 +349,8 @@ class Interpolator:
         alignment) instead of sizing them from the budget.
       overlap: tile overlap in pixels (default: `tiling.default_overlap`).
       progress: show a progress bar over tiles.
+      precision: "float32" (default) or "bfloat16" (see `load_forward`).
+      jit_compile: XLA-compile the forward pass; None: XLA for float32 only.
 
     Call `interpolator(x0, x1)` with float32 (H, W, C) or (B, H, W, C) in
     [0, 1], C = 3 (RGB) or 4 (RGBA: the alpha is interpolated by a second
@@ -291,19 +366,21 @@ class Interpolator:
         tile_size: int | None = None,
         overlap: int | None = None,
         progress: bool = False,
+        precision: str = "float32",
+        jit_compile: bool | None = None,
     ):
-        self._forward, self.options = load_forward(model_path, options)
+        self._forward, self.options = load_forward(model_path, options, precision, jit_compile)
         self._configure(memory_budget_gb, tile_size, overlap, progress)
 
     @classmethod
-    def from_model(cls, model, **kwargs) -> Interpolator:
+    def from_model(cls, model, jit_compile: bool = False, **kwargs) -> Interpolator:
         """An Interpolator around an in-memory `create_model` model (e.g.
-        during training); kwargs as for the constructor, except model_path
-        and options."""
+        during training); kwargs as for the constructor, except model_path,
+        options and precision (the model's own)."""
         from film_tf.official_weights import find_film_layer
 
         self = cls.__new__(cls)
-        self._forward = _keras_forward(model)
+        self._forward = KerasPasses(model, jit_compile)
         self.options = getattr(model, "film_options", None) or find_film_layer(model).options
         self._configure(**kwargs)
         return self
@@ -316,6 +393,9 @@ class Interpolator:
         progress: bool = False,
     ) -> None:
         self.alignment = self.options.alignment
+        # Memory per pixel depends on how the pass runs; a SavedModel runs
+        # as a plain graph.
+        self.mode = getattr(self._forward, "mode", "plain")
         if memory_budget_gb <= 0:
             raise ValueError(f"memory_budget_gb must be positive, got {memory_budget_gb}.")
         self.memory_budget_bytes = memory_budget_gb * 1e9
@@ -339,7 +419,7 @@ class Interpolator:
 
     def _pixels_per_call(self, height: int, width: int) -> float:
         usable = self._budget_for_model(height, width) - RUNTIME_OVERHEAD_BYTES
-        return max(usable, 0.0) / bytes_per_pixel(self.options)
+        return max(usable, 0.0) / bytes_per_pixel(self.options, self.mode)
 
     def _tile_for(self, height: int, width: int) -> int | None:
         """Tile side for an aligned frame, or None when it fits whole."""
@@ -347,7 +427,9 @@ class Interpolator:
             return None if self.tile_size >= max(height, width) else self.tile_size
         if height * width <= self._pixels_per_call(height, width):
             return None
-        return tile_size_for_budget(self.options, self._budget_for_model(height, width), self.overlap)
+        return tile_size_for_budget(
+            self.options, self._budget_for_model(height, width), self.overlap, mode=self.mode
+        )
 
     def _middle_rgb(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) aligned -> (B, H, W, 3)."""
@@ -396,3 +478,44 @@ class Interpolator:
             n = len(mid) // 2
             mid = np.concatenate([mid[:n], mid[n:].mean(axis=-1, keepdims=True)], axis=-1)
         return mid[0] if single else mid
+
+    def feature_reuse(self, shape: tuple[int, ...], times_to_interpolate: int) -> FeatureReuse | None:
+        """A `FeatureReuse` for recursive interpolation of (H, W, 3) frames of
+        `shape`, or None where it does not apply: a SavedModel or non-TF
+        backend, RGBA frames, frames that need tiles, or too little memory to
+        keep the pyramids of the k + 2 frames a recursion holds at once."""
+        passes = self._forward
+        if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3:
+            return None
+        h = -(-shape[0] // self.alignment) * self.alignment
+        w = -(-shape[1] // self.alignment) * self.alignment
+        if self._tile_for(h, w) is not None:
+            return None
+        cached = (times_to_interpolate + 2) * pyramid_bytes_per_pixel(self.options) * h * w
+        forward = bytes_per_pixel(self.options, self.mode) * h * w
+        if cached > self._budget_for_model(h, w) - RUNTIME_OVERHEAD_BYTES - forward:
+            return None
+        return FeatureReuse(passes, self.alignment)
+
+
+class FeatureReuse:
+    """Middle frames from cached per-frame pyramids (FILM's feature extractor
+    sees one frame at a time, so a frame's pyramids serve both of its pairs).
+
+    `encode(frame)` pads an (H, W, 3) frame as `Interpolator` does and keeps
+    its image and feature pyramids; `middle(a, b)` returns the (H, W, 3)
+    middle frame of two encodings, equal to `Interpolator(frame_a, frame_b)`
+    up to float rounding.
+    """
+
+    def __init__(self, passes: KerasPasses, alignment: int):
+        self.passes, self.alignment = passes, alignment
+
+    def encode(self, frame: np.ndarray):
+        padded, crop = pad_to_alignment(np.asarray(frame, np.float32)[None], self.alignment)
+        return self.passes.extract(padded), crop
+
+    def middle(self, a, b) -> np.ndarray:
+        (pyramids_a, crop), (pyramids_b, _) = a, b
+        mid = self.passes.middle(pyramids_a, pyramids_b)[0, crop[0], crop[1]]
+        return np.clip(mid, 0.0, 1.0).astype(np.float32)

@@ -90,7 +90,7 @@ class FilmNet(keras.layers.Layer):
         backward_flows = synthesize_flow_pyramid(backward_residuals)[:levels]
 
         # film_net is trained for t = 0.5 only; `time` keeps the interface.
-        t = ops.reshape(ops.ones_like(time) * 0.5, (-1, 1, 1, 1))
+        t = ops.cast(ops.reshape(ops.ones_like(time) * 0.5, (-1, 1, 1, 1)), backward_flows[0].dtype)
         backward_to_mid = [f * t for f in backward_flows]
         forward_to_mid = [f * (1.0 - t) for f in forward_flows]
 
@@ -161,18 +161,31 @@ class FilmNet(keras.layers.Layer):
         return cls(**config)
 
 
-def create_model(options: Options | None = None, name: str = "film_net") -> keras.Model:
+def create_model(
+    options: Options | None = None, name: str = "film_net", dtype_policy: str | None = None
+) -> keras.Model:
     """Builds the FILM interpolator as a functional keras.Model.
 
     Args:
       options: model options; the released configuration when None.
       name: the model's name.
+      dtype_policy: a Keras dtype policy for every layer (e.g.
+        "mixed_bfloat16": bfloat16 compute, float32 weights, so the same
+        weights files load); the global policy when None.
 
     Returns:
       A model taking `{'x0', 'x1', 'time'}` and returning the dict described
       in `FilmNet`. H and W must be multiples of `options.alignment`.
     """
     options = options or Options()
+    if dtype_policy is not None:
+        # Sub-layers read the global policy when they are constructed.
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(dtype_policy)
+        try:
+            return create_model(options, name)
+        finally:
+            keras.config.set_dtype_policy(previous)
     inputs = {
         "x0": keras.Input(shape=(None, None, 3), name="x0"),
         "x1": keras.Input(shape=(None, None, 3), name="x1"),

@@ -25,13 +25,17 @@ import numpy as np
 
 from film_tf.options import Options
 
-# Peak resident memory of one forward pass (CPU, TF 2.21, float32), bytes per
-# input pixel, measured for the released configuration (34.4M parameters)
-# with benchmarks/tiling_memory.py --probe: peak RSS grew by 0.94 GB for a
-# 512x512 pair and by 4.82 GB for a 1024x1024 pair over the loaded model,
-# i.e. 4.93 KB per added pixel; rounded up. Other configurations are scaled by
-# their activation count (`activation_floats_per_pixel`).
-RELEASED_BYTES_PER_PIXEL = 5000.0
+# Peak resident memory of one forward pass (CPU, TF 2.21), bytes per input
+# pixel, for the released configuration (34.4M parameters), by how the pass
+# runs (see `execution_mode`). Measured 2026-11-25 with
+# `python -m benchmarks.tiling_memory --probe [--noxla | --precision=bfloat16]`:
+# the peak RSS growth over the loaded model between a 512x512 and a
+# 1024x1024 pair, per added pixel, was 4434 (XLA float32), 6716 (tf.function
+# float32: its batched halves are concatenated copies) and 4594 (bfloat16);
+# rounded up. Other configurations are scaled by their activation count
+# (`activation_floats_per_pixel`).
+RELEASED_BYTES_PER_PIXEL_BY_MODE = {"xla": 4800.0, "plain": 7000.0, "bf16": 5000.0}
+RELEASED_BYTES_PER_PIXEL = RELEASED_BYTES_PER_PIXEL_BY_MODE["xla"]
 # Memory the process needs besides the forward pass: TF runtime, weights,
 # the full-size input, output and blending buffers are added separately.
 RUNTIME_OVERHEAD_BYTES = 1.5e9
@@ -62,10 +66,25 @@ def activation_floats_per_pixel(options: Options) -> float:
     return total
 
 
-def bytes_per_pixel(options: Options) -> float:
-    """Estimated peak bytes per input pixel of one forward pass for `options`."""
+def pyramid_bytes_per_pixel(options: Options) -> float:
+    """Bytes per input pixel of one frame's image and feature pyramids
+    (float32), as `FilmNet.extract` returns them."""
+    return 4.0 * sum((3 + c) * 4.0**-i for i, c in enumerate(options.feature_channels))
+
+
+def execution_mode(precision: str = "float32", jit_compile: bool = True) -> str:
+    """The key of `RELEASED_BYTES_PER_PIXEL_BY_MODE` for a way of running:
+    "xla", "bf16", or "plain" (also for the unmeasured bfloat16 + XLA)."""
+    if precision == "float32":
+        return "xla" if jit_compile else "plain"
+    return "plain" if jit_compile else "bf16"
+
+
+def bytes_per_pixel(options: Options, mode: str = "xla") -> float:
+    """Estimated peak bytes per input pixel of one forward pass for `options`
+    run in `mode` (see `execution_mode`)."""
     released = activation_floats_per_pixel(Options())
-    return RELEASED_BYTES_PER_PIXEL * activation_floats_per_pixel(options) / released
+    return RELEASED_BYTES_PER_PIXEL_BY_MODE[mode] * activation_floats_per_pixel(options) / released
 
 
 def default_overlap(options: Options) -> int:
@@ -76,7 +95,7 @@ def default_overlap(options: Options) -> int:
 
 
 def tile_size_for_budget(
-    options: Options, memory_budget_bytes: float, overlap: int, batch_size: int = 1
+    options: Options, memory_budget_bytes: float, overlap: int, batch_size: int = 1, mode: str = "xla"
 ) -> int:
     """Largest square tile (a multiple of the alignment) whose forward pass
     on `batch_size` tiles fits the budget.
@@ -86,11 +105,11 @@ def tile_size_for_budget(
     """
     alignment = options.alignment
     usable = memory_budget_bytes - RUNTIME_OVERHEAD_BYTES
-    pixels = usable / (bytes_per_pixel(options) * batch_size)
+    pixels = usable / (bytes_per_pixel(options, mode) * batch_size)
     side = int(math.sqrt(max(pixels, 0.0))) // alignment * alignment
     smallest = minimum_tile_size(options, overlap)
     if side < smallest:
-        need = RUNTIME_OVERHEAD_BYTES + smallest**2 * bytes_per_pixel(options) * batch_size
+        need = RUNTIME_OVERHEAD_BYTES + smallest**2 * bytes_per_pixel(options, mode) * batch_size
         raise ValueError(
             f"A memory budget of {memory_budget_bytes / 1e9:.2f} GB is too small for this model: "
             f"the smallest tile ({smallest}x{smallest}) needs about {need / 1e9:.2f} GB."

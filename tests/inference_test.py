@@ -8,6 +8,8 @@ import pytest
 
 from film_tf import create_model, load_official_weights
 from film_tf.inference import (
+    FRAME_BYTES_PER_PIXEL,
+    FeatureReuse,
     Interpolator,
     default_model_path,
     describe_model_path,
@@ -16,7 +18,13 @@ from film_tf.inference import (
     pad_to_alignment,
     save_weights_with_options,
 )
-from film_tf.tiling import plan_tiles, tiled_apply
+from film_tf.tiling import (
+    RUNTIME_OVERHEAD_BYTES,
+    bytes_per_pixel,
+    plan_tiles,
+    pyramid_bytes_per_pixel,
+    tiled_apply,
+)
 from tests.conftest import reference_dir, reference_options
 
 TINY = reference_dir("film_official_tiny")
@@ -196,3 +204,43 @@ def test_default_model_path():
     else:
         with pytest.raises(FileNotFoundError, match="--model_path"):
             default_model_path()
+
+
+def test_xla_and_plain_graphs_agree(golden, options, weights_file):
+    xla = Interpolator(weights_file)
+    plain = Interpolator(weights_file, jit_compile=False)
+    assert (xla.mode, plain.mode) == ("xla", "plain")
+    x0, x1 = golden["x0"][:, :50, :70], golden["x1"][:, :50, :70]
+    np.testing.assert_allclose(xla(x0, x1), plain(x0, x1), rtol=0, atol=1e-4)
+
+
+def test_bfloat16_precision(golden, weights_file, interpolator):
+    bf16 = Interpolator(weights_file, precision="bfloat16")
+    assert bf16.mode == "bf16"
+    layer = bf16._forward.model.get_layer("film_net")
+    assert layer.compute_dtype == "bfloat16" and layer.weights[0].dtype == "float32"
+    mid, exact = bf16(golden["x0"], golden["x1"]), interpolator(golden["x0"], golden["x1"])
+    assert mid.dtype == np.float32
+    # Really computed in bfloat16 (8-bit mantissa), yet close.
+    assert 1e-4 < np.abs(mid - exact).max() < 0.05
+    reuse = bf16.feature_reuse(golden["x0"].shape[1:], 2)
+    np.testing.assert_allclose(
+        reuse.middle(reuse.encode(golden["x0"][0]), reuse.encode(golden["x1"][0])), mid[0], rtol=0, atol=1e-4
+    )
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Interpolator(weights_file, precision="float16")
+
+
+def test_feature_reuse_only_where_it_applies(weights_file, options):
+    interp = Interpolator(weights_file)
+    assert isinstance(interp.feature_reuse((48, 64, 3), 3), FeatureReuse)
+    assert interp.feature_reuse((48, 64, 4), 3) is None  # RGBA: alpha needs a second pass
+    assert Interpolator(weights_file, tile_size=32, overlap=8).feature_reuse((48, 64, 3), 3) is None
+    # The cached pyramids of k + 2 frames must fit the budget beside one pass.
+    pixels = 1024 * 1024
+    one_pass = RUNTIME_OVERHEAD_BYTES + (FRAME_BYTES_PER_PIXEL + bytes_per_pixel(options, "xla")) * pixels
+    budget = one_pass + 3.5 * pyramid_bytes_per_pixel(options) * pixels
+    tight = Interpolator(weights_file, memory_budget_gb=budget / 1e9)
+    assert tight._tile_for(1024, 1024) is None
+    assert tight.feature_reuse((1024, 1024, 3), 1) is not None  # 3 frames' pyramids
+    assert tight.feature_reuse((1024, 1024, 3), 2) is None  # 4 would not fit

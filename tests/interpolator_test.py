@@ -122,3 +122,17 @@ def test_tf_checkpoint_holds_every_variable(tiny_options, tmp_path):
     tf.train.Checkpoint(model=restored).read(prefix).assert_consumed()
     for a, b in zip(model.weights, restored.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+
+
+def test_create_model_with_a_dtype_policy(tiny_options):
+    import keras
+
+    before = keras.config.dtype_policy().name
+    model = create_model(tiny_options, dtype_policy="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == before  # restored
+    layers = [layer for layer in model._flatten_layers() if layer.weights]
+    assert layers and all(layer.compute_dtype == "bfloat16" for layer in layers)
+    assert all(w.dtype == "float32" for w in model.weights)
+    # Same variables as float32, so the same weights files load.
+    plain = create_model(tiny_options)
+    assert [w.shape for w in model.weights] == [w.shape for w in plain.weights]

@@ -65,7 +65,7 @@ def test_middle_frames_equal_direct_calls():
     )
     f = video_frames("carphone_pristine.mp4", 0, 3, 2).astype(np.float32) / 255.0
     f = f[:, :48, :64]
-    out = list(interpolate_recursively(iter(f), interpolator, 2, num_frames=3))
+    out = list(interpolate_recursively(iter(f), interpolator, 2, num_frames=3, reuse_features=False))
     assert len(out) == 9
     mid01 = interpolator(f[0], f[1])
     np.testing.assert_array_equal(out[2], mid01)
@@ -73,3 +73,28 @@ def test_middle_frames_equal_direct_calls():
     np.testing.assert_array_equal(out[3], interpolator(mid01, f[1]))
     np.testing.assert_array_equal(out[6], interpolator(f[1], f[2]))
     np.testing.assert_array_equal(out[8], f[2])
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_feature_reuse_equals_pair_by_pair(k):
+    interpolator = Interpolator(
+        reference_dir("film_official_tiny"), options=reference_options("film_official_tiny")
+    )
+    f = video_frames("carphone_pristine.mp4", 0, 3, 2).astype(np.float32) / 255.0
+    f = f[:, :40, :56]  # padded to 48 x 64 and cropped back on every call
+    plain = list(interpolate_recursively(iter(f), interpolator, k, progress=False, reuse_features=False))
+    calls = {"extract": 0, "middle": 0, "forward": 0}
+    passes = interpolator._forward
+    for name in calls:
+        fn = getattr(passes, "_" + name if name == "forward" else name)
+
+        def counted(*args, fn=fn, name=name):
+            calls[name] += 1
+            return fn(*args)
+
+        setattr(passes, "_" + name if name == "forward" else name, counted)
+    reused = list(interpolate_recursively(iter(f), interpolator, k, progress=False))
+    assert len(reused) == len(plain) == 2 * 2**k + 1
+    assert max(np.abs(a - b).max() for a, b in zip(plain, reused)) <= 1e-4
+    # Each input frame once, plus every middle that is an end of a deeper pair.
+    assert calls == {"extract": 3 + 2 * (2 ** (k - 1) - 1), "middle": 2 * (2**k - 1), "forward": 0}

@@ -7,10 +7,13 @@ from film_tf import Options
 from film_tf.inference import load_forward
 from film_tf.tiling import (
     RELEASED_BYTES_PER_PIXEL,
+    RELEASED_BYTES_PER_PIXEL_BY_MODE,
     TilePlan,
     bytes_per_pixel,
     edge_weights,
+    execution_mode,
     plan_tiles,
+    pyramid_bytes_per_pixel,
     tile_size_for_budget,
     tile_starts,
     tiled_apply,
@@ -129,3 +132,21 @@ def test_tiled_model_matches_untiled_and_has_no_seams(large_pair):
     # Overlap and blending cut the seam error several-fold.
     assert error.max() < 0.3 * block_error.max()
     assert error.mean() < 0.3 * block_error.mean()
+
+
+def test_memory_per_pixel_follows_the_execution_mode():
+    assert execution_mode("float32", True) == "xla"
+    assert execution_mode("float32", False) == "plain"
+    assert execution_mode("bfloat16", False) == "bf16"
+    assert execution_mode("bfloat16", True) == "plain"  # unmeasured: the largest
+    options = Options()
+    per_mode = {m: bytes_per_pixel(options, m) for m in RELEASED_BYTES_PER_PIXEL_BY_MODE}
+    assert per_mode["plain"] == max(per_mode.values())
+    # A costlier mode gets a smaller tile under the same budget.
+    assert tile_size_for_budget(options, 8e9, 128, mode="plain") < tile_size_for_budget(options, 8e9, 128)
+
+
+def test_pyramid_bytes_per_pixel():
+    # Released model: (3 + 64) + (3 + 192) / 4 + (3 + 448) / 16 + (3 + 960) (1/64 + ... + 1/4096) floats.
+    floats = 67 + 195 / 4 + 451 / 16 + 963 * sum(4.0**-i for i in range(3, 7))
+    assert pyramid_bytes_per_pixel(Options()) == pytest.approx(4 * floats)

@@ -148,9 +148,16 @@ def run(
     max_shift: float = 32.0,
     jit_compile: bool = False,
     warped_loss_weight: float = 0.0,
+    dtype_policy: str = "float32",
     seed: int = 0,
 ) -> None:
-    """Trains (or resumes) the default model; see the module docstring."""
+    """Trains (or resumes) the default model; see the module docstring.
+
+    `warped_loss_weight` adds L1 losses between each input warped to the
+    middle and the true middle (a direct signal for the flow estimator);
+    `dtype_policy` "mixed_bfloat16" trains 1.5x faster on this AMX CPU.
+    """
+    keras.config.set_dtype_policy(dtype_policy)
     os.makedirs(run_dir, exist_ok=True)
     options = Options.from_dict({**options.to_dict(), "use_aux_outputs": False})
     with open(os.path.join(run_dir, "options.json"), "w") as f:
