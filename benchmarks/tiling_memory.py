@@ -54,10 +54,10 @@ def current_rss() -> int:
 
 def released_interpolator(**kwargs):
     from film_tf import Options, create_model
-    from film_tf.inference import PRECISIONS, Interpolator
+    from film_tf.inference import PRECISIONS, Interpolator, default_jit_compile
 
     model = create_model(Options(use_aux_outputs=False), dtype_policy=PRECISIONS[FLAGS.precision])
-    xla = FLAGS.precision == "float32" if FLAGS.xla is None else FLAGS.xla
+    xla = default_jit_compile(Options(), FLAGS.precision) if FLAGS.xla is None else FLAGS.xla
     return Interpolator.from_model(model, jit_compile=xla, **kwargs)
 
 

@@ -245,6 +245,20 @@ def _saved_model_forward(path: str) -> Callable:
 
 
 PRECISIONS = {"float32": None, "bfloat16": "mixed_bfloat16"}
+# XLA pays off for wide models only (benchmarks/RESULTS.md, 2-core CPU): the
+# released model (filters 64) takes 1.20 s instead of 1.46 s at 256x256, the
+# bundled model (filters 16) 0.45 s instead of 0.39 s at 640x272.
+XLA_MIN_FILTERS = 48
+
+
+def default_jit_compile(options: Options, precision: str = "float32") -> bool:
+    """Whether XLA is the faster choice on CPU: float32 (XLA's CPU backend
+    does not use AMX for bfloat16) and at least `XLA_MIN_FILTERS` filters."""
+    return precision == "float32" and options.filters >= XLA_MIN_FILTERS
+
+
+def _jit(jit_compile: bool | None, options: Options, precision: str) -> bool:
+    return default_jit_compile(options, precision) if jit_compile is None else jit_compile
 
 
 def load_forward(
@@ -262,9 +276,7 @@ def load_forward(
         weights; several times faster on CPUs with AMX, slightly different
         results). Applies to weights and official checkpoints; a film_tf
         SavedModel runs as it was exported.
-      jit_compile: XLA-compile the forward pass; None chooses what measured
-        fastest on CPU (benchmarks/RESULTS.md): XLA for float32, not for
-        bfloat16 (XLA's CPU backend does not use AMX).
+      jit_compile: XLA-compile the forward pass; None: `default_jit_compile`.
 
     Returns:
       (forward, options): forward maps aligned float32 batches x0, x1
@@ -276,8 +288,6 @@ def load_forward(
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'.")
-    if jit_compile is None:
-        jit_compile = precision == "float32"
     if model_path is None:
         model_path = default_model_path()
     model_path = os.fspath(model_path)
@@ -295,7 +305,7 @@ def load_forward(
         options = options or Options()
         model = create_model(_without_aux(options), dtype_policy=PRECISIONS[precision])
         load_official_weights(model, model_path)
-        return KerasPasses(model, jit_compile), options
+        return KerasPasses(model, _jit(jit_compile, options, precision)), options
     # weights_h5
     if options is None:
         sidecar = options_sidecar_path(model_path)
@@ -312,7 +322,7 @@ def load_forward(
             f"Cannot load weights '{model_path}' into a film_net with options {options.to_dict()}: "
             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
         ) from None
-    return KerasPasses(model, jit_compile), options
+    return KerasPasses(model, _jit(jit_compile, options, precision)), options
 
 
 def pad_to_alignment(x: np.ndarray, alignment: int) -> tuple[np.ndarray, tuple[slice, slice]]:
@@ -350,7 +360,7 @@ class Interpolator:
       overlap: tile overlap in pixels (default: `tiling.default_overlap`).
       progress: show a progress bar over tiles.
       precision: "float32" (default) or "bfloat16" (see `load_forward`).
-      jit_compile: XLA-compile the forward pass; None: XLA for float32 only.
+      jit_compile: XLA-compile the forward pass; None: `default_jit_compile`.
 
     Call `interpolator(x0, x1)` with float32 (H, W, C) or (B, H, W, C) in
     [0, 1], C = 3 (RGB) or 4 (RGBA: the alpha is interpolated by a second

@@ -82,6 +82,20 @@ def test_official_variables_with_options_json(workdir, api):
     np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
 
 
+def test_precision_and_xla_flags(workdir, api):
+    frame0, frame2 = str(workdir / "clip" / "frame0.png"), str(workdir / "clip" / "frame10.png")
+    out = workdir / "bf16.png"
+    run_main(
+        interpolate,
+        [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", "--precision=bfloat16",
+         "--noxla", f"--model_path={workdir / 'tiny.weights.h5'}"],
+    )  # fmt: skip
+    written = np.asarray(PilImage.open(out)).astype(float)
+    assert np.abs(written - expected_middle(api, frame0, frame2)).mean() < 1.0  # of 255
+    with pytest.raises(flags.IllegalFlagValueError):
+        run_main(interpolate, [f"--frame1={frame0}", f"--frame2={frame2}", "--precision=float16"])
+
+
 def test_user_errors_exit_with_one_line(workdir):
     out = workdir / "never.png"
     result = subprocess.run(

@@ -6,11 +6,12 @@ import shutil
 import numpy as np
 import pytest
 
-from film_tf import create_model, load_official_weights
+from film_tf import Options, create_model, load_official_weights
 from film_tf.inference import (
     FRAME_BYTES_PER_PIXEL,
     FeatureReuse,
     Interpolator,
+    default_jit_compile,
     default_model_path,
     describe_model_path,
     load_options_json,
@@ -109,6 +110,8 @@ def test_our_saved_model(tmp_path, golden, interpolator, options):
     load_official_weights(model, TINY)
     path = export_saved_model(model, str(tmp_path / "export"))
     assert describe_model_path(path) == "film_tf_saved_model"
+    with pytest.raises(ValueError, match="runs as it was exported"):
+        Interpolator(path, precision="bfloat16")
     ours = Interpolator(path)
     assert ours.options == options  # read from the export's marker
     x0, x1 = golden["x0"][:, :50, :70], golden["x1"][:, :50, :70]
@@ -157,9 +160,9 @@ def test_large_frames_go_through_overlapping_tiles(golden, options, interpolator
 
 
 def test_memory_budget_picks_tiles(options):
-    # The tiny model needs ~400 bytes per pixel (tiling.bytes_per_pixel);
+    # The tiny model needs ~600 bytes per pixel without XLA (tiling.bytes_per_pixel);
     # just over the runtime allowance, a 160 x 224 frame must be tiled.
-    small = Interpolator(TINY, options=options, memory_budget_gb=1.51)
+    small = Interpolator(TINY, options=options, memory_budget_gb=1.52)
     assert small._tile_for(160, 224) is not None and small._tile_for(160, 224) % 16 == 0
     assert Interpolator(TINY, options=options)._tile_for(160, 224) is None
 
@@ -207,8 +210,10 @@ def test_default_model_path():
 
 
 def test_xla_and_plain_graphs_agree(golden, options, weights_file):
-    xla = Interpolator(weights_file)
-    plain = Interpolator(weights_file, jit_compile=False)
+    xla = Interpolator(weights_file, jit_compile=True)
+    plain = Interpolator(weights_file)  # the tiny model is narrow: no XLA by default
+    assert not default_jit_compile(options) and default_jit_compile(Options())
+    assert not default_jit_compile(Options(), "bfloat16")
     assert (xla.mode, plain.mode) == ("xla", "plain")
     x0, x1 = golden["x0"][:, :50, :70], golden["x1"][:, :50, :70]
     np.testing.assert_allclose(xla(x0, x1), plain(x0, x1), rtol=0, atol=1e-4)
@@ -232,7 +237,7 @@ def test_bfloat16_precision(golden, weights_file, interpolator):
 
 
 def test_feature_reuse_only_where_it_applies(weights_file, options):
-    interp = Interpolator(weights_file)
+    interp = Interpolator(weights_file, jit_compile=True)
     assert isinstance(interp.feature_reuse((48, 64, 3), 3), FeatureReuse)
     assert interp.feature_reuse((48, 64, 4), 3) is None  # RGBA: alpha needs a second pass
     assert Interpolator(weights_file, tile_size=32, overlap=8).feature_reuse((48, 64, 3), 3) is None
@@ -240,7 +245,7 @@ def test_feature_reuse_only_where_it_applies(weights_file, options):
     pixels = 1024 * 1024
     one_pass = RUNTIME_OVERHEAD_BYTES + (FRAME_BYTES_PER_PIXEL + bytes_per_pixel(options, "xla")) * pixels
     budget = one_pass + 3.5 * pyramid_bytes_per_pixel(options) * pixels
-    tight = Interpolator(weights_file, memory_budget_gb=budget / 1e9)
+    tight = Interpolator(weights_file, memory_budget_gb=budget / 1e9, jit_compile=True)
     assert tight._tile_for(1024, 1024) is None
     assert tight.feature_reuse((1024, 1024, 3), 1) is not None  # 3 frames' pyramids
     assert tight.feature_reuse((1024, 1024, 3), 2) is None  # 4 would not fit
