@@ -58,6 +58,7 @@ MODES = {
     "plain": {"precision": "float32", "jit_compile": False},
     "xla": {"precision": "float32", "jit_compile": True},
     "bf16": {"precision": "bfloat16", "jit_compile": False},
+    "bf16-xla": {"precision": "bfloat16", "jit_compile": True},  # slow: XLA on CPU has no AMX
 }
 
 
