@@ -9,7 +9,8 @@ the cost is the same.
 
   python benchmarks/train_throughput.py                      # L1 model, this CPU
   python benchmarks/train_throughput.py --losses l1,vgg,style --steps 3
-  python benchmarks/train_throughput.py --mode gpu --steps 50 --jit_compile --mixed_precision
+  python benchmarks/train_throughput.py --precision mixed_bfloat16   # AMX CPUs
+  python benchmarks/train_throughput.py --mode gpu --steps 50 --jit_compile --precision mixed_float16
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ flags.DEFINE_integer("steps", 3, "Timed steps.")
 flags.DEFINE_integer("warmup", 1, "Untimed steps first (tracing, autotuning).")
 flags.DEFINE_enum("mode", "cpu", ["cpu", "gpu"], "One CPU, or MirroredStrategy over all GPUs.")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the forward/backward pass.")
-flags.DEFINE_bool("mixed_precision", False, "mixed_float16 with loss scaling.")
+flags.DEFINE_enum(
+    "precision",
+    "float32",
+    ["float32", "mixed_bfloat16", "mixed_float16"],
+    "Compute precision (mixed_float16 adds loss scaling).",
+)
 flags.DEFINE_string(
     "vgg_file", None, "Real VGG-19 weights (.mat or .h5); random weights of the real shapes if unset."
 )
@@ -93,9 +99,9 @@ def main(argv):
         vgg_model_file=vgg_file,
         batch_size=FLAGS.batch_size,
         jit_compile=FLAGS.jit_compile,
-        mixed_precision=FLAGS.mixed_precision,
+        mixed_precision=FLAGS.precision,
     )
-    policy = "mixed_float16" if FLAGS.mixed_precision else "float32"
+    policy = FLAGS.precision
     keras.mixed_precision.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
     with strategy.scope():
@@ -115,7 +121,7 @@ def main(argv):
     print(
         f"FILM {params:,} parameters, losses {names}, {FLAGS.crop}x{FLAGS.crop} crops, global batch "
         f"{FLAGS.batch_size}, {strategy.num_replicas_in_sync} replica(s) on {FLAGS.mode}, "
-        f"jit_compile={FLAGS.jit_compile}, mixed_precision={FLAGS.mixed_precision}",
+        f"jit_compile={FLAGS.jit_compile}, precision={FLAGS.precision}",
         flush=True,
     )
     start = time.perf_counter()
