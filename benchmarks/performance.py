@@ -1,6 +1,6 @@
 """Speed and memory of FILM on this machine, as one table.
 
-    python -m benchmarks.performance                 # every row, ~45 min on 2 cores
+    python -m benchmarks.performance                 # every row, ~35 min on 2 cores
     python -m benchmarks.performance --rows=inference --sizes=256x256 --modes=xla
     python -m benchmarks.performance --out=benchmarks/RESULTS.md   # also write the table
 

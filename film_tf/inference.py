@@ -178,10 +178,11 @@ class KerasPasses:
         from film_tf.official_weights import find_film_layer
 
         self.model = model
-        self.jit_compile = jit_compile
-        precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
-        self.mode = execution_mode(precision, jit_compile)
         self.supports_reuse = keras.backend.backend() == "tensorflow"
+        # Other backends run eagerly: no XLA, whatever was asked.
+        self.jit_compile = jit_compile and self.supports_reuse
+        precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
+        self.mode = execution_mode(precision, self.jit_compile)
         if not self.supports_reuse:
             self._forward = self._eager_forward
             return
@@ -217,8 +218,10 @@ class KerasPasses:
 
     def _eager_forward(self, x0, x1):
         time = np.full((x0.shape[0], 1), 0.5, np.float32)
+        from keras import ops
+
         outputs = self.model({"x0": x0, "x1": x1, "time": time}, training=False)
-        return np.asarray(outputs["image"], np.float32)
+        return ops.convert_to_numpy(ops.cast(outputs["image"], "float32"))
 
     def __call__(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
         return self._forward(x0, x1)
@@ -293,9 +296,10 @@ def load_forward(
     model_path = os.fspath(model_path)
     kind = describe_model_path(model_path)
     if kind == "film_tf_saved_model":
-        if precision != "float32":
+        if precision != "float32" or jit_compile:
+            setting = f"precision '{precision}'" if precision != "float32" else "XLA compilation"
             raise ValueError(
-                f"precision '{precision}' applies to weights files and official checkpoints; "
+                f"{setting} applies to weights files and official checkpoints; "
                 f"a film_tf SavedModel ('{model_path}') runs as it was exported."
             )
         if options is None:
@@ -495,7 +499,7 @@ class Interpolator:
         backend, RGBA frames, frames that need tiles, or too little memory to
         keep the pyramids of the k + 2 frames a recursion holds at once."""
         passes = self._forward
-        if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3:
+        if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3 or 0 in shape:
             return None
         h = -(-shape[0] // self.alignment) * self.alignment
         w = -(-shape[1] // self.alignment) * self.alignment

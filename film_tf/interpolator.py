@@ -120,6 +120,10 @@ class FilmNet(keras.layers.Layer):
         x0, x1 = inputs["x0"], inputs["x1"]
         check_alignment(ops.shape(x0), self.options.alignment)
         check_alignment(ops.shape(x1), self.options.alignment)
+        b0, b1 = ops.shape(x0)[0], ops.shape(x1)[0]
+        if isinstance(b0, int) and isinstance(b1, int) and b0 != b1:
+            # The halves below would silently pair the wrong frames.
+            raise ValueError(f"x0 and x1 must hold the same number of frames, got {b0} and {b1}.")
         # Both frames through the shared extractor as one batch, for the same reason.
         image_pyramid, features = self.extract(ops.concatenate([x0, x1], axis=0))
         pyramid_halves = [ops.split(p, 2, axis=0) for p in image_pyramid]

@@ -94,6 +94,14 @@ def test_precision_and_xla_flags(workdir, api):
     assert np.abs(written - expected_middle(api, frame0, frame2)).mean() < 1.0  # of 255
     with pytest.raises(flags.IllegalFlagValueError):
         run_main(interpolate, [f"--frame1={frame0}", f"--frame2={frame2}", "--precision=float16"])
+    # The flags reach the Interpolator.
+    from film_tf.cli import make_interpolator
+
+    for args, mode in ((["--precision=bfloat16"], "bf16"), (["--xla"], "xla"), ([], "plain")):
+        fv = flags.FlagValues()
+        interpolate.define_flags(fv)
+        fv(["prog", f"--model_path={workdir / 'tiny.weights.h5'}", *args])
+        assert make_interpolator(fv).mode == mode
 
 
 def test_user_errors_exit_with_one_line(workdir):

@@ -110,8 +110,9 @@ def test_our_saved_model(tmp_path, golden, interpolator, options):
     load_official_weights(model, TINY)
     path = export_saved_model(model, str(tmp_path / "export"))
     assert describe_model_path(path) == "film_tf_saved_model"
-    with pytest.raises(ValueError, match="runs as it was exported"):
-        Interpolator(path, precision="bfloat16")
+    for kwargs in ({"precision": "bfloat16"}, {"jit_compile": True}):
+        with pytest.raises(ValueError, match="runs as it was exported"):
+            Interpolator(path, **kwargs)
     ours = Interpolator(path)
     assert ours.options == options  # read from the export's marker
     x0, x1 = golden["x0"][:, :50, :70], golden["x1"][:, :50, :70]

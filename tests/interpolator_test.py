@@ -136,3 +136,10 @@ def test_create_model_with_a_dtype_policy(tiny_options):
     # Same variables as float32, so the same weights files load.
     plain = create_model(tiny_options)
     assert [w.shape for w in model.weights] == [w.shape for w in plain.weights]
+
+
+def test_batch_sizes_must_match(tiny_options):
+    model = create_model(tiny_options)
+    x = np.zeros((1, 16, 16, 3), np.float32)
+    with pytest.raises(ValueError, match="same number of frames"):
+        model({"x0": x, "x1": np.zeros((2, 16, 16, 3), np.float32), "time": np.zeros((1, 1), np.float32)})
