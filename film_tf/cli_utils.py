@@ -61,3 +61,13 @@ def atomic_path(path: str) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def check_parent_is_folder(path: str, verb: str = "write") -> None:
+    """Raises NotADirectoryError if the nearest existing ancestor of `path` is
+    a file, so that `path` could never be created ("Cannot <verb> ...")."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        raise NotADirectoryError(f"Cannot {verb} '{path}': '{parent}' is a file, not a folder.")

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from film_tf.cli_utils import atomic_path
+from film_tf.cli_utils import atomic_path, check_parent_is_folder
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 _EXIF_ORIENTATION = 0x0112
@@ -198,11 +198,7 @@ def check_output_path(path: str, inputs: list[str] | tuple[str, ...] = ()) -> No
         raise IsADirectoryError(f"The output '{path}' is a folder; give a file name such as out.png.")
     if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
         raise ValueError(f"The output '{path}' must end in .png, .jpg or .jpeg.")
-    parent = os.path.dirname(os.path.abspath(path))
-    while parent and not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if parent and not os.path.isdir(parent):
-        raise NotADirectoryError(f"Cannot write '{path}': '{parent}' is a file, not a folder.")
+    check_parent_is_folder(path, "write")
 
 
 def to_uint(array: np.ndarray, bit_depth: int = 8) -> np.ndarray:

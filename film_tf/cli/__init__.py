@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from absl import flags
 
-from film_tf.cli_utils import UserError, run_absl
+from film_tf.cli_utils import UserError, check_parent_is_folder, run_absl
 from film_tf.inference import DEFAULT_MEMORY_BUDGET_GB
 
 
@@ -120,11 +120,7 @@ def check_writable_folder(path: str) -> None:
     """Raises if a folder cannot be created at `path` (it, or a parent, is a file)."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise NotADirectoryError(f"The output folder '{path}' is a file.")
-    parent = os.path.dirname(os.path.abspath(path))
-    while parent and not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if parent and not os.path.isdir(parent):
-        raise NotADirectoryError(f"Cannot create '{path}': '{parent}' is a file, not a folder.")
+    check_parent_is_folder(path, "create")
 
 
 @contextlib.contextmanager
