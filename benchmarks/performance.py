@@ -107,7 +107,7 @@ def run_inference(spec: dict) -> dict:
     h, w = spec["height"], spec["width"]
     interp = _interpolator(spec["mode"])
     x0, x1 = _pair(h, w)
-    hp, wp = -(-h // interp.alignment) * interp.alignment, -(-w // interp.alignment) * interp.alignment
+    hp, wp = interp.padded_size(h, w)
     tile = interp._tile_for(hp, wp)
     if tile is None:
         tiles, macs = 1, conv_macs(interp.options, hp, wp)["total"]

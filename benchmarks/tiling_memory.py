@@ -121,8 +121,7 @@ def four_k() -> None:
     )
     del frames
     interpolator = released_interpolator(memory_budget_gb=FLAGS.memory_budget_gb, progress=True)
-    h = -(-FLAGS.height // 64) * 64
-    w = -(-FLAGS.width // 64) * 64
+    h, w = interpolator.padded_size(FLAGS.height, FLAGS.width)
     tile = interpolator._tile_for(h, w)
     print(
         f"{FLAGS.width}x{FLAGS.height}, budget {FLAGS.memory_budget_gb} GB, "

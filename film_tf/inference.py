@@ -196,18 +196,18 @@ class KerasPasses:
 
         # One trace serves every size: H, W and batch are left unknown (XLA
         # still compiles once per concrete shape).
-        @tf.function(input_signature=[spec, spec], jit_compile=jit_compile)
+        @tf.function(input_signature=[spec, spec], jit_compile=self.jit_compile)
         def forward(x0, x1):
             image = model({"x0": x0, "x1": x1, "time": half_time(x0)}, training=False)["image"]
             return tf.cast(image, tf.float32)
 
-        @tf.function(input_signature=[spec], jit_compile=jit_compile)
+        @tf.function(input_signature=[spec], jit_compile=self.jit_compile)
         def extract(x):
             # As FilmNet.__call__ would: inputs in the compute dtype (bfloat16 too).
             image_pyramid, features = net.extract(tf.cast(x, net.compute_dtype))
             return tuple(image_pyramid), tuple(features)
 
-        @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        @tf.function(jit_compile=self.jit_compile, reduce_retracing=True)
         def middle(frame0, frame1):
             image = net.interpolate(frame0, frame1, half_time(frame0[0][0]))["image"]
             return tf.cast(image, tf.float32)
@@ -217,9 +217,9 @@ class KerasPasses:
         self.middle = lambda frame0, frame1: middle(frame0, frame1).numpy()
 
     def _eager_forward(self, x0, x1):
-        time = np.full((x0.shape[0], 1), 0.5, np.float32)
         from keras import ops
 
+        time = np.full((x0.shape[0], 1), 0.5, np.float32)
         outputs = self.model({"x0": x0, "x1": x1, "time": time}, training=False)
         return ops.convert_to_numpy(ops.cast(outputs["image"], "float32"))
 
@@ -426,6 +426,10 @@ class Interpolator:
         self.tile_size = tile_size
         self.progress = progress
 
+    def padded_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (height, width) a frame is padded to (multiples of the alignment)."""
+        return -(-height // self.alignment) * self.alignment, -(-width // self.alignment) * self.alignment
+
     def _budget_for_model(self, height: int, width: int) -> float:
         """The budget less the whole-frame buffers (inputs, padded copies,
         blending accumulators, output) of an (height, width) frame."""
@@ -501,8 +505,7 @@ class Interpolator:
         passes = self._forward
         if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3 or 0 in shape:
             return None
-        h = -(-shape[0] // self.alignment) * self.alignment
-        w = -(-shape[1] // self.alignment) * self.alignment
+        h, w = self.padded_size(shape[0], shape[1])
         if self._tile_for(h, w) is not None:
             return None
         cached = (times_to_interpolate + 2) * pyramid_bytes_per_pixel(self.options) * h * w

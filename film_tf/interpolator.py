@@ -33,6 +33,12 @@ def check_alignment(shape, alignment: int) -> None:
             )
 
 
+def _split_halves(tensors):
+    """[concat(a_i, b_i) along the batch] -> ([a_i], [b_i])."""
+    halves = [ops.split(t, 2, axis=0) for t in tensors]
+    return [h[0] for h in halves], [h[1] for h in halves]
+
+
 class FilmNet(keras.layers.Layer):
     """All of FILM as one layer; `create_model` wraps it in a keras.Model.
 
@@ -82,9 +88,7 @@ class FilmNet(keras.layers.Layer):
             [ops.concatenate([a, b], axis=0) for a, b in zip(features0, features1)],
             [ops.concatenate([b, a], axis=0) for a, b in zip(features0, features1)],
         )
-        halves = [ops.split(r, 2, axis=0) for r in residuals]
-        forward_residuals = [h[0] for h in halves]
-        backward_residuals = [h[1] for h in halves]
+        forward_residuals, backward_residuals = _split_halves(residuals)
         levels = o.fusion_pyramid_levels
         forward_flows = synthesize_flow_pyramid(forward_residuals)[:levels]
         backward_flows = synthesize_flow_pyramid(backward_residuals)[:levels]
@@ -124,13 +128,11 @@ class FilmNet(keras.layers.Layer):
         if isinstance(b0, int) and isinstance(b1, int) and b0 != b1:
             # The halves below would silently pair the wrong frames.
             raise ValueError(f"x0 and x1 must hold the same number of frames, got {b0} and {b1}.")
-        # Both frames through the shared extractor as one batch, for the same reason.
+        # Both frames through the shared extractor as one batch (larger, faster convolutions).
         image_pyramid, features = self.extract(ops.concatenate([x0, x1], axis=0))
-        pyramid_halves = [ops.split(p, 2, axis=0) for p in image_pyramid]
-        feature_halves = [ops.split(f, 2, axis=0) for f in features]
-        frame0 = ([p[0] for p in pyramid_halves], [f[0] for f in feature_halves])
-        frame1 = ([p[1] for p in pyramid_halves], [f[1] for f in feature_halves])
-        return self.interpolate(frame0, frame1, inputs["time"])
+        image_pyramid0, image_pyramid1 = _split_halves(image_pyramid)
+        features0, features1 = _split_halves(features)
+        return self.interpolate((image_pyramid0, features0), (image_pyramid1, features1), inputs["time"])
 
     def compute_output_spec(self, inputs):
         # Shapes follow from the options; tracing the graph symbolically to
