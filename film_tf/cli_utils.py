@@ -1,4 +1,11 @@
-"""Shared plumbing for the command-line binaries: clean errors, atomic writes."""
+"""Shared plumbing for the command-line binaries: flags, clean errors, atomic writes.
+
+Every binary follows one pattern: `define_flags(fv)` declares its flags on a
+given `FlagValues`, `_run(fv)` does the work, `main(argv)` runs it on fresh
+FlagValues (for tests and other Python code) and `run_main()` is the console
+script (global FLAGS, absl's --help). Flags are never defined at import, so
+binaries with flags of the same name can share a process.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,9 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
+
+from absl import flags
 
 # Mistakes a user can make (missing files, bad values); reported in one line.
 USER_ERRORS = (
@@ -38,6 +47,49 @@ def run_absl(main: Callable[[list[str]], None]) -> None:
             sys.exit(2)
 
     app.run(guarded)
+
+
+def _reject_positional(argv: Sequence[str]) -> None:
+    if len(argv) > 1:
+        raise UserError(f"Unexpected arguments: {' '.join(argv[1:])} (all options are --flags).")
+
+
+def parse_flags(argv: Sequence[str], define: Callable) -> flags.FlagValues:
+    """Fresh FlagValues holding `define`'s flags, parsed from `argv` (program
+    name first); positional arguments are a UserError."""
+    fv = flags.FlagValues()
+    define(fv)
+    _reject_positional(fv(list(argv)))
+    return fv
+
+
+def run_argv(argv: Sequence[str], define: Callable, run: Callable) -> None:
+    """A binary's `main(argv)`: `run(parse_flags(argv, define))`."""
+    run(parse_flags(argv, define))
+
+
+def run_binary(define: Callable, run: Callable, usage: str | None = None) -> None:
+    """A binary's `run_main()`: defines its flags on the global FLAGS, parses
+    sys.argv with absl and calls `run(FLAGS)`, reporting user mistakes in one
+    line (`run_absl`).
+
+    The new flags are registered as the main module's key flags, so `--help`
+    lists them whether started by `python -m` or a console script; `usage`
+    (the library module's docstring) replaces a thin wrapper's in --help.
+    """
+    before = set(flags.FLAGS)
+    define(flags.FLAGS)
+    for name in sorted(set(flags.FLAGS) - before):
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
+    main_module = sys.modules.get("__main__")
+    if usage and main_module is not None:
+        main_module.__doc__ = usage
+
+    def absl_main(argv: list[str]) -> None:
+        _reject_positional(argv)
+        run(flags.FLAGS)
+
+    run_absl(absl_main)
 
 
 @contextlib.contextmanager

@@ -531,29 +531,46 @@ def model_from_weights(path: str, options=None):
 # The binary.
 
 
-def _define_flags():
+def define_flags(fv) -> None:
+    """film-export's flags, on `fv`."""
     from absl import flags
 
     flags.DEFINE_string(
-        "run_folder", None, "A training run <base_folder>/<label>: config.gin and train/ckpt-*."
+        "run_folder",
+        None,
+        "A training run <base_folder>/<label>: config.gin and train/ckpt-*.",
+        flag_values=fv,
     )
     flags.DEFINE_string(
-        "official_checkpoint", None, "An official released film_net SavedModel folder (or its variables/)."
+        "official_checkpoint",
+        None,
+        "An official released film_net SavedModel folder (or its variables/).",
+        flag_values=fv,
     )
-    flags.DEFINE_string("weights", None, "A Keras .weights.h5 file of the model.")
+    flags.DEFINE_string("weights", None, "A Keras .weights.h5 file of the model.", flag_values=fv)
     flags.DEFINE_string(
         "options_json",
         None,
         "Model options (film_tf.Options fields) as JSON, for --official_checkpoint / --weights; "
         "the released configuration when neither this nor --gin_bindings is given.",
+        flag_values=fv,
     )
-    flags.DEFINE_multi_string("gin_bindings", [], "film_net bindings, e.g. 'film_net.pyramid_levels = 5'.")
+    flags.DEFINE_multi_string(
+        "gin_bindings", [], "film_net bindings, e.g. 'film_net.pyramid_levels = 5'.", flag_values=fv
+    )
     flags.DEFINE_string(
-        "export_dir", None, "The SavedModel folder to write (default: <run_folder>/saved_model)."
+        "export_dir",
+        None,
+        "The SavedModel folder to write (default: <run_folder>/saved_model).",
+        flag_values=fv,
     )
-    flags.DEFINE_string("export_base", None, "Write <export_base>/<version>/ for TF Serving instead.")
-    flags.DEFINE_integer("version", None, "Version folder under --export_base (default: the next integer).")
-    flags.DEFINE_bool("overwrite", False, "Replace an existing non-empty export folder.")
+    flags.DEFINE_string(
+        "export_base", None, "Write <export_base>/<version>/ for TF Serving instead.", flag_values=fv
+    )
+    flags.DEFINE_integer(
+        "version", None, "Version folder under --export_base (default: the next integer).", flag_values=fv
+    )
+    flags.DEFINE_bool("overwrite", False, "Replace an existing non-empty export folder.", flag_values=fv)
 
 
 def _options_from_flags(flag_values):
@@ -615,14 +632,11 @@ def run(
     return export_saved_model(model, export_dir, overwrite=overwrite, extra_metadata=info)
 
 
-def main(argv: list[str]) -> None:
-    from absl import flags, logging
+def _run(f) -> None:
+    from absl import logging
 
     # TensorFlow logs every saved function and asset at INFO level.
     logging.set_verbosity(logging.WARNING)
-    if len(argv) > 1:
-        raise ValueError(f"Unexpected arguments: {' '.join(argv[1:])}")
-    f = flags.FLAGS
     # A run folder brings its own config.gin; other sources default to the
     # released configuration.
     options = None
@@ -641,13 +655,18 @@ def main(argv: list[str]) -> None:
     print(f"Exported SavedModel to {path}")
 
 
-def run_main() -> None:
-    from film_tf.cli_utils import run_absl
+def main(argv: list[str]) -> None:
+    """Exports from a command line (program name first)."""
+    from film_tf import cli_utils
 
-    # Defined here, not at import: film-train imports this module for
-    # export_saved_model, and its flags must not collide with these.
-    _define_flags()
-    run_absl(main)
+    cli_utils.run_argv(argv, define_flags, _run)
+
+
+def run_main() -> None:
+    """Console script `film-export`."""
+    from film_tf import cli_utils
+
+    cli_utils.run_binary(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

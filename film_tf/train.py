@@ -16,70 +16,83 @@ import re
 
 from absl import flags, logging
 
-FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("gin_config", [], "gin config file(s).")
-flags.DEFINE_multi_string("gin_bindings", [], 'gin bindings, e.g. "training.num_steps=1000" (repeatable).')
-flags.DEFINE_string("base_folder", None, "Folder holding the runs.")
-flags.DEFINE_string(
-    "label", None, "Run name; the run folder is <base_folder>/<label>. Default: the gin file's name."
-)
-flags.DEFINE_enum(
-    "mode", "gpu", ["cpu", "gpu", "multi_worker"], "Distribution: one CPU, all GPUs, or TF_CONFIG workers."
-)
-flags.DEFINE_integer(
-    "cpu_devices", 1, "--mode cpu: split the CPU into this many logical devices (MirroredStrategy over them)."
-)
+from film_tf import cli_utils
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise ValueError(f"Unexpected arguments: {argv[1:]}")
-    if not FLAGS.base_folder:
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_multi_string("gin_config", [], "gin config file(s).", flag_values=fv)
+    flags.DEFINE_multi_string(
+        "gin_bindings", [], 'gin bindings, e.g. "training.num_steps=1000" (repeatable).', flag_values=fv
+    )
+    flags.DEFINE_string("base_folder", None, "Folder holding the runs.", flag_values=fv)
+    flags.DEFINE_string(
+        "label",
+        None,
+        "Run name; the run folder is <base_folder>/<label>. Default: the gin file's name.",
+        flag_values=fv,
+    )
+    flags.DEFINE_enum(
+        "mode",
+        "gpu",
+        ["cpu", "gpu", "multi_worker"],
+        "Distribution: one CPU, all GPUs, or TF_CONFIG workers.",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "cpu_devices",
+        1,
+        "--mode cpu: split the CPU into this many logical devices (MirroredStrategy over them).",
+        flag_values=fv,
+    )
+
+
+def _run(fv: flags.FlagValues) -> None:
+    if not fv.base_folder:
         raise ValueError("--base_folder is required.")
-    if not FLAGS.gin_config and not FLAGS.gin_bindings:
+    if not fv.gin_config and not fv.gin_bindings:
         raise ValueError("Give --gin_config (e.g. gin_configs/film_net-L1.gin) and/or --gin_bindings.")
-    for path in FLAGS.gin_config:
+    for path in fv.gin_config:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"gin config not found: '{path}'.")
-    label = FLAGS.label or (
-        os.path.splitext(os.path.basename(FLAGS.gin_config[-1]))[0] if FLAGS.gin_config else None
-    )
+    label = fv.label or (os.path.splitext(os.path.basename(fv.gin_config[-1]))[0] if fv.gin_config else None)
     if not label:
         raise ValueError("--label is required when no --gin_config is given.")
 
     # The strategy first: logical devices and multi-worker setup must precede other TF work.
     from film_tf.training import distribute
 
-    strategy = distribute.create_strategy(FLAGS.mode, FLAGS.cpu_devices)
+    strategy = distribute.create_strategy(fv.mode, fv.cpu_devices)
 
     import gin
 
     from film_tf.training import gin_config, train_lib
 
     try:
-        gin.parse_config_files_and_bindings(FLAGS.gin_config, FLAGS.gin_bindings)
+        gin.parse_config_files_and_bindings(fv.gin_config, fv.gin_bindings)
     except (ValueError, KeyError, SyntaxError, TypeError) as e:
         raise ValueError(f"Bad gin configuration: {e}".replace("\n", " ")) from None
-    from film_tf.cli_utils import USER_ERRORS, UserError
-
     try:
         config = gin_config.build_config()
-        run_dir = os.path.join(FLAGS.base_folder, label)
+        run_dir = os.path.join(fv.base_folder, label)
         logging.info("Run folder %s, %d replica(s).", run_dir, strategy.num_replicas_in_sync)
         result = train_lib.train(config, run_dir, strategy, operative_config=gin.operative_config_str())
-    except USER_ERRORS as e:
+    except cli_utils.USER_ERRORS as e:
         # gin appends "In call to configurable ..." on a new line; keep the error to one line.
         if isinstance(e, OSError) and e.filename and e.strerror:
             raise
         message = " ".join(str(e).split())
-        raise UserError(re.sub(r"\s*In call to configurable .*$", "", message)) from None
+        raise cli_utils.UserError(re.sub(r"\s*In call to configurable .*$", "", message)) from None
     logging.info("Done: step %d in %s", result.final_step, run_dir)
 
 
-def run_main() -> None:
-    from film_tf.cli_utils import run_absl
+def main(argv: list[str]) -> None:
+    """Trains from a command line (program name first)."""
+    cli_utils.run_argv(argv, define_flags, _run)
 
-    run_absl(main)
+
+def run_main() -> None:
+    """Console script `film-train`."""
+    cli_utils.run_binary(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

@@ -40,10 +40,7 @@ def api(workdir):
 
 def run_main(module, args: list[str]) -> None:
     """Runs a binary's main in-process on its own flags."""
-    fv = flags.FlagValues()
-    module.define_flags(fv)
-    fv(["prog", *args])
-    module.main(fv)
+    module.main(["prog", *args])
 
 
 def expected_middle(api, path0, path1):

@@ -11,13 +11,12 @@ import contextlib
 import os
 import re
 import shutil
-import sys
 import tempfile
-from typing import Callable, Iterator
+from typing import Iterator
 
 from absl import flags
 
-from film_tf.cli_utils import UserError, check_parent_is_folder, run_absl
+from film_tf.cli_utils import check_parent_is_folder
 from film_tf.inference import DEFAULT_MEMORY_BUDGET_GB
 
 
@@ -65,24 +64,6 @@ def define_model_flags(fv: flags.FlagValues) -> None:
         "it is faster on CPU; off for the bundled model and for bfloat16).",
         flag_values=fv,
     )
-
-
-def run_binary(define: Callable[[flags.FlagValues], None], main: Callable[[flags.FlagValues], None]) -> None:
-    """A binary's run_main: defines its flags when it runs (not on import, so
-    modules with flags of the same name can share a process, e.g. in tests)
-    and reports user mistakes in one line (`cli_utils.run_absl`)."""
-    before = set(flags.FLAGS)
-    define(flags.FLAGS)
-    # --help lists the main module's key flags; these were defined here.
-    for name in sorted(set(flags.FLAGS) - before):
-        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
-
-    def absl_main(argv: list[str]) -> None:
-        if len(argv) > 1:
-            raise UserError(f"Unexpected arguments: {' '.join(argv[1:])}")
-        main(flags.FLAGS)
-
-    run_absl(absl_main)
 
 
 def make_interpolator(flag_values, progress: bool = False):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from absl import flags
 
-from film_tf.cli import check_model_flags, define_model_flags, make_interpolator, run_binary
+from film_tf import cli_utils
+from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
 from film_tf.cli_utils import UserError
 from film_tf.image_io import Image, check_output_path, image_info, read_image, write_image
 
@@ -58,8 +59,7 @@ def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> No
     write_image(output_frame, mid.rgb, mid.alpha, mid.bit_depth)
 
 
-def main(fv: flags.FlagValues) -> None:
-    """The binary, on parsed flags."""
+def _run(fv: flags.FlagValues) -> None:
     for name in ("frame1", "frame2", "output_frame"):
         if not fv[name].value:
             raise UserError(f"--{name} is required.")
@@ -67,8 +67,13 @@ def main(fv: flags.FlagValues) -> None:
     run(fv.frame1, fv.frame2, fv.output_frame, lambda: make_interpolator(fv, progress=True))
 
 
+def main(argv: list[str]) -> None:
+    """Runs from a command line (program name first)."""
+    cli_utils.run_argv(argv, define_flags, _run)
+
+
 def run_main() -> None:
-    run_binary(define_flags, main)
+    cli_utils.run_binary(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

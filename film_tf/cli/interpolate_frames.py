@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 from absl import flags
 
+from film_tf import cli_utils
 from film_tf.cli import (
     atomic_folder,
     check_model_flags,
@@ -35,7 +36,6 @@ from film_tf.cli import (
     define_model_flags,
     make_interpolator,
     natural_key,
-    run_binary,
 )
 from film_tf.cli_utils import UserError, atomic_path
 from film_tf.image_io import IMAGE_EXTENSIONS, image_info, read_image, to_uint, write_image
@@ -286,8 +286,7 @@ def run_video(
         reader.__exit__(None, None, None)
 
 
-def main(fv: flags.FlagValues) -> None:
-    """The binary, on parsed flags."""
+def _run(fv: flags.FlagValues) -> None:
     k = fv.times_to_interpolate
     if not 0 <= k <= MAX_TIMES:
         raise ValueError(f"--times_to_interpolate must be in 0..{MAX_TIMES}, got {k}.")
@@ -320,9 +319,14 @@ def bare_output_video(argv: list[str]) -> list[str]:
     return out
 
 
+def main(argv: list[str]) -> None:
+    """Runs from a command line (program name first)."""
+    cli_utils.run_argv(bare_output_video(list(argv)), define_flags, _run)
+
+
 def run_main() -> None:
     sys.argv = bare_output_video(sys.argv)
-    run_binary(define_flags, main)
+    cli_utils.run_binary(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,8 @@ produces frames in memory, and hands them to `writer.write_tfrecord`, which
 encodes them in parallel into the official triplet format
 (`film_tf.data.tfrecord`).
 
-Flags are defined lazily, never at import: several binaries (and their tests)
-share one process and absl refuses a flag name defined twice. `main(argv)`
-parses its own `FlagValues`; `run_main()` defines the flags on the global
-`FLAGS` so absl's `--help` and parsing work, then runs through `run_absl`.
+Each builder is a binary in the shared pattern of `film_tf.cli_utils`
+(`define_flags`, `_run`, `main(argv)`, `run_main()`).
 """
 
 from __future__ import annotations
@@ -17,13 +15,12 @@ import dataclasses
 import io
 import os
 import re
-import sys
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from absl import flags
 
-from film_tf.cli_utils import UserError, run_absl
+from film_tf.cli_utils import UserError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # PIL format name -> the `frame_i/format` value stored in the TFRecord.
@@ -68,50 +65,6 @@ def required(fv: flags.FlagValues, name: str):
     if value is None or value == "":
         raise UserError(f"--{name} is required.")
     return value
-
-
-def parse_and_run(
-    argv: Sequence[str], define: Callable[[flags.FlagValues], None], run: Callable[[flags.FlagValues], None]
-) -> None:
-    """A binary's `main(argv)`: parses argv (program name first) into fresh
-    FlagValues, so it can be called from tests and other code."""
-    fv = flags.FlagValues()
-    define(fv)
-    rest = fv(list(argv))
-    _reject_positional(rest)
-    run(fv)
-
-
-def absl_run(
-    define: Callable[[flags.FlagValues], None],
-    run: Callable[[flags.FlagValues], None],
-    usage: str | None = None,
-) -> None:
-    """A binary's `run_main()`: defines its flags on the global FLAGS (for
-    absl's parsing and --help) and runs it with one-line user errors.
-
-    `usage` (the library module's docstring) replaces the thin wrapper's in
-    --help, and the flags are listed as the main module's key flags, so
-    `--help` shows them whether started by `python -m` or a console script.
-    """
-    before = set(flags.FLAGS)
-    define(flags.FLAGS)
-    for name in sorted(set(flags.FLAGS) - before):
-        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
-    main_module = sys.modules.get("__main__")
-    if usage and main_module is not None:
-        main_module.__doc__ = usage
-
-    def absl_main(argv: list[str]) -> None:
-        _reject_positional(argv)
-        run(flags.FLAGS)
-
-    run_absl(absl_main)
-
-
-def _reject_positional(argv: Sequence[str]) -> None:
-    if len(argv) > 1:
-        raise UserError(f"Unexpected arguments: {' '.join(argv[1:])} (all options are --flags).")
 
 
 def sharded_output(path: str, num_shards: int) -> str:

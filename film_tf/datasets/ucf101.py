@@ -17,6 +17,7 @@ import os
 
 from absl import flags
 
+from film_tf import cli_utils
 from film_tf.datasets import common
 from film_tf.datasets.writer import write_tfrecord
 
@@ -59,9 +60,9 @@ def _run(fv: flags.FlagValues) -> None:
 
 def main(argv: list[str]) -> None:
     """Builds the TFRecord from a command line (program name first)."""
-    common.parse_and_run(argv, define_flags, _run)
+    cli_utils.run_argv(argv, define_flags, _run)
 
 
 def run_main() -> None:
     """Console script `film-create-ucf101-tfrecord`."""
-    common.absl_run(define_flags, _run, __doc__)
+    cli_utils.run_binary(define_flags, _run, __doc__)

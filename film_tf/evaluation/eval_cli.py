@@ -18,6 +18,7 @@ import os
 import gin
 from absl import flags
 
+from film_tf import cli_utils
 from film_tf.datasets import common
 from film_tf.evaluation import eval_lib
 from film_tf.evaluation.metrics import METRICS
@@ -109,9 +110,9 @@ def _run(fv: flags.FlagValues) -> None:
 
 def main(argv: list[str]) -> None:
     """Evaluates from a command line (program name first)."""
-    common.parse_and_run(argv, define_flags, _run)
+    cli_utils.run_argv(argv, define_flags, _run)
 
 
 def run_main() -> None:
     """Console script `film-eval`."""
-    common.absl_run(define_flags, _run, __doc__)
+    cli_utils.run_binary(define_flags, _run, __doc__)

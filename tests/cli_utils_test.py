@@ -1,0 +1,69 @@
+"""Every console script follows the one binary pattern of film_tf.cli_utils:
+`define_flags(fv)`, `main(argv)` on fresh flags, `run_main()`, no flags at import."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+
+from film_tf import cli_utils
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _console_scripts() -> dict[str, str]:
+    with open(os.path.join(ROOT, "setup.py")) as f:
+        return dict(re.findall(r'"([\w-]+)=([\w.]+):run_main"', f.read()))
+
+
+SCRIPTS = _console_scripts()
+
+
+def test_setup_lists_the_binaries():
+    assert {"film-train", "film-export", "film-eval", "film-interpolate"} <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_binary_defines_flags_on_demand_and_rejects_stray_arguments(script):
+    module = importlib.import_module(SCRIPTS[script])
+    first, second = flags.FlagValues(), flags.FlagValues()
+    module.define_flags(first)
+    module.define_flags(second)  # A second set in the same process: no clash.
+    assert len(list(first)) >= 2 and sorted(first) == sorted(second)
+    with pytest.raises(cli_utils.UserError, match="Unexpected arguments: stray"):
+        module.main(["prog", "stray"])
+
+
+def test_importing_binaries_defines_no_global_flags():
+    code = (
+        "import importlib\n"
+        "from absl import flags\n"
+        "own = set()\n"
+        f"for name in {sorted(set(SCRIPTS.values()))!r}:\n"
+        "    fv = flags.FlagValues()\n"
+        "    importlib.import_module(name).define_flags(fv)\n"
+        "    own |= set(fv)\n"
+        "print(len(own), sorted(own & set(flags.FLAGS)))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    count, clashes = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert int(count) > 20 and clashes == "[]"
+
+
+def test_parse_flags_reads_values_into_fresh_flag_values():
+    def define(fv):
+        flags.DEFINE_integer("count", 1, "A count.", flag_values=fv)
+
+    assert cli_utils.parse_flags(["prog", "--count=3"], define).count == 3
+    assert cli_utils.parse_flags(["prog"], define).count == 1
+    seen = []
+    cli_utils.run_argv(["prog", "--count=5"], define, lambda fv: seen.append(fv.count))
+    assert seen == [5]
