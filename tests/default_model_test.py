@@ -108,3 +108,16 @@ def test_synthetic_middle_frame_is_exact_on_a_ramp():
     moving = TripletSampler({1: ramp[None].repeat(3, 0)}, [ramp], crop=48, synthetic_fraction=1.0, seed=3)
     motion = [np.abs(a - b).mean() for a, _, b in (moving.sample() for _ in range(5))]
     assert np.mean(motion) > 3 / 255
+
+
+def test_motion_stats_measures_a_known_shift():
+    import cv2
+
+    from benchmarks.default_model.motion_stats import pair_motion, summary
+
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.random((96, 128, 3)).astype(np.float32), (0, 0), 2)
+    x0, x1 = texture[:, 8:120], texture[:, 5:117]  # content moves 3 px right
+    median, p90, _ = summary([pair_motion(x0, x1)])
+    assert 2.5 < median < 3.5 and p90 < 4.5
+    assert summary([pair_motion(x0, x0)])[1] < 0.2
