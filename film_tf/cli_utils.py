@@ -63,6 +63,14 @@ def parse_flags(argv: Sequence[str], define: Callable) -> flags.FlagValues:
     return fv
 
 
+def required(fv: flags.FlagValues, name: str):
+    """The value of flag `name`, or a one-line UserError if it is unset."""
+    value = fv[name].value
+    if value is None or value == "":
+        raise UserError(f"--{name} is required.")
+    return value
+
+
 def run_argv(argv: Sequence[str], define: Callable, run: Callable) -> None:
     """A binary's `main(argv)`: `run(parse_flags(argv, define))`."""
     run(parse_flags(argv, define))
@@ -82,6 +90,8 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
     for name in sorted(set(flags.FLAGS) - before):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
     main_module = sys.modules.get("__main__")
+    # The __main__ module is a console-script or `python -m` wrapper here, whose
+    # own docstring only points at the library module.
     if usage and main_module is not None:
         main_module.__doc__ = usage
 

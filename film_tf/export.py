@@ -35,6 +35,7 @@ import tempfile
 from typing import Any
 
 import tensorflow as tf
+from absl import flags
 
 METADATA_FILE = "film_tf.json"
 METADATA_FORMAT = "film_tf.saved_model"
@@ -531,10 +532,8 @@ def model_from_weights(path: str, options=None):
 # The binary.
 
 
-def define_flags(fv) -> None:
+def define_flags(fv: flags.FlagValues) -> None:
     """film-export's flags, on `fv`."""
-    from absl import flags
-
     flags.DEFINE_string(
         "run_folder",
         None,
@@ -632,7 +631,7 @@ def run(
     return export_saved_model(model, export_dir, overwrite=overwrite, extra_metadata=info)
 
 
-def _run(f) -> None:
+def _run(f: flags.FlagValues) -> None:
     from absl import logging
 
     # TensorFlow logs every saved function and asset at INFO level.

@@ -20,6 +20,7 @@ from film_tf import cli_utils
 
 
 def define_flags(fv: flags.FlagValues) -> None:
+    """film-train's flags, on `fv`."""
     flags.DEFINE_multi_string("gin_config", [], "gin config file(s).", flag_values=fv)
     flags.DEFINE_multi_string(
         "gin_bindings", [], 'gin bindings, e.g. "training.num_steps=1000" (repeatable).', flag_values=fv
@@ -47,8 +48,7 @@ def define_flags(fv: flags.FlagValues) -> None:
 
 
 def _run(fv: flags.FlagValues) -> None:
-    if not fv.base_folder:
-        raise ValueError("--base_folder is required.")
+    cli_utils.required(fv, "base_folder")
     if not fv.gin_config and not fv.gin_bindings:
         raise ValueError("Give --gin_config (e.g. gin_configs/film_net-L1.gin) and/or --gin_bindings.")
     for path in fv.gin_config:

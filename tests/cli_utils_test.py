@@ -67,3 +67,25 @@ def test_parse_flags_reads_values_into_fresh_flag_values():
     seen = []
     cli_utils.run_argv(["prog", "--count=5"], define, lambda fv: seen.append(fv.count))
     assert seen == [5]
+
+
+def _run_main(module: str, *args: str) -> subprocess.CompletedProcess:
+    code = f"import sys; sys.argv = ['prog', *{list(args)!r}]; from {module} import run_main; run_main()"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_console_script_help_and_stray_argument(script):
+    module = SCRIPTS[script]
+    fv = flags.FlagValues()
+    importlib.import_module(module).define_flags(fv)
+    shown = _run_main(module, "--help")
+    # absl prints the usage (the library module's docstring) and the binary's flags.
+    doc = importlib.import_module(module).__doc__.strip().splitlines()[0]
+    assert doc in shown.stdout and all(re.search(rf"--(\[no\])?{name}:", shown.stdout) for name in fv), shown.stdout[-2000:]
+    stray = _run_main(module, "stray")
+    assert stray.returncode == 2
+    assert stray.stderr.strip().splitlines()[-1] == (
+        "error: Unexpected arguments: stray (all options are --flags)."
+    )

@@ -20,14 +20,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from absl import flags
 
-from film_tf.cli_utils import atomic_path, run_absl
+from film_tf import cli_utils
 
-FLAGS = flags.FLAGS
-flags.DEFINE_integer("triplets", 12, "Evenly spaced triplets per source and gap.")
-flags.DEFINE_string("cache_dir", "/tmp/film_tf_default_model_data", "Decoded training frames (cache).")
-flags.DEFINE_list("crops", ["96", "128"], "Synthetic crop sides to measure.")
-flags.DEFINE_list("max_shifts", ["32", "64"], "Synthetic max_shift per crop (same order as --crops).")
-flags.DEFINE_string("out", None, "Also write the markdown table here.")
+
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_integer("triplets", 12, "Evenly spaced triplets per source and gap.", flag_values=fv)
+    flags.DEFINE_string(
+        "cache_dir", "/tmp/film_tf_default_model_data", "Decoded training frames (cache).", flag_values=fv
+    )
+    flags.DEFINE_list("crops", ["96", "128"], "Synthetic crop sides to measure.", flag_values=fv)
+    flags.DEFINE_list(
+        "max_shifts", ["32", "64"], "Synthetic max_shift per crop (same order as --crops).", flag_values=fv
+    )
+    flags.DEFINE_string("out", None, "Also write the markdown table here.", flag_values=fv)
 
 
 def pair_motion(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
@@ -72,22 +77,22 @@ def synthetic_rows(crop: int, max_shift: float, count: int) -> list[tuple]:
     ]
 
 
-def main(argv) -> None:
-    del argv
+def _run(fv: flags.FlagValues) -> None:
     from benchmarks.default_model.data import load_real_frames
     from film_tf.media import read_video, sample_clip
 
+    if len(fv.crops) != len(fv.max_shifts):
+        raise ValueError("--crops and --max_shifts need the same number of values.")
+    synthetic = [(int(c), float(m)) for c, m in zip(fv.crops, fv.max_shifts)]
     rows = []
     for clip in ("bikes.mp4", "carphone_pristine.mp4"):
         frames, _ = read_video(sample_clip(clip))
-        rows += clip_rows(f"{clip} (held out)", frames, (1, 2, 4), FLAGS.triplets)
-    real = load_real_frames(FLAGS.cache_dir)
+        rows += clip_rows(f"{clip} (held out)", frames, (1, 2, 4), fv.triplets)
+    real = load_real_frames(fv.cache_dir)
     for scale, frames in sorted(real.items()):
-        rows += clip_rows(f"bigbuckbunny.mp4 1/{scale}", frames, (1, 2, 4, 6), FLAGS.triplets)
-    if len(FLAGS.crops) != len(FLAGS.max_shifts):
-        raise ValueError("--crops and --max_shifts need the same number of values.")
-    for crop, shift in zip(FLAGS.crops, FLAGS.max_shifts):
-        rows += synthetic_rows(int(crop), float(shift), FLAGS.triplets)
+        rows += clip_rows(f"bigbuckbunny.mp4 1/{scale}", frames, (1, 2, 4, 6), fv.triplets)
+    for crop, shift in synthetic:
+        rows += synthetic_rows(crop, shift, fv.triplets)
     lines = [
         "| source | size | gap | median px | p90 px | p99 px |",
         "|---|---|---|---|---|---|",
@@ -95,10 +100,14 @@ def main(argv) -> None:
     ]
     table = "\n".join(lines) + "\n"
     print(table)
-    if FLAGS.out:
-        with atomic_path(FLAGS.out) as tmp, open(tmp, "w") as f:
+    if fv.out:
+        with cli_utils.atomic_path(fv.out) as tmp, open(tmp, "w") as f:
             f.write(table)
 
 
+def main(argv: list[str]) -> None:
+    cli_utils.run_argv(argv, define_flags, _run)
+
+
 if __name__ == "__main__":
-    run_absl(main)
+    cli_utils.run_binary(define_flags, _run, __doc__)

@@ -10,7 +10,6 @@ from absl import flags
 
 from film_tf import cli_utils
 from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
-from film_tf.cli_utils import UserError
 from film_tf.image_io import Image, check_output_path, image_info, read_image, write_image
 
 
@@ -61,8 +60,7 @@ def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> No
 
 def _run(fv: flags.FlagValues) -> None:
     for name in ("frame1", "frame2", "output_frame"):
-        if not fv[name].value:
-            raise UserError(f"--{name} is required.")
+        cli_utils.required(fv, name)
     check_model_flags(fv)
     run(fv.frame1, fv.frame2, fv.output_frame, lambda: make_interpolator(fv, progress=True))
 

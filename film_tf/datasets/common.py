@@ -20,8 +20,6 @@ from typing import Iterable, Sequence
 import numpy as np
 from absl import flags
 
-from film_tf.cli_utils import UserError
-
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # PIL format name -> the `frame_i/format` value stored in the TFRecord.
 _STORED_FORMATS = {"PNG": "png", "JPEG": "jpg"}
@@ -57,14 +55,6 @@ def define_output_flags(fv: flags.FlagValues, default_shards: int) -> None:
     flags.DEFINE_integer(
         "num_workers", 0, "Encoding threads; 0 = one per CPU core.", lower_bound=0, flag_values=fv
     )
-
-
-def required(fv: flags.FlagValues, name: str):
-    """The value of flag `name`, or a one-line UserError if it is unset."""
-    value = fv[name].value
-    if value is None or value == "":
-        raise UserError(f"--{name} is required.")
-    return value
 
 
 def sharded_output(path: str, num_shards: int) -> str:

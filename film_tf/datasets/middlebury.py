@@ -82,9 +82,9 @@ def build(
 
 
 def _run(fv: flags.FlagValues) -> None:
-    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
     build(
-        common.required(fv, "input_dir"),
+        cli_utils.required(fv, "input_dir"),
         output,
         fv.input_pairs_foldername,
         fv.golden_foldername,
@@ -100,3 +100,7 @@ def main(argv: list[str]) -> None:
 def run_main() -> None:
     """Console script `film-create-middlebury-tfrecord`."""
     cli_utils.run_binary(define_flags, _run, __doc__)
+
+
+if __name__ == "__main__":
+    run_main()

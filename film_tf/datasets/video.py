@@ -164,11 +164,11 @@ def build(
 
 
 def _run(fv: flags.FlagValues) -> None:
-    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
     options = TripletOptions(
         fv.frame_gap, fv.stride, fv.max_triplets_per_video, fv.scene_cut_threshold, fv.min_difference
     )
-    build(common.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers)
+    build(cli_utils.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers)
 
 
 def main(argv: list[str]) -> None:
@@ -179,3 +179,7 @@ def main(argv: list[str]) -> None:
 def run_main() -> None:
     """Console script `film-create-video-tfrecord`."""
     cli_utils.run_binary(define_flags, _run, __doc__)
+
+
+if __name__ == "__main__":
+    run_main()

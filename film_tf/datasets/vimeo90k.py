@@ -91,8 +91,10 @@ def build(
 
 
 def _run(fv: flags.FlagValues) -> None:
-    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
-    build(common.required(fv, "input_dir"), output, fv.split, fv.input_triplet_list_filepath, fv.num_workers)
+    output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    build(
+        cli_utils.required(fv, "input_dir"), output, fv.split, fv.input_triplet_list_filepath, fv.num_workers
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -103,3 +105,7 @@ def main(argv: list[str]) -> None:
 def run_main() -> None:
     """Console script `film-create-vimeo90k-tfrecord`."""
     cli_utils.run_binary(define_flags, _run, __doc__)
+
+
+if __name__ == "__main__":
+    run_main()

@@ -174,9 +174,9 @@ def build(
 
 
 def _run(fv: flags.FlagValues) -> None:
-    output = common.sharded_output(common.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
     transform = Transform(fv.scale_factor, fv.center_crop_factor, fv.resize_filter)
-    build(common.required(fv, "input_dir"), output, transform, fv.num_frames, fv.num_workers)
+    build(cli_utils.required(fv, "input_dir"), output, transform, fv.num_frames, fv.num_workers)
 
 
 def main(argv: list[str]) -> None:
@@ -187,3 +187,7 @@ def main(argv: list[str]) -> None:
 def run_main() -> None:
     """Console script `film-create-xiph-tfrecord`."""
     cli_utils.run_binary(define_flags, _run, __doc__)
+
+
+if __name__ == "__main__":
+    run_main()

@@ -19,7 +19,6 @@ import gin
 from absl import flags
 
 from film_tf import cli_utils
-from film_tf.datasets import common
 from film_tf.evaluation import eval_lib
 from film_tf.evaluation.metrics import METRICS
 
@@ -33,6 +32,7 @@ def evaluation_settings(
 
 
 def define_flags(fv: flags.FlagValues) -> None:
+    """film-eval's flags, on `fv`."""
     flags.DEFINE_string(
         "gin_config", None, "Benchmark gin file, e.g. eval/config/vimeo_90K.gin.", flag_values=fv
     )
@@ -99,9 +99,9 @@ def run(
 
 def _run(fv: flags.FlagValues) -> None:
     run(
-        common.required(fv, "gin_config"),
-        common.required(fv, "model_path"),
-        common.required(fv, "output_dir"),
+        cli_utils.required(fv, "gin_config"),
+        cli_utils.required(fv, "model_path"),
+        cli_utils.required(fv, "output_dir"),
         fv.gin_bindings,
         fv.save_frames,
         fv.memory_budget_gb,
@@ -116,3 +116,7 @@ def main(argv: list[str]) -> None:
 def run_main() -> None:
     """Console script `film-eval`."""
     cli_utils.run_binary(define_flags, _run, __doc__)
+
+
+if __name__ == "__main__":
+    run_main()
