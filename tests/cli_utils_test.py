@@ -83,7 +83,9 @@ def test_console_script_help_and_stray_argument(script):
     shown = _run_main(module, "--help")
     # absl prints the usage (the library module's docstring) and the binary's flags.
     doc = importlib.import_module(module).__doc__.strip().splitlines()[0]
-    assert doc in shown.stdout and all(re.search(rf"--(\[no\])?{name}:", shown.stdout) for name in fv), shown.stdout[-2000:]
+    assert doc in shown.stdout and all(re.search(rf"--(\[no\])?{name}:", shown.stdout) for name in fv), (
+        shown.stdout[-2000:]
+    )
     stray = _run_main(module, "stray")
     assert stray.returncode == 2
     assert stray.stderr.strip().splitlines()[-1] == (
