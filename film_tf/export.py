@@ -37,6 +37,8 @@ from typing import Any
 import tensorflow as tf
 from absl import flags
 
+from film_tf import cli_utils
+
 METADATA_FILE = "film_tf.json"
 METADATA_FORMAT = "film_tf.saved_model"
 SIGNATURE_DEFAULT = "serving_default"
@@ -656,15 +658,11 @@ def _run(f: flags.FlagValues) -> None:
 
 def main(argv: list[str]) -> None:
     """Exports from a command line (program name first)."""
-    from film_tf import cli_utils
-
     cli_utils.run_argv(argv, define_flags, _run)
 
 
 def run_main() -> None:
     """Console script `film-export`."""
-    from film_tf import cli_utils
-
     cli_utils.run_binary(define_flags, _run, __doc__)
 
 

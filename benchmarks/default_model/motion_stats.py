@@ -37,15 +37,12 @@ def define_flags(fv: flags.FlagValues) -> None:
 
 def pair_motion(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
     """Per-pixel length of the DIS flow from x0 to x1 (uint8 or [0, 1] RGB)."""
-    import cv2
+    from film_tf.evaluation.baselines import dis_optical_flow
 
-    from film_tf.evaluation.baselines import _grey8
+    def unit(x):
+        return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
 
-    def grey(x):
-        return _grey8(x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x)
-
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    return np.linalg.norm(dis.calc(grey(x0), grey(x1), None), axis=-1).ravel()
+    return np.linalg.norm(dis_optical_flow(unit(x0), unit(x1)), axis=-1).ravel()
 
 
 def summary(lengths: list[np.ndarray]) -> tuple[float, float, float]:

@@ -43,17 +43,21 @@ def _backward_warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     )
 
 
-def dis_flow_single(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-    """The DIS-flow midpoint of one (H, W, 3) pair."""
+def dis_optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """DIS flow (preset MEDIUM) from RGB frame `a` to `b`, float in [0, 1]:
+    (H, W, 2) F, channels (dx, dy), with a(p) ~ b(p + F(p))."""
     import cv2
 
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(_grey8(np.asarray(a)), _grey8(np.asarray(b)), None)
+
+
+def dis_flow_single(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    """The DIS-flow midpoint of one (H, W, 3) pair."""
     x0 = np.ascontiguousarray(x0, np.float32)
     x1 = np.ascontiguousarray(x1, np.float32)
-    g0, g1 = _grey8(x0), _grey8(x1)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    # calc(a, b) gives F with a(p) ~ b(p + F(p)).
-    flow_01 = dis.calc(g0, g1, None)
-    flow_10 = dis.calc(g1, g0, None)
+    flow_01 = dis_optical_flow(x0, x1)
+    flow_10 = dis_optical_flow(x1, x0)
     mid0 = _backward_warp(x0, 0.5 * flow_10)
     mid1 = _backward_warp(x1, 0.5 * flow_01)
     return 0.5 * (mid0 + mid1)
