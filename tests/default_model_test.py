@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from film_tf import default_model
-from tests.conftest import video_frames
+from tests.conftest import reference_options, video_frames
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -121,3 +121,71 @@ def test_motion_stats_measures_a_known_shift():
     median, p90, _ = summary([pair_motion(x0, x1)])
     assert 2.5 < median < 3.5 and p90 < 4.5
     assert summary([pair_motion(x0, x0)])[1] < 0.2
+
+
+def test_static_triplets():
+    from benchmarks.default_model.data import TripletSampler
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (5, 40, 40, 3), dtype=np.uint8)
+    kwargs = dict(crop=32, gaps=(1,), synthetic_fraction=0.0, seed=0)
+    sampler = TripletSampler({1: frames}, [], static_fraction=1.0, **kwargs)
+    for _ in range(3):
+        x0, y, x1 = sampler.sample()
+        assert (x0 == y).all() and (x1 == y).all()
+    moving = TripletSampler({1: frames}, [], **kwargs)
+    assert any(not (x0 == y).all() for x0, y, _ in (moving.sample() for _ in range(3)))
+
+
+@pytest.mark.parametrize(
+    "train_parts, trained",
+    [("all", ("feat_net", "predict_flow", "fusion")), ("flow", ("predict_flow",)), ("fusion", ("fusion",))],
+)
+def test_training_model_trains_only_its_parts(train_parts, trained):
+    from benchmarks.default_model.train import training_model
+
+    options = reference_options("film_official_tiny", use_aux_outputs=False)
+    outputs = ("x0_warped", "forward_flow") if train_parts == "flow" else ("image",)
+    model = training_model(options, outputs=outputs, train_parts=train_parts)
+    assert list(model.output) == list(outputs)
+    net = model.get_layer("film_net")
+    parts = {"feat_net": net.feature_extractor, "predict_flow": net.flow_estimator, "fusion": net.fusion}
+    expected = sum(int(np.prod(v.shape)) for name in trained for v in parts[name].weights)
+    assert sum(int(np.prod(v.shape)) for v in model.trainable_weights) == expected
+    # Frozen parts still hold (and save) their weights: the files stay those of create_model.
+    assert len(model.weights) == len(net.weights)
+
+
+def test_deeper_pyramid_has_the_same_weights(tmp_path):
+    from film_tf import create_model
+
+    # From specialized_levels on every level shares the extractor and the flow
+    # estimator, so a model trained with 5 levels runs (and fine-tunes) with 6.
+    shallow = create_model(reference_options("film_official_tiny"))
+    deep = create_model(reference_options("film_official_tiny", pyramid_levels=6))
+    assert [tuple(v.shape) for v in shallow.weights] == [tuple(v.shape) for v in deep.weights]
+    path = str(tmp_path / "m.weights.h5")
+    shallow.save_weights(path)
+    deep.load_weights(path)
+    for a, b in zip(shallow.weights, deep.weights):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_teacher_flows_follow_the_models_convention():
+    import cv2
+
+    from benchmarks.default_model.train import teacher_flows
+    from film_tf.evaluation.baselines import _backward_warp
+
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.random((64, 96, 3)).astype(np.float32), (0, 0), 2)
+    x0, y, x1 = texture[:, 8:72], texture[:, 6:70], texture[:, 4:68]  # content moves 2 px per step
+    flows = teacher_flows(x0[None], x1[None])
+    assert flows["forward_flow"].shape == flows["backward_flow"].shape == (1, 64, 64, 2)
+    # forward: x0(p) ~ x1(p + F(p)), content moved right by 4 px -> dx ~ +4; backward the opposite.
+    inner = np.s_[8:-8, 8:-8]
+    assert abs(np.median(flows["forward_flow"][0][inner][..., 0]) - 4) < 0.5
+    assert abs(np.median(flows["backward_flow"][0][inner][..., 0]) + 4) < 0.5
+    # FILM warps x0 to the middle with half the backward flow.
+    mid0 = _backward_warp(x0, 0.5 * flows["backward_flow"][0])
+    assert np.abs(mid0 - y)[inner].mean() < 0.25 * np.abs(x0 - y)[inner].mean()

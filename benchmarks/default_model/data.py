@@ -100,6 +100,8 @@ class TripletSampler:
       scale_weights: sampling weight per downscale factor of real frames.
       synthetic_fraction: share of synthetic triplets.
       max_shift: largest synthetic displacement between x0 and x1, in pixels.
+      static_fraction: share of still triplets (x0 = y = x1, one real crop):
+        they teach the fusion decoder to keep detail where nothing moves.
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class TripletSampler:
         scale_weights: dict[int, float] | None = None,
         synthetic_fraction: float = 0.25,
         max_shift: float = 32.0,
+        static_fraction: float = 0.0,
         seed: int | None = None,
     ):
         self.real, self.photos, self.crop = real, photos, crop
@@ -121,11 +124,16 @@ class TripletSampler:
         self.scale_p = p / p.sum()
         self.synthetic_fraction = synthetic_fraction if photos else 0.0
         self.max_shift = max_shift
+        self.static_fraction = static_fraction
         self.rng = np.random.default_rng(seed)
 
     def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.rng.random() < self.synthetic_fraction:
+        u = self.rng.random()
+        if u < self.synthetic_fraction:
             x0, y, x1 = self._synthetic()
+        elif u < self.synthetic_fraction + self.static_fraction:
+            y = self._real()[1]
+            x0, x1 = y, y
         else:
             x0, y, x1 = self._real()
         return self._augment(x0, y, x1)

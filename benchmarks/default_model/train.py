@@ -5,8 +5,11 @@
 
 The run folder (outside the repository) holds the decoded frames, `latest.weights.h5`,
 the optimizer state `latest.optimizer.npz`, `state.json` (steps done) and
-`log.csv`; running the same command again resumes from it. `--export_to` copies the
-latest weights and the options JSON to the package's assets.
+`log.csv`; running the same command again resumes from it. Run folders live outside
+the repository and do not survive a change of machine: `default_model_training.init_weights`
+starts a new folder from a weights file (e.g. a copy of the bundled one) with a fresh
+optimizer. `--export_to` copies the latest weights and the options JSON to the package's
+assets.
 """
 
 from __future__ import annotations
@@ -37,20 +40,38 @@ flags.DEFINE_string("export_to", None, "If set, only export the run's latest wei
 class TripletBatches(keras.utils.PyDataset):
     """Endless random batches from a `TripletSampler`; `len` is one epoch."""
 
-    def __init__(self, sampler: TripletSampler, batch_size: int, steps: int, warped_targets: bool = False):
+    def __init__(
+        self,
+        sampler: TripletSampler,
+        batch_size: int,
+        steps: int,
+        outputs=("image",),
+    ):
         super().__init__()
         self.sampler, self.batch_size, self.steps = sampler, batch_size, steps
-        self.warped_targets = warped_targets
+        self.outputs = tuple(outputs)
 
     def __len__(self) -> int:
         return self.steps
 
     def __getitem__(self, index: int):
         inputs, targets = self.sampler.batch(self.batch_size)
-        if self.warped_targets:
-            # Both inputs warped to the middle should look like it (outside occlusions).
-            targets = {**targets, "x0_warped": targets["image"], "x1_warped": targets["image"]}
-        return inputs, targets
+        # Both inputs warped to the middle should look like it (outside occlusions).
+        targets["x0_warped"] = targets["x1_warped"] = targets["image"]
+        if "forward_flow" in self.outputs:
+            targets.update(teacher_flows(inputs["x0"], inputs["x1"]))
+        return inputs, {key: targets[key] for key in self.outputs}
+
+
+def teacher_flows(x0: np.ndarray, x1: np.ndarray) -> dict[str, np.ndarray]:
+    """DIS optical flow (OpenCV, classical) of each training pair in both directions,
+    as targets for the model's finest forward and backward flows (B, H, W, 2)."""
+    from film_tf.evaluation.baselines import dis_optical_flow
+
+    return {
+        "forward_flow": np.stack([dis_optical_flow(a, b) for a, b in zip(x0, x1)]),
+        "backward_flow": np.stack([dis_optical_flow(b, a) for a, b in zip(x0, x1)]),
+    }
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -119,17 +140,41 @@ def restore_state(model: keras.Model, run_dir: str) -> int:
     return int(state["epochs"])
 
 
-def training_model(options: Options, with_warped: bool) -> keras.Model:
-    """The model to train: `image`, plus both warped inputs when `with_warped`.
+TRAIN_PARTS = ("all", "flow", "fusion")
+FLOW_OUTPUTS = ("forward_flow", "backward_flow")
 
-    The warped outputs only select aux outputs of the same FilmNet layer, so the
-    weights (and the saved files) are those of `create_model(options)`.
+
+def training_model(options: Options, outputs=("image",), train_parts: str = "all") -> keras.Model:
+    """The model to train, with the named outputs.
+
+    `outputs` are taken from "image", the warped inputs "x0_warped" and
+    "x1_warped", and the finest flows "forward_flow" (x0 -> x1) and
+    "backward_flow" (x1 -> x0); all but `image` are aux outputs of the same
+    FilmNet layer, so the weights (and the saved files) are those of
+    `create_model(options)`. `train_parts` "flow" freezes the feature extractor
+    and the fusion decoder (without `image` the graph has no fusion pass, and
+    no backward pass runs through the extractor); "fusion" freezes the
+    extractor and the flow estimators.
     """
-    if not with_warped:
-        return create_model(options)
-    full = create_model(Options.from_dict({**options.to_dict(), "use_aux_outputs": True}))
-    outputs = {key: full.output[key] for key in ("image", "x0_warped", "x1_warped")}
-    return keras.Model(full.inputs, outputs, name=full.name)
+    if train_parts not in TRAIN_PARTS:
+        raise ValueError(f"train_parts must be one of {TRAIN_PARTS}, got '{train_parts}'.")
+    if tuple(outputs) == ("image",):
+        model = create_model(Options.from_dict({**options.to_dict(), "use_aux_outputs": False}))
+    else:
+        full = create_model(Options.from_dict({**options.to_dict(), "use_aux_outputs": True}))
+        tensors = {key: full.output[key] for key in ("image", "x0_warped", "x1_warped")}
+        for key in FLOW_OUTPUTS:
+            tensors[key] = full.output[f"{key}_pyramid"][0]
+        model = keras.Model(full.inputs, {key: tensors[key] for key in outputs}, name=full.name)
+    net = model.get_layer("film_net")
+    frozen = {
+        "all": (),
+        "flow": ("feature_extractor", "fusion"),
+        "fusion": ("feature_extractor", "flow_estimator"),
+    }
+    for part in frozen[train_parts]:
+        getattr(net, part).trainable = False
+    return model
 
 
 @gin.configurable("default_model_training")
@@ -146,17 +191,31 @@ def run(
     scale_weights=(("1", 1.0), ("2", 2.0), ("4", 1.0)),
     synthetic_fraction: float = 0.25,
     max_shift: float = 32.0,
+    static_fraction: float = 0.0,
     jit_compile: bool = False,
     warped_loss_weight: float = 0.0,
     dtype_policy: str = "float32",
+    init_weights: str | None = None,
+    train_parts: str = "all",
+    flow_loss_weight: float = 0.0,
     seed: int = 0,
 ) -> None:
     """Trains (or resumes) the default model; see the module docstring.
 
     `warped_loss_weight` adds L1 losses between each input warped to the
     middle and the true middle (a direct signal for the flow estimator);
-    `dtype_policy` "mixed_bfloat16" trains 1.5x faster on this AMX CPU.
+    `dtype_policy` "mixed_bfloat16" trains 1.5x faster on an AMX CPU (slower
+    without AMX). `init_weights` (a `.weights.h5` file of the same options, e.g.
+    the bundled model) starts a new run folder from those weights with a fresh
+    optimizer; a run folder that has a state ignores it. The pyramid may be
+    deeper than the weights' own: from `specialized_levels` on, levels share
+    their weights, so the variables are the same. `train_parts` "flow" or
+    "fusion" trains only those parts (see `training_model`). `flow_loss_weight`
+    adds L1 losses (in pixels) between the model's finest flows and DIS optical
+    flow computed on each training pair (`teacher_flows`).
     """
+    if init_weights and not os.path.isfile(init_weights):
+        raise FileNotFoundError(f"init_weights not found: '{init_weights}'.")
     keras.config.set_dtype_policy(dtype_policy)
     os.makedirs(run_dir, exist_ok=True)
     options = Options.from_dict({**options.to_dict(), "use_aux_outputs": False})
@@ -164,24 +223,34 @@ def run(
         json.dump(options.to_dict(), f, indent=2)
     weights = {int(k): float(v) for k, v in scale_weights}
     real = load_real_frames(os.path.join(run_dir, "data"), scales=tuple(weights))
-    model = training_model(options, with_warped=warped_loss_weight > 0)
+    # Outputs whose losses can move the trained parts: the flows and warped
+    # inputs do not depend on the fusion decoder, the image needs it.
+    weights_by_output = {}
+    if train_parts != "flow":
+        weights_by_output["image"] = 1.0
+    if train_parts != "fusion":
+        weights_by_output.update(dict.fromkeys(("x0_warped", "x1_warped"), warped_loss_weight))
+        weights_by_output.update(dict.fromkeys(FLOW_OUTPUTS, flow_loss_weight))
+    weights_by_output = {k: w for k, w in weights_by_output.items() if w > 0}
+    if not weights_by_output:
+        raise ValueError(f"train_parts '{train_parts}' has no loss: set warped or flow loss weights.")
+    model = training_model(options, outputs=tuple(weights_by_output), train_parts=train_parts)
     print(f"params: {model.count_params()}", flush=True)
     # Cosine decay over total_steps, driven by optimizer.iterations, so a resumed run
     # continues the same schedule.
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, decay_steps=total_steps, alpha=final_learning_rate / learning_rate
     )
-    losses, weights_by_output = {"image": "mae"}, {"image": 1.0}
-    if warped_loss_weight > 0:
-        for key in ("x0_warped", "x1_warped"):
-            losses[key], weights_by_output[key] = "mae", warped_loss_weight
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=losses,
+        loss=dict.fromkeys(weights_by_output, "mae"),
         loss_weights=weights_by_output,
         jit_compile=jit_compile,
     )
     start_epoch = restore_state(model, run_dir)
+    if start_epoch == 0 and init_weights:
+        model.load_weights(init_weights)
+        print(f"initialised from {init_weights}", flush=True)
     # A fresh seed per resume, so a resumed run does not replay the same batches.
     sampler = TripletSampler(
         real,
@@ -191,6 +260,7 @@ def run(
         scale_weights=weights,
         synthetic_fraction=synthetic_fraction,
         max_shift=max_shift,
+        static_fraction=static_fraction,
         seed=seed + start_epoch,
     )
     epochs = total_steps // steps_per_epoch
@@ -198,7 +268,7 @@ def run(
     if start_epoch >= epochs:
         return
     model.fit(
-        TripletBatches(sampler, batch_size, steps_per_epoch, warped_targets=warped_loss_weight > 0),
+        TripletBatches(sampler, batch_size, steps_per_epoch, outputs=tuple(weights_by_output)),
         epochs=epochs,
         initial_epoch=start_epoch,
         callbacks=[Checkpoint(run_dir, steps_per_epoch, time.time(), start_epoch * steps_per_epoch)],
