@@ -53,7 +53,7 @@ def test_example_pair(model):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 8 open: the CPU-trained bundled model scores 33.5 dB here vs 33.9 dB for frame "
+    reason="the CPU-trained bundled model scores 33.5 dB here vs 33.9 dB for frame "
     "averaging; strict, so this fails loudly once a better model makes it pass",
 )
 def test_beats_frame_averaging_on_held_out_carphone(model):

@@ -265,9 +265,9 @@ _PARITY_SCRIPT = textwrap.dedent(
         model = create_model(reference_options("film_official_tiny"))
         restore_model_weights(model, base + "/" + name + "/train")
         weights.append(model.get_weights())
-    diff = max(float(np.max(np.abs(a - b))) for a, b in zip(*weights))
-    scale = max(float(np.max(np.abs(a))) for a in weights[0])
-    print(json.dumps({"one": one.losses, "two": two.losses, "weight_diff": diff, "weight_scale": scale}))
+    diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(*weights)])
+    print(json.dumps({"one": one.losses, "two": two.losses, "max_diff": float(diff.max()),
+                      "rms_diff": float(np.sqrt(np.mean(diff**2))), "lr": config.learning_rate}))
     """
 )
 
@@ -285,9 +285,23 @@ def test_mirrored_strategy_over_two_cpus_matches_one_device(data, tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     one = [result["one"][str(s)] for s in range(1, 5)]
     two = [result["two"][str(s)] for s in range(1, 5)]
-    print("one device:", one, "mirrored x2:", two, "max weight diff:", result["weight_diff"])
+    print(
+        "one device:",
+        one,
+        "mirrored x2:",
+        two,
+        "weight diff max / rms:",
+        result["max_diff"],
+        result["rms_diff"],
+    )
     np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-6)
-    assert result["weight_diff"] < 1e-4 * max(1.0, result["weight_scale"])
+    # Adam moves a weight by about lr per step whatever its gradient's size, so a
+    # gradient that is zero but for rounding (which differs between one batch of 4
+    # and two of 2) can move a few weights by a fraction of lr either way; on an
+    # AVX2-only CPU: max 0.3 lr, rms 0.006 lr after 4 steps. Replicas whose
+    # gradients were not combined over the whole batch differ by steps of lr.
+    assert result["max_diff"] < result["lr"]
+    assert result["rms_diff"] < 0.02 * result["lr"]
     assert len(set(one)) == 4  # the losses do change from step to step
 
 
