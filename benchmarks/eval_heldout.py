@@ -58,7 +58,8 @@ def evaluate(model_path: str | None, clips, gaps, per_clip: int, per_triplet: bo
     With `per_triplet`, each triplet's PSNRs are printed as they come, beside its
     motion (90th percentile of the DIS flow length from x0 to x1, pixels).
     """
-    from film_tf.evaluation.baselines import average, dis_flow, dis_optical_flow
+    from benchmarks.default_model.motion_stats import pair_motion
+    from film_tf.evaluation.baselines import average, dis_flow
     from film_tf.evaluation.metrics import compute_metrics
     from film_tf.inference import Interpolator
     from film_tf.media import read_video, sample_clip
@@ -81,7 +82,7 @@ def evaluate(model_path: str | None, clips, gaps, per_clip: int, per_triplet: bo
                         seconds.append(time.perf_counter() - start)
                     scores[name].append(compute_metrics(pred, y, ("psnr", "ssim")))
                 if per_triplet:
-                    motion = np.percentile(np.linalg.norm(dis_optical_flow(x0, x1), axis=-1), 90)
+                    motion = np.percentile(pair_motion(x0, x1), 90)
                     cells = " ".join(f"{m} {scores[m][-1]['psnr']:.2f}" for m in METHODS)
                     print(f"{clip} gap {gap} frame {i}: motion p90 {motion:.1f} px, PSNR {cells}", flush=True)
             for name in METHODS:

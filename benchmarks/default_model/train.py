@@ -140,7 +140,13 @@ def restore_state(model: keras.Model, run_dir: str) -> int:
     return int(state["epochs"])
 
 
-TRAIN_PARTS = ("all", "flow", "fusion")
+# FilmNet sub-layers frozen for each `train_parts` value.
+FROZEN_PARTS = {
+    "all": (),
+    "flow": ("feature_extractor", "fusion"),
+    "fusion": ("feature_extractor", "flow_estimator"),
+}
+TRAIN_PARTS = tuple(FROZEN_PARTS)
 FLOW_OUTPUTS = ("forward_flow", "backward_flow")
 
 
@@ -167,12 +173,7 @@ def training_model(options: Options, outputs=("image",), train_parts: str = "all
             tensors[key] = full.output[f"{key}_pyramid"][0]
         model = keras.Model(full.inputs, {key: tensors[key] for key in outputs}, name=full.name)
     net = model.get_layer("film_net")
-    frozen = {
-        "all": (),
-        "flow": ("feature_extractor", "fusion"),
-        "fusion": ("feature_extractor", "flow_estimator"),
-    }
-    for part in frozen[train_parts]:
+    for part in FROZEN_PARTS[train_parts]:
         getattr(net, part).trainable = False
     return model
 
