@@ -44,6 +44,7 @@ setup(
             "film-create-ucf101-tfrecord=film_tf.datasets.ucf101:run_main",
             "film-create-xiph-tfrecord=film_tf.datasets.xiph:run_main",
             "film-create-video-tfrecord=film_tf.datasets.video:run_main",
+            "film-create-synthetic-motion-tfrecord=film_tf.datasets.synthetic_motion:run_main",
         ]
     },
 )

@@ -6,12 +6,14 @@ and gap g in (1, 2, 4), `--per_clip` evenly spaced triplets (frame i, i+g, i+2g)
 are interpolated from frames i and i+2g and compared with frame i+g.
 
 Methods: the model (`film_tf.Interpolator`: reflect-pads to the model's
-alignment and crops back), frame averaging, and OpenCV DIS-flow interpolation
+alignment and crops back; any path film_tf loads, a film-train run folder
+included), frame averaging, and OpenCV DIS-flow interpolation
 (`film_tf.evaluation.baselines.dis_flow`: flow 0->1 and 1->0, each frame
 backward-warped to the middle with half the flow, averaged). PSNR and SSIM use a
 maximum value of 1 (`film_tf.evaluation.metrics`).
 
-    python -m benchmarks.eval_heldout --out=benchmarks/default_model/heldout.md
+    python -m benchmarks.eval_heldout --out=benchmarks/heldout.md
+    python -m benchmarks.eval_heldout --model_path=/work/runs/default_model --per_clip=10
 
 prints the table and writes it as markdown (atomically).
 """
@@ -26,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from absl import flags
 
-from film_tf.cli_utils import atomic_path, run_absl
+from film_tf.cli_utils import run_absl
+from film_tf.files import write_text_atomic
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_path", None, "Model to evaluate (default: the bundled default model).")
@@ -52,17 +55,32 @@ def triplet_starts(num_frames: int, gap: int, count: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, last, count)})
 
 
-def evaluate(model_path: str | None, clips, gaps, per_clip: int, per_triplet: bool = False) -> list[dict]:
-    """Mean PSNR/SSIM per (clip, gap, method); also the model's seconds per frame.
+class _Timed:
+    """A predictor that records each call's wall time."""
 
-    With `per_triplet`, each triplet's PSNRs are printed as they come, beside its
-    motion (90th percentile of the DIS flow length from x0 to x1, pixels).
+    def __init__(self, predict):
+        self.predict, self.seconds = predict, []
+
+    def __call__(self, x0, x1):
+        start = time.perf_counter()
+        out = self.predict(x0, x1)
+        self.seconds.append(time.perf_counter() - start)
+        return out
+
+
+def evaluate(model_path: str | None, clips, gaps, per_clip: int, per_triplet: bool = False) -> list[dict]:
+    """Mean PSNR/SSIM per (clip, gap, method) through the one evaluator
+    (`film_tf.evaluation.evaluator`); also the model's seconds per frame.
+
+    With `per_triplet`, each triplet's PSNRs are printed beside its motion
+    (90th percentile of the DIS flow length from x0 to x1, pixels).
     """
-    from benchmarks.default_model.motion_stats import pair_motion
+    from benchmarks.clips import sample_clip
+    from benchmarks.motion_stats import pair_motion
     from film_tf.evaluation.baselines import average, dis_flow
-    from film_tf.evaluation.metrics import compute_metrics
+    from film_tf.evaluation.evaluator import evaluate_examples
     from film_tf.inference import Interpolator
-    from film_tf.media import read_video, sample_clip
+    from film_tf.media import read_video
 
     interpolator = Interpolator(model_path, precision=FLAGS.precision)
     methods = {"average": average, "dis_flow": dis_flow, "model": interpolator}
@@ -71,34 +89,34 @@ def evaluate(model_path: str | None, clips, gaps, per_clip: int, per_triplet: bo
         frames, _ = read_video(sample_clip(clip))
         frames = frames.astype(np.float32) / 255.0
         for gap in gaps:
-            scores = {m: [] for m in METHODS}
-            seconds = []
-            for i in triplet_starts(len(frames), gap, per_clip):
-                x0, y, x1 = frames[i], frames[i + gap], frames[i + 2 * gap]
-                for name, fn in methods.items():
-                    start = time.perf_counter()
-                    pred = fn(x0, x1)
-                    if name == "model":
-                        seconds.append(time.perf_counter() - start)
-                    scores[name].append(compute_metrics(pred, y, ("psnr", "ssim")))
-                if per_triplet:
-                    motion = np.percentile(pair_motion(x0, x1), 90)
-                    cells = " ".join(f"{m} {scores[m][-1]['psnr']:.2f}" for m in METHODS)
-                    print(f"{clip} gap {gap} frame {i}: motion p90 {motion:.1f} px, PSNR {cells}", flush=True)
-            for name in METHODS:
+            examples = [
+                {"x0": frames[i], "y": frames[i + gap], "x1": frames[i + 2 * gap], "path": f"{clip}/{i}"}
+                for i in triplet_starts(len(frames), gap, per_clip)
+            ]
+            results = {}
+            for name, fn in methods.items():
+                timed = _Timed(fn)
+                results[name] = evaluate_examples(timed, examples, ("psnr", "ssim"))
                 rows.append(
                     {
                         "clip": clip,
                         "size": f"{frames.shape[2]}x{frames.shape[1]}",
                         "gap": gap,
                         "method": name,
-                        "n": len(scores[name]),
-                        "psnr": float(np.mean([s["psnr"] for s in scores[name]])),
-                        "ssim": float(np.mean([s["ssim"] for s in scores[name]])),
+                        "n": results[name].num_examples,
+                        "psnr": results[name].means["psnr"],
+                        "ssim": results[name].means["ssim"],
                         # The first call includes tracing; the median is the steady state.
-                        "sec": float(np.median(seconds)) if name == "model" else None,
+                        "sec": float(np.median(timed.seconds)) if name == "model" else None,
                     }
                 )
+            if per_triplet:
+                for k, example in enumerate(examples):
+                    motion = np.percentile(pair_motion(example["x0"], example["x1"]), 90)
+                    cells = " ".join(f"{m} {results[m].examples[k]['psnr']:.2f}" for m in METHODS)
+                    print(
+                        f"{example['path']} gap {gap}: motion p90 {motion:.1f} px, PSNR {cells}", flush=True
+                    )
             print(
                 format_markdown(
                     rows[-3:], header=not any(r["clip"] != clip or r["gap"] != gap for r in rows)
@@ -143,9 +161,7 @@ def main(argv) -> None:
     table = format_markdown(rows)
     print("\n" + table)
     if FLAGS.out:
-        with atomic_path(FLAGS.out) as tmp:
-            with open(tmp, "w") as f:
-                f.write(table + "\n")
+        write_text_atomic(FLAGS.out, table + "\n")
 
 
 def run_main() -> None:

@@ -1,4 +1,4 @@
-"""Shared plumbing for the command-line binaries: flags, clean errors, atomic writes.
+"""Shared plumbing for the command-line binaries: flags and clean errors.
 
 Every binary follows one pattern: `define_flags(fv)` declares its flags on a
 given `FlagValues`, `_run(fv)` does the work, `main(argv)` runs it on fresh
@@ -9,13 +9,12 @@ binaries with flags of the same name can share a process.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 from absl import flags
+
+from film_tf import files
 
 # Mistakes a user can make (missing files, bad values); reported in one line.
 USER_ERRORS = (
@@ -102,34 +101,6 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
     run_absl(absl_main)
 
 
-@contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """Yields a temporary path beside `path`; renamed onto `path` on success,
-    removed on failure, so `path` never holds a partial file."""
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=parent)
-    os.close(fd)
-    # mkstemp makes the file private (0600); outputs get the usual umask mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
-def check_parent_is_folder(path: str, verb: str = "write") -> None:
-    """Raises NotADirectoryError if the nearest existing ancestor of `path` is
-    a file, so that `path` could never be created ("Cannot <verb> ...")."""
-    parent = os.path.dirname(os.path.abspath(path))
-    while parent and not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if parent and not os.path.isdir(parent):
-        raise NotADirectoryError(f"Cannot {verb} '{path}': '{parent}' is a file, not a folder.")
+# Aliases of film_tf.files (the owner), kept for older imports.
+atomic_path = files.atomic_path
+check_parent_is_folder = files.check_parent_is_folder

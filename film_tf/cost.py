@@ -1,6 +1,7 @@
 """Multiply-add count of the FILM model, from its layer shapes.
 
-Used by the benchmarks (GFLOP/s achieved) and to reason about tile sizes.
+Used by `benchmarks/performance.py` (the GFLOP/s achieved); `tests/cost_test.py`
+checks it against the multiply-adds counted from the model's convolutions as it runs.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ photos; see `benchmarks/default_model/README.md` for the recipe, the exact
 command and its held-out results. It shows FILM working without a download; the
 released FILM models (`--model_path film_net/Style/saved_model`) are far better.
 
-`film_tf.inference.default_model_path()` is what `Interpolator` and the CLIs use;
-this module adds the model as a keras.Model and the bundled example pair.
+`film_tf.model_io` owns the bundled files (`load_model()` with no path is this
+model, as for `Interpolator()` and the CLIs); this module adds the model as a
+keras.Model by name, and the bundled example pair.
 """
 
 from __future__ import annotations
@@ -17,29 +18,19 @@ import os
 
 import numpy as np
 
+from film_tf import model_io
 from film_tf.options import Options
 
-ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
-WEIGHTS_FILE = os.path.join(ASSETS_DIR, "default_model.weights.h5")
-OPTIONS_FILE = os.path.join(ASSETS_DIR, "default_model.json")
+ASSETS_DIR = model_io.ASSETS_DIR
+WEIGHTS_FILE = model_io.BUNDLED_WEIGHTS_FILE
+OPTIONS_FILE = model_io.BUNDLED_OPTIONS_FILE
 EXAMPLES_DIR = os.path.join(ASSETS_DIR, "examples")
 EXAMPLE_FRAMES = (os.path.join(EXAMPLES_DIR, "frame_0.png"), os.path.join(EXAMPLES_DIR, "frame_1.png"))
 
 
-def _require(path: str) -> str:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"'{path}' is missing from this film_tf install; reinstall film_tf, or pass --model_path "
-            "(a released FILM SavedModel such as film_net/Style/saved_model)."
-        )
-    return path
-
-
 def default_options() -> Options:
     """The bundled model's options (use_aux_outputs is False: it was trained on `image` only)."""
-    from film_tf.inference import load_options_json
-
-    return load_options_json(_require(OPTIONS_FILE))
+    return model_io.options_for(None)
 
 
 def load_default_model(use_aux_outputs: bool = False):
@@ -53,14 +44,7 @@ def load_default_model(use_aux_outputs: bool = False):
       A keras.Model: {'x0', 'x1': (B, H, W, 3), 'time': (B, 1)} -> {'image', ...};
       H and W must be multiples of 16 (`Interpolator` pads for you).
     """
-    import dataclasses
-
-    from film_tf.interpolator import create_model
-
-    options = dataclasses.replace(default_options(), use_aux_outputs=use_aux_outputs)
-    model = create_model(options)
-    model.load_weights(_require(WEIGHTS_FILE))
-    return model
+    return model_io.load_model(None, use_aux_outputs=use_aux_outputs)
 
 
 def example_frames() -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +52,7 @@ def example_frames() -> tuple[np.ndarray, np.ndarray]:
     Blender Foundation) as float32 (360, 640, 3) arrays in [0, 1]."""
     from PIL import Image
 
-    return tuple(
-        np.asarray(Image.open(_require(p)).convert("RGB"), np.float32) / 255.0 for p in EXAMPLE_FRAMES
-    )
+    for path in EXAMPLE_FRAMES:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"'{path}' is missing from this film_tf install; reinstall film_tf.")
+    return tuple(np.asarray(Image.open(p).convert("RGB"), np.float32) / 255.0 for p in EXAMPLE_FRAMES)

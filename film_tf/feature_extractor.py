@@ -8,14 +8,18 @@ from keras import ops
 from film_tf.tracking import track_layer_list
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 def leaky_relu(x):
+    """Leaky ReLU with slope 0.2, FILM's activation everywhere."""
     return ops.leaky_relu(x, negative_slope=0.2)
 
 
-def conv3x3(filters: int, name: str, activation=leaky_relu) -> keras.layers.Conv2D:
-    return keras.layers.Conv2D(filters, 3, padding="same", activation=activation, name=name)
+def conv3x3(filters: int, name: str, activation=leaky_relu, dtype=None) -> keras.layers.Conv2D:
+    """A 3x3 "same" convolution; `dtype` is the owning layer's dtype policy."""
+    return keras.layers.Conv2D(filters, 3, padding="same", activation=activation, name=name, dtype=dtype)
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class SubTreeExtractor(keras.layers.Layer):
     """The shared feature sub-tree, applied to every image-pyramid level.
 
@@ -31,9 +35,11 @@ class SubTreeExtractor(keras.layers.Layer):
         self.convs = []
         for j in range(sub_levels):
             for k in range(2):
-                self.convs.append(conv3x3(filters << j, name=f"cfeat_conv_{2 * j + k}"))
+                self.convs.append(conv3x3(filters << j, f"cfeat_conv_{2 * j + k}", dtype=self.dtype_policy))
         track_layer_list(self, "convs", self.convs)
-        self.pool = keras.layers.AveragePooling2D(pool_size=2, strides=2, padding="valid")
+        self.pool = keras.layers.AveragePooling2D(
+            pool_size=2, strides=2, padding="valid", dtype=self.dtype_policy
+        )
 
     def build(self, image_shape):
         channels = image_shape[-1]
@@ -57,6 +63,7 @@ class SubTreeExtractor(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "sub_levels": self.sub_levels}
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class FeatureExtractor(keras.layers.Layer):
     """Feature pyramid from an image pyramid with one shared sub-tree.
 
@@ -73,7 +80,9 @@ class FeatureExtractor(keras.layers.Layer):
         super().__init__(**kwargs)
         self.filters = filters
         self.sub_levels = sub_levels
-        self.extract_sublevels = SubTreeExtractor(filters, sub_levels, name="sub_extractor")
+        self.extract_sublevels = SubTreeExtractor(
+            filters, sub_levels, name="sub_extractor", dtype=self.dtype_policy
+        )
 
     def build(self, image_pyramid_shape):
         self.extract_sublevels.build(image_pyramid_shape[0])

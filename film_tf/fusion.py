@@ -9,6 +9,7 @@ from film_tf.feature_extractor import conv3x3
 from film_tf.tracking import track_layer_list
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class Fusion(keras.layers.Layer):
     """Decodes the aligned pyramid into the output image.
 
@@ -27,17 +28,18 @@ class Fusion(keras.layers.Layer):
         self.fusion_levels = fusion_levels
         self.specialized_levels = specialized_levels
         self.filters = filters
+        dtype = self.dtype_policy
         self.convs = []
         # Layer names follow creation order in the official model (Keras'
         # default names there), level 0 first, then the output conv.
         index = 0
         for i in range(fusion_levels - 1):
             n = filters << min(i, specialized_levels)
-            level = [keras.layers.Conv2D(n, 2, padding="same", name=self._name(index))]
-            level += [conv3x3(n, name=self._name(index + 1)), conv3x3(n, name=self._name(index + 2))]
+            level = [keras.layers.Conv2D(n, 2, padding="same", name=self._name(index), dtype=dtype)]
+            level += [conv3x3(n, self._name(index + k), dtype=dtype) for k in (1, 2)]
             self.convs.append(level)
             index += 3
-        self.output_conv = keras.layers.Conv2D(3, 1, name=self._name(index))
+        self.output_conv = keras.layers.Conv2D(3, 1, name=self._name(index), dtype=dtype)
         track_layer_list(self, "convs", [conv for level in self.convs for conv in level])
 
     @staticmethod

@@ -18,9 +18,8 @@ import warnings
 
 import numpy as np
 
-from film_tf.cli_utils import atomic_path, check_parent_is_folder
+from film_tf.files import IMAGE_EXTENSIONS, atomic_path, check_output_file
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 _EXIF_ORIENTATION = 0x0112
 _ALPHA_MODES = ("RGBA", "LA", "La", "RGBa", "PA")
 
@@ -190,15 +189,7 @@ def check_output_path(path: str, inputs: list[str] | tuple[str, ...] = ()) -> No
     An output may not be one of the inputs, a folder, or below a file, and
     must end in .png, .jpg or .jpeg.
     """
-    real = os.path.realpath(path)
-    for source in inputs:
-        if os.path.exists(source) and real == os.path.realpath(source):
-            raise ValueError(f"The output '{path}' is an input; choose another output path.")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"The output '{path}' is a folder; give a file name such as out.png.")
-    if os.path.splitext(path)[1].lower() not in IMAGE_EXTENSIONS:
-        raise ValueError(f"The output '{path}' must end in .png, .jpg or .jpeg.")
-    check_parent_is_folder(path, "write")
+    check_output_file(path, inputs, IMAGE_EXTENSIONS)
 
 
 def to_uint(array: np.ndarray, bit_depth: int = 8) -> np.ndarray:

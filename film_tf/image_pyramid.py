@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class ImagePyramid(keras.layers.Layer):
     """Builds `levels` images, each a 2x2 average pool of the previous.
 
@@ -15,7 +16,9 @@ class ImagePyramid(keras.layers.Layer):
     def __init__(self, levels: int, **kwargs):
         super().__init__(**kwargs)
         self.levels = levels
-        self.pool = keras.layers.AveragePooling2D(pool_size=2, strides=2, padding="valid")
+        self.pool = keras.layers.AveragePooling2D(
+            pool_size=2, strides=2, padding="valid", dtype=self.dtype_policy
+        )
 
     def call(self, image):
         pyramid = [image]

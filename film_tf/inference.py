@@ -1,160 +1,36 @@
 """Inference for people: two frames in, the middle frame out.
 
-`Interpolator(model_path)` loads any of
-  (a) a SavedModel exported by film_tf (`film_tf.export`; it carries a
-      `film_tf.json` marker, at the top or in `assets/`), called through its
-      `serving_default` signature;
-  (b) an official released FILM SavedModel (e.g. film_net/Style/saved_model:
-      a folder with saved_model.pb and no film_tf marker), or its bare
-      `variables/` folder: the weights are loaded into `create_model(options)`;
-  (c) a Keras weights file `<name>.weights.h5` with its options in the sidecar
-      `<name>.json` (written by `save_weights_with_options`);
-and, with no path, the bundled default model (`default_model_path()`).
+`Interpolator(model_path)` runs any model `film_tf.model_io` loads (see
+`model_io.describe`): a film_tf SavedModel through its `serving_default`
+signature as it was exported, every other kind (official SavedModel or its
+`variables/`, `.weights.h5` + options JSON, a film-train run or checkpoint,
+and with no path the bundled default model) as a compiled Keras pass.
 
-Calling it pads the frames to the model's alignment (reflect padding), runs
-the compiled forward pass (on overlapping tiles when the frame is too large
-for the memory budget, see `film_tf.tiling`) and crops back.
+Calling it pads the frames to the model's alignment (`film_tf.padding`),
+runs the forward pass (on overlapping tiles when the frame is too large for
+the memory budget: `film_tf.tiling.MemoryPlan`) and crops back.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import shutil
-import tempfile
 from typing import Callable
 
 import numpy as np
 
+from film_tf import model_io, padding
 from film_tf.options import Options
 from film_tf.tiling import (
-    RUNTIME_OVERHEAD_BYTES,
-    bytes_per_pixel,
+    DEFAULT_MEMORY_BUDGET_GB,
+    MemoryPlan,
     default_overlap,
     execution_mode,
     plan_tiles,
-    pyramid_bytes_per_pixel,
-    tile_size_for_budget,
     tiled_apply,
 )
 
-MARKER = "film_tf.json"
-WEIGHTS_SUFFIX = ".weights.h5"
-DEFAULT_MEMORY_BUDGET_GB = 8.0
-# Whole-frame float32 buffers per pixel besides the forward pass: the two
-# inputs and their padded copies, the blending accumulators, the output.
-FRAME_BYTES_PER_PIXEL = 80
-_ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
-
-
-def default_model_path() -> str:
-    """The bundled default model (a weights file with its options sidecar).
-
-    Raises:
-      FileNotFoundError: no default model is bundled with this install.
-    """
-    path = os.path.join(_ASSETS, "default_model" + WEIGHTS_SUFFIX)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            "No default model is bundled with this film_tf install; pass --model_path (Python: "
-            "model_path=) pointing to a released FILM SavedModel folder such as "
-            "film_net/Style/saved_model, a film_tf SavedModel, or a .weights.h5 file with its .json options."
-        )
-    return path
-
-
-def options_sidecar_path(weights_path: str) -> str:
-    """`<name>.json` for `<name>.weights.h5`."""
-    base = weights_path[: -len(WEIGHTS_SUFFIX)] if weights_path.endswith(WEIGHTS_SUFFIX) else weights_path
-    return base + ".json"
-
-
-def load_options_json(path: str) -> Options:
-    """Options from a JSON file: the `Options.to_dict()` dict, or `{"options": {...}}`."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Options file not found: '{path}'.")
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"Cannot read options JSON '{path}': {e}") from None
-    if isinstance(data, dict) and isinstance(data.get("options"), dict):
-        data = data["options"]
-    if not isinstance(data, dict):
-        raise ValueError(f"'{path}' does not hold a film_net options dict.")
-    try:
-        return Options.from_dict(data)
-    except TypeError as e:
-        raise ValueError(f"Invalid options in '{path}': {e}") from None
-
-
-def save_weights_with_options(model, path: str) -> None:
-    """Saves a `create_model` model as `<name>.weights.h5` plus `<name>.json`
-    (its `Options.to_dict()`), both atomically; `Interpolator(path)` loads it."""
-    from film_tf.official_weights import find_film_layer
-
-    if not path.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(f"The weights file name must end in {WEIGHTS_SUFFIX}, got '{path}'.")
-    options = getattr(model, "film_options", None) or find_film_layer(model).options
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    # Keras insists on the .weights.h5 ending, so the temporary file lives in a
-    # temporary folder beside the target rather than under a temporary name.
-    tmp_dir = tempfile.mkdtemp(prefix=".film_tf_weights.", dir=parent)
-    try:
-        tmp_weights = os.path.join(tmp_dir, os.path.basename(path))
-        model.save_weights(tmp_weights)
-        tmp_json = os.path.join(tmp_dir, "options.json")
-        with open(tmp_json, "w") as f:
-            json.dump(options.to_dict(), f, indent=1)
-        os.replace(tmp_json, options_sidecar_path(path))
-        os.replace(tmp_weights, path)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
-def _find_marker(path: str) -> str | None:
-    for candidate in (os.path.join(path, MARKER), os.path.join(path, "assets", MARKER)):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
-def _is_official_variables(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "variables", "variables.index")) or os.path.isfile(
-        os.path.join(path, "variables.index")
-    )
-
-
-def describe_model_path(path: str) -> str:
-    """Which kind of model lies at `path`: 'film_tf_saved_model',
-    'official_saved_model', 'official_variables' or 'weights_h5'.
-
-    Raises:
-      FileNotFoundError: nothing at `path`.
-      ValueError: `path` is not a model this package can load.
-    """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Model not found: '{path}'.")
-    if os.path.isdir(path):
-        if os.path.isfile(os.path.join(path, "saved_model.pb")):
-            return "film_tf_saved_model" if _find_marker(path) else "official_saved_model"
-        if _is_official_variables(path):
-            return "official_variables"
-    elif path.endswith(".h5"):
-        return "weights_h5"
-    raise ValueError(
-        f"'{path}' is not a FILM model: expected a SavedModel folder (with saved_model.pb), an official "
-        f"variables/ folder, or a {WEIGHTS_SUFFIX} file with its .json options."
-    )
-
-
-def _without_aux(options: Options) -> Options:
-    # The forward pass needs `image` only; skipping the auxiliary outputs
-    # does not change the variables, so any checkpoint still loads.
-    return dataclasses.replace(options, use_aux_outputs=False)
+# Aliases of the old locations, until every caller uses film_tf.model_io.
+load_options_json = model_io.options_from_json
+save_weights_with_options = model_io.save_weights_with_options
 
 
 class KerasPasses:
@@ -175,8 +51,6 @@ class KerasPasses:
     def __init__(self, model, jit_compile: bool = False):
         import keras
 
-        from film_tf.official_weights import find_film_layer
-
         self.model = model
         self.supports_reuse = keras.backend.backend() == "tensorflow"
         # Other backends run eagerly: no XLA, whatever was asked.
@@ -187,6 +61,8 @@ class KerasPasses:
             self._forward = self._eager_forward
             return
         import tensorflow as tf
+
+        from film_tf.official_weights import find_film_layer
 
         net = find_film_layer(model)
         spec = tf.TensorSpec([None, None, None, 3], tf.float32)
@@ -286,73 +162,35 @@ def load_forward(
       (B, H, W, 3) to the middle frames (B, H, W, 3); for Keras models it is
       a `KerasPasses`. options are the model's (alignment, memory cost).
     """
-    from film_tf.interpolator import create_model
-    from film_tf.official_weights import load_official_weights
-
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'.")
-    if model_path is None:
-        model_path = default_model_path()
-    model_path = os.fspath(model_path)
-    kind = describe_model_path(model_path)
+    kind = model_io.describe(model_path)
+    if options is None:
+        options = model_io.options_for(model_path)
     if kind == "film_tf_saved_model":
         if precision != "float32" or jit_compile:
             setting = f"precision '{precision}'" if precision != "float32" else "XLA compilation"
             raise ValueError(
-                f"{setting} applies to weights files and official checkpoints; "
+                f"{setting} applies to weights files and checkpoints; "
                 f"a film_tf SavedModel ('{model_path}') runs as it was exported."
             )
-        if options is None:
-            options = load_options_json(_find_marker(model_path))
         return _saved_model_forward(model_path), options
-    if kind in ("official_saved_model", "official_variables"):
-        options = options or Options()
-        model = create_model(_without_aux(options), dtype_policy=PRECISIONS[precision])
-        load_official_weights(model, model_path)
-        return KerasPasses(model, _jit(jit_compile, options, precision)), options
-    # weights_h5
-    if options is None:
-        sidecar = options_sidecar_path(model_path)
-        if not os.path.isfile(sidecar):
-            raise FileNotFoundError(
-                f"No options for '{model_path}': expected '{sidecar}' (or pass --options_json)."
-            )
-        options = load_options_json(sidecar)
-    model = create_model(_without_aux(options), dtype_policy=PRECISIONS[precision])
-    try:
-        model.load_weights(model_path)
-    except Exception as e:  # A foreign or mismatched .h5 file.
-        raise ValueError(
-            f"Cannot load weights '{model_path}' into a film_net with options {options.to_dict()}: "
-            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
-        ) from None
+    # The forward pass needs `image` only; skipping the auxiliary outputs
+    # does not change the variables.
+    model = model_io.load_model(
+        model_path, options=options, use_aux_outputs=False, dtype_policy=PRECISIONS[precision]
+    )
     return KerasPasses(model, _jit(jit_compile, options, precision)), options
-
-
-def pad_to_alignment(x: np.ndarray, alignment: int) -> tuple[np.ndarray, tuple[slice, slice]]:
-    """Reflect-pads (B, H, W, C) to multiples of `alignment`, split between
-    both sides; returns the padded array and the slices that crop it back.
-
-    Reflection (not edge replication) keeps texture and motion continuous
-    across the border, so the flow estimator sees plausible content there
-    instead of constant streaks that pull the flow to zero.
-    """
-    _, h, w, _ = x.shape
-    ph, pw = -h % alignment, -w % alignment
-    top, left = ph // 2, pw // 2
-    pads = ((0, 0), (top, ph - top), (left, pw - left), (0, 0))
-    mode = "reflect" if min(h, w) > 1 else "edge"  # A 1-pixel axis has nothing to reflect.
-    padded = np.pad(x, pads, mode=mode) if ph or pw else x
-    return padded, (slice(top, top + h), slice(left, left + w))
 
 
 class Interpolator:
     """FILM's middle frame of two frames, at any resolution.
 
     Args:
-      model_path: a film_tf SavedModel, an official FILM SavedModel (or its
-        variables/ folder), or a `.weights.h5` file with its `.json` options;
-        None for the bundled default model.
+      model_path: any kind of `film_tf.model_io.describe` (a film_tf or
+        official SavedModel, official variables/, `.weights.h5` with its
+        `.json` options, a film-train run folder or checkpoint); None for
+        the bundled default model.
       options: model options, for official checkpoints of non-released
         configurations or weights without a sidecar; read from the model
         otherwise (the released configuration for official checkpoints).
@@ -391,11 +229,9 @@ class Interpolator:
         """An Interpolator around an in-memory `create_model` model (e.g.
         during training); kwargs as for the constructor, except model_path,
         options and precision (the model's own)."""
-        from film_tf.official_weights import find_film_layer
-
         self = cls.__new__(cls)
         self._forward = KerasPasses(model, jit_compile)
-        self.options = getattr(model, "film_options", None) or find_film_layer(model).options
+        self.options = model_io.model_options(model)
         self._configure(**kwargs)
         return self
 
@@ -412,7 +248,6 @@ class Interpolator:
         self.mode = getattr(self._forward, "mode", "plain")
         if memory_budget_gb <= 0:
             raise ValueError(f"memory_budget_gb must be positive, got {memory_budget_gb}.")
-        self.memory_budget_bytes = memory_budget_gb * 1e9
         self.overlap = default_overlap(self.options) if overlap is None else int(overlap)
         if self.overlap < 0:
             raise ValueError(f"overlap must be non-negative, got {overlap}.")
@@ -425,36 +260,22 @@ class Interpolator:
                 )
         self.tile_size = tile_size
         self.progress = progress
+        self.memory = MemoryPlan(self.options, memory_budget_gb * 1e9, self.overlap, self.mode, tile_size)
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """The (height, width) a frame is padded to (multiples of the alignment)."""
-        return -(-height // self.alignment) * self.alignment, -(-width // self.alignment) * self.alignment
-
-    def _budget_for_model(self, height: int, width: int) -> float:
-        """The budget less the whole-frame buffers (inputs, padded copies,
-        blending accumulators, output) of an (height, width) frame."""
-        return self.memory_budget_bytes - FRAME_BYTES_PER_PIXEL * height * width
-
-    def _pixels_per_call(self, height: int, width: int) -> float:
-        usable = self._budget_for_model(height, width) - RUNTIME_OVERHEAD_BYTES
-        return max(usable, 0.0) / bytes_per_pixel(self.options, self.mode)
+        return padding.padded_size(height, width, self.alignment)
 
     def _tile_for(self, height: int, width: int) -> int | None:
-        """Tile side for an aligned frame, or None when it fits whole."""
-        if self.tile_size is not None:
-            return None if self.tile_size >= max(height, width) else self.tile_size
-        if height * width <= self._pixels_per_call(height, width):
-            return None
-        return tile_size_for_budget(
-            self.options, self._budget_for_model(height, width), self.overlap, mode=self.mode
-        )
+        """Tile side for an aligned frame, or None when it fits whole (`MemoryPlan.tile_for`)."""
+        return self.memory.tile_for(height, width)
 
     def _middle_rgb(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) aligned -> (B, H, W, 3)."""
         _, h, w, _ = x0.shape
         tile = self._tile_for(h, w)
         if tile is None:
-            per_call = max(1, int(self._pixels_per_call(h, w) // (h * w)))
+            per_call = self.memory.per_call(h, w, h * w)
             return np.concatenate(
                 [
                     self._forward(x0[i : i + per_call], x1[i : i + per_call])
@@ -462,7 +283,7 @@ class Interpolator:
                 ]
             )
         plan = plan_tiles(h, w, tile, self.overlap, self.alignment)
-        tiles_per_call = max(1, int(self._pixels_per_call(h, w) // (plan.tile_height * plan.tile_width)))
+        tiles_per_call = self.memory.per_call(h, w, plan.tile_height * plan.tile_width)
         return np.stack(
             [
                 tiled_apply(self._forward, a, b, plan, batch_size=tiles_per_call, progress=self.progress)
@@ -489,9 +310,9 @@ class Interpolator:
             alpha1 = np.repeat(x1[..., 3:], 3, axis=-1)
             x0 = np.concatenate([x0[..., :3], alpha0])
             x1 = np.concatenate([x1[..., :3], alpha1])
-        a, crop = pad_to_alignment(x0, self.alignment)
-        b, _ = pad_to_alignment(x1, self.alignment)
-        mid = np.clip(self._middle_rgb(a, b)[:, crop[0], crop[1]], 0.0, 1.0).astype(np.float32)
+        a, box = padding.pad_to_alignment(x0, self.alignment)
+        b, _ = padding.pad_to_alignment(x1, self.alignment)
+        mid = np.clip(padding.crop(self._middle_rgb(a, b), box), 0.0, 1.0).astype(np.float32)
         if channels == 4:
             n = len(mid) // 2
             mid = np.concatenate([mid[:n], mid[n:].mean(axis=-1, keepdims=True)], axis=-1)
@@ -506,11 +327,7 @@ class Interpolator:
         if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3 or 0 in shape:
             return None
         h, w = self.padded_size(shape[0], shape[1])
-        if self._tile_for(h, w) is not None:
-            return None
-        cached = (times_to_interpolate + 2) * pyramid_bytes_per_pixel(self.options) * h * w
-        forward = bytes_per_pixel(self.options, self.mode) * h * w
-        if cached > self._budget_for_model(h, w) - RUNTIME_OVERHEAD_BYTES - forward:
+        if not self.memory.fits_feature_reuse(h, w, times_to_interpolate + 2):
             return None
         return FeatureReuse(passes, self.alignment)
 
@@ -529,8 +346,8 @@ class FeatureReuse:
         self.passes, self.alignment = passes, alignment
 
     def encode(self, frame: np.ndarray):
-        padded, crop = pad_to_alignment(np.asarray(frame, np.float32)[None], self.alignment)
-        return self.passes.extract(padded), crop
+        padded, box = padding.pad_to_alignment(np.asarray(frame, np.float32)[None], self.alignment)
+        return self.passes.extract(padded), box
 
     def middle(self, a, b) -> np.ndarray:
         (pyramids_a, crop), (pyramids_b, _) = a, b

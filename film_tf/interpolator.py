@@ -12,14 +12,17 @@ from film_tf.options import Options
 from film_tf.pyramid_flow_estimator import PyramidFlowEstimator, synthesize_flow_pyramid
 from film_tf.warp import warp
 
-AUX_OUTPUTS = (
-    "x0_warped",
-    "x1_warped",
-    "forward_residual_flow_pyramid",
-    "backward_residual_flow_pyramid",
-    "forward_flow_pyramid",
-    "backward_flow_pyramid",
-)
+# The model's outputs besides "image" when `options.use_aux_outputs` is set:
+# THE list of them; serving, losses and summaries select from it.
+# Warped inputs: the colour channels of the finest warped level, (B, H, W, 3).
+WARPED_OUTPUTS = ("x0_warped", "x1_warped")
+# Residual flow pyramids: lists of pyramid_levels (B, H / 2^i, W / 2^i, 2),
+# finest first; "forward" warps x1 onto x0, "backward" x0 onto x1.
+RESIDUAL_FLOW_OUTPUTS = ("forward_residual_flow_pyramid", "backward_residual_flow_pyramid")
+# Flow pyramids (residuals summed coarse to fine): lists of
+# fusion_pyramid_levels (B, H / 2^i, W / 2^i, 2), finest first, channels (dx, dy).
+FLOW_OUTPUTS = ("forward_flow_pyramid", "backward_flow_pyramid")
+AUX_OUTPUTS = WARPED_OUTPUTS + RESIDUAL_FLOW_OUTPUTS + FLOW_OUTPUTS
 
 
 def check_alignment(shape, alignment: int) -> None:
@@ -39,25 +42,32 @@ def _split_halves(tensors):
     return [h[0] for h in halves], [h[1] for h in halves]
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class FilmNet(keras.layers.Layer):
     """All of FILM as one layer; `create_model` wraps it in a keras.Model.
 
     Call with a dict: `x0`, `x1` (B, H, W, 3) float in [0, 1] and `time`
     (B, 1), whose value is ignored (film_net always predicts t = 0.5). Returns
     a dict with `image` (B, H, W, 3) and, if `options.use_aux_outputs`, the
-    warped inputs and the four flow pyramids (lists, finest first).
+    warped inputs and the four flow pyramids (lists, finest first): the keys
+    of `AUX_OUTPUTS`.
     """
 
     def __init__(self, options: Options | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.options = options or Options()
+        self.options = options or Options.released()
         o = self.options
-        self.image_pyramid = ImagePyramid(o.pyramid_levels, name="image_pyramid")
-        self.feature_extractor = FeatureExtractor(o.filters, o.sub_levels, name="feat_net")
+        # Sub-layers take this layer's dtype policy, so a mixed-precision
+        # FilmNet stays mixed when rebuilt from its config.
+        dtype = self.dtype_policy
+        self.image_pyramid = ImagePyramid(o.pyramid_levels, name="image_pyramid", dtype=dtype)
+        self.feature_extractor = FeatureExtractor(o.filters, o.sub_levels, name="feat_net", dtype=dtype)
         self.flow_estimator = PyramidFlowEstimator(
-            o.specialized_levels, o.flow_convs, o.flow_filters, name="predict_flow"
+            o.specialized_levels, o.flow_convs, o.flow_filters, name="predict_flow", dtype=dtype
         )
-        self.fusion = Fusion(o.fusion_pyramid_levels, o.specialized_levels, o.filters, name="fusion")
+        self.fusion = Fusion(
+            o.fusion_pyramid_levels, o.specialized_levels, o.filters, name="fusion", dtype=dtype
+        )
 
     def build(self, input_shape):
         # Derived from the options alone, so that weights can be created (and
@@ -110,14 +120,9 @@ class FilmNet(keras.layers.Layer):
             )
         outputs = {"image": self.fusion(aligned)[..., :3]}
         if o.use_aux_outputs:
-            outputs.update(
-                x0_warped=warped0[0][..., :3],
-                x1_warped=warped1[0][..., :3],
-                forward_residual_flow_pyramid=forward_residuals,
-                backward_residual_flow_pyramid=backward_residuals,
-                forward_flow_pyramid=forward_flows,
-                backward_flow_pyramid=backward_flows,
-            )
+            outputs.update(zip(WARPED_OUTPUTS, (warped0[0][..., :3], warped1[0][..., :3])))
+            outputs.update(zip(RESIDUAL_FLOW_OUTPUTS, (forward_residuals, backward_residuals)))
+            outputs.update(zip(FLOW_OUTPUTS, (forward_flows, backward_flows)))
         return outputs
 
     def call(self, inputs):
@@ -140,7 +145,7 @@ class FilmNet(keras.layers.Layer):
         o = self.options
         b, h, w, _ = inputs["x0"].shape
         check_alignment((b, h, w, 3), o.alignment)
-        dtype = inputs["x0"].dtype
+        dtype = self.compute_dtype  # inputs are cast to it, e.g. bfloat16 under mixed_bfloat16
 
         def spec(level, channels):
             scale = 2**level
@@ -150,10 +155,11 @@ class FilmNet(keras.layers.Layer):
 
         outputs = {"image": spec(0, 3)}
         if o.use_aux_outputs:
-            outputs.update(x0_warped=spec(0, 3), x1_warped=spec(0, 3))
-            for key in ("forward_residual_flow_pyramid", "backward_residual_flow_pyramid"):
+            for key in WARPED_OUTPUTS:
+                outputs[key] = spec(0, 3)
+            for key in RESIDUAL_FLOW_OUTPUTS:
                 outputs[key] = [spec(i, 2) for i in range(o.pyramid_levels)]
-            for key in ("forward_flow_pyramid", "backward_flow_pyramid"):
+            for key in FLOW_OUTPUTS:
                 outputs[key] = [spec(i, 2) for i in range(o.fusion_pyramid_levels)]
         return outputs
 
@@ -183,7 +189,7 @@ def create_model(
       A model taking `{'x0', 'x1', 'time'}` and returning the dict described
       in `FilmNet`. H and W must be multiples of `options.alignment`.
     """
-    options = options or Options()
+    options = options or Options.released()
     if dtype_policy is not None:
         # Sub-layers read the global policy when they are constructed.
         previous = keras.config.dtype_policy()

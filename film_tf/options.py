@@ -1,4 +1,10 @@
-"""Model options of FILM (`film_net`), with the released configuration as defaults."""
+"""Model options of FILM (`film_net`), with the released configuration as defaults.
+
+`Options()` is gin-configurable as `film_net` (the released gin files' name),
+for the gin edge (training, `model_io.options_from_gin`); the layers never
+read gin: they take an explicit `Options`, and `Options.released()` where none
+is given.
+"""
 
 from __future__ import annotations
 
@@ -86,6 +92,13 @@ class Options:
             raise ValueError(
                 f"film_net.flow_filters must be even (the 1x1 conv has flow_filters / 2 channels), got {list(self.flow_filters)}."
             )
+
+    @classmethod
+    def released(cls) -> Options:
+        """The released configuration, whatever gin binds: every field is passed
+        explicitly, so `film_net.*` bindings (which apply to `Options()` at the
+        gin edge) cannot reach the layers through a default."""
+        return cls(**{f.name: f.default for f in dataclasses.fields(cls)})
 
     @property
     def alignment(self) -> int:

@@ -36,6 +36,7 @@ def upsample_flow(flow):
     return _upsample2x_axis(_upsample2x_axis(2.0 * flow, axis=2), axis=1)
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class FlowEstimator(keras.layers.Layer):
     """Predicts a residual flow from features_a and (warped) features_b.
 
@@ -49,11 +50,14 @@ class FlowEstimator(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_convs = num_convs
         self.num_filters = num_filters
-        self.convs = [conv3x3(num_filters, name=f"conv_{i}") for i in range(num_convs)]
+        dtype = self.dtype_policy
+        self.convs = [conv3x3(num_filters, f"conv_{i}", dtype=dtype) for i in range(num_convs)]
         self.convs.append(
-            keras.layers.Conv2D(num_filters // 2, 1, activation=leaky_relu, name=f"conv_{num_convs}")
+            keras.layers.Conv2D(
+                num_filters // 2, 1, activation=leaky_relu, name=f"conv_{num_convs}", dtype=dtype
+            )
         )
-        self.convs.append(keras.layers.Conv2D(2, 1, name=f"conv_{num_convs + 1}"))
+        self.convs.append(keras.layers.Conv2D(2, 1, name=f"conv_{num_convs + 1}", dtype=dtype))
         track_layer_list(self, "convs", self.convs)
 
     def build(self, features_a_shape, features_b_shape):
@@ -72,6 +76,7 @@ class FlowEstimator(keras.layers.Layer):
         return {**super().get_config(), "num_convs": self.num_convs, "num_filters": self.num_filters}
 
 
+@keras.saving.register_keras_serializable(package="film_tf")
 class PyramidFlowEstimator(keras.layers.Layer):
     """Coarse-to-fine residual flow over a feature pyramid.
 
@@ -90,12 +95,15 @@ class PyramidFlowEstimator(keras.layers.Layer):
         self.specialized_levels = specialized_levels
         self.flow_convs = tuple(flow_convs)
         self.flow_filters = tuple(flow_filters)
+        dtype = self.dtype_policy
         self.predictors = [
-            FlowEstimator(flow_convs[i], flow_filters[i], name=f"flow_predictor_{i}")
+            FlowEstimator(flow_convs[i], flow_filters[i], name=f"flow_predictor_{i}", dtype=dtype)
             for i in range(specialized_levels)
         ]
         track_layer_list(self, "predictors", self.predictors)
-        self.shared_predictor = FlowEstimator(flow_convs[-1], flow_filters[-1], name="flow_predictor_shared")
+        self.shared_predictor = FlowEstimator(
+            flow_convs[-1], flow_filters[-1], name="flow_predictor_shared", dtype=dtype
+        )
 
     def predictor(self, level: int) -> FlowEstimator:
         return self.predictors[level] if level < self.specialized_levels else self.shared_predictor

@@ -11,8 +11,12 @@ ramp, and are one elsewhere. Neighbouring ramps are complementary
 everywhere. Tile origins are multiples of the model's alignment, so every
 tile sees the same pyramid grid as the whole frame.
 
-The tile size follows a memory budget, from a measured peak-memory cost per
-pixel of the forward pass (see `bytes_per_pixel`).
+The whole memory plan lives here (`MemoryPlan`): a process budget, less the
+runtime overhead and the whole-frame buffers (both subtracted once, in
+`MemoryPlan.usable_bytes`), is what the forward passes may use; from a
+measured peak-memory cost per pixel of the forward pass (`bytes_per_pixel`)
+it gives the tile size, the frames or tiles per call, and whether the
+pyramids of a recursion fit beside one pass (feature reuse).
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ RELEASED_BYTES_PER_PIXEL = RELEASED_BYTES_PER_PIXEL_BY_MODE["xla"]
 # Memory the process needs besides the forward pass: TF runtime, weights,
 # the full-size input, output and blending buffers are added separately.
 RUNTIME_OVERHEAD_BYTES = 1.5e9
+# Whole-frame float32 buffers per pixel besides the forward pass: the two
+# inputs and their padded copies, the blending accumulators, the output.
+FRAME_BYTES_PER_PIXEL = 80
+DEFAULT_MEMORY_BUDGET_GB = 8.0
 
 
 def activation_floats_per_pixel(options: Options) -> float:
@@ -98,23 +106,87 @@ def tile_size_for_budget(
     options: Options, memory_budget_bytes: float, overlap: int, batch_size: int = 1, mode: str = "xla"
 ) -> int:
     """Largest square tile (a multiple of the alignment) whose forward pass
-    on `batch_size` tiles fits the budget.
+    on `batch_size` tiles fits the budget, less `RUNTIME_OVERHEAD_BYTES`.
 
     Raises:
       ValueError: the budget is too small for a useful tile.
     """
+    return _largest_tile(options, memory_budget_bytes, RUNTIME_OVERHEAD_BYTES, overlap, batch_size, mode)
+
+
+def _largest_tile(
+    options: Options, budget: float, reserved: float, overlap: int, batch_size: int, mode: str
+) -> int:
+    """`tile_size_for_budget` for a budget of which `reserved` bytes are taken."""
     alignment = options.alignment
-    usable = memory_budget_bytes - RUNTIME_OVERHEAD_BYTES
-    pixels = usable / (bytes_per_pixel(options, mode) * batch_size)
+    pixels = (budget - reserved) / (bytes_per_pixel(options, mode) * batch_size)
     side = int(math.sqrt(max(pixels, 0.0))) // alignment * alignment
     smallest = minimum_tile_size(options, overlap)
     if side < smallest:
-        need = RUNTIME_OVERHEAD_BYTES + smallest**2 * bytes_per_pixel(options, mode) * batch_size
+        need = reserved + smallest**2 * bytes_per_pixel(options, mode) * batch_size
         raise ValueError(
-            f"A memory budget of {memory_budget_bytes / 1e9:.2f} GB is too small for this model: "
+            f"A memory budget of {budget / 1e9:.2f} GB is too small for this model: "
             f"the smallest tile ({smallest}x{smallest}) needs about {need / 1e9:.2f} GB."
         )
     return side
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryPlan:
+    """How a process with `budget_bytes` runs a model on aligned frames.
+
+    Attributes:
+      options: the model's options.
+      budget_bytes: peak memory allowed for the whole process.
+      overlap: tile overlap in pixels.
+      mode: how the forward pass runs (`execution_mode`).
+      tile_size: force square tiles of this side (a multiple of the
+        alignment) instead of sizing them from the budget.
+    """
+
+    options: Options
+    budget_bytes: float
+    overlap: int
+    mode: str = "xla"
+    tile_size: int | None = None
+
+    def reserved_bytes(self, height: int, width: int) -> float:
+        """The runtime overhead and the whole-frame buffers of an (height, width) frame."""
+        return RUNTIME_OVERHEAD_BYTES + FRAME_BYTES_PER_PIXEL * height * width
+
+    def usable_bytes(self, height: int, width: int) -> float:
+        """What the forward passes on an (height, width) frame may use."""
+        return self.budget_bytes - self.reserved_bytes(height, width)
+
+    def pixels_per_call(self, height: int, width: int) -> float:
+        """Input pixels one forward call may take (a whole batch)."""
+        return max(self.usable_bytes(height, width), 0.0) / bytes_per_pixel(self.options, self.mode)
+
+    def tile_for(self, height: int, width: int) -> int | None:
+        """Tile side for an aligned frame, or None when it fits whole.
+
+        Raises:
+          ValueError: the budget is too small for a useful tile.
+        """
+        if self.tile_size is not None:
+            return None if self.tile_size >= max(height, width) else self.tile_size
+        if height * width <= self.pixels_per_call(height, width):
+            return None
+        reserved = self.reserved_bytes(height, width)
+        return _largest_tile(self.options, self.budget_bytes, reserved, self.overlap, 1, self.mode)
+
+    def per_call(self, height: int, width: int, item_pixels: int) -> int:
+        """How many items (frames or tiles) of `item_pixels` go in one call (>= 1)."""
+        return max(1, int(self.pixels_per_call(height, width) // item_pixels))
+
+    def fits_feature_reuse(self, height: int, width: int, frames: int) -> bool:
+        """Whether the pyramids of `frames` whole (height, width) frames fit
+        beside one untiled forward pass."""
+        if self.tile_for(height, width) is not None:
+            return False
+        cached = frames * pyramid_bytes_per_pixel(self.options) * height * width
+        forward = bytes_per_pixel(self.options, self.mode) * height * width
+        return cached <= self.usable_bytes(height, width) - forward
 
 
 def minimum_tile_size(options: Options, overlap: int) -> int:

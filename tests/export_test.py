@@ -25,7 +25,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from film_tf import create_model, load_official_weights
+from film_tf import create_model, load_official_weights, model_io, serving
 from film_tf import export as export_lib
 from tests import serving_client
 from tests.conftest import reference_dir, reference_options, video_frames
@@ -43,6 +43,11 @@ def _png(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _metadata(path: str) -> dict:
+    with open(model_io.film_tf_metadata_path(path)) as f:
+        return json.load(f)
 
 
 def _decode_png(data: bytes) -> np.ndarray:
@@ -145,8 +150,11 @@ def test_layout_and_metadata(served):
     # Nothing else (no temporary folder) is left for the model server to see.
     assert os.listdir(served["base"]) == ["1"]
     assert {"saved_model.pb", "variables", "assets"} <= set(os.listdir(served["path"]))
-    assert export_lib.is_film_tf_saved_model(served["path"])
-    meta = export_lib.read_metadata(served["path"])
+    assert model_io.describe(served["path"]) == "film_tf_saved_model"
+    assert model_io.film_tf_metadata_path(served["path"]) == os.path.join(
+        served["path"], "assets", "film_tf.json"
+    )
+    meta = _metadata(served["path"])
     assert meta["format"] == "film_tf.saved_model"
     assert meta["options"] == served["options"].to_dict()
     assert meta["alignment"] == 16
@@ -309,90 +317,35 @@ def test_saved_model_cli_run_on_the_bytes_signature_writes_a_png(served, tmp_pat
     assert _decode_png((tmp_path / "middle.png").read_bytes()).shape == (HEIGHT, WIDTH, 3)
 
 
-@pytest.mark.parametrize("height,width", [(101, 77), (1, 5), (3, 2), (32, 48), (7, 40)])
-def test_pad_to_alignment_is_numpy_reflect_and_crop_undoes_it(height, width):
-    x = np.random.default_rng(0).random((2, height, width, 3), dtype=np.float32)
-    padded, box = export_lib.pad_to_alignment(tf.constant(x), 16)
-    expected, (rows, cols) = _numpy_pad(x, 16)
-    np.testing.assert_array_equal(padded.numpy(), expected)
-    assert padded.shape[1] % 16 == 0 and padded.shape[2] % 16 == 0
-    assert [int(v) for v in box] == [rows.start, cols.start, height, width]
-    np.testing.assert_array_equal(export_lib.crop(padded, box).numpy(), x)
-
-
-def test_padding_agrees_with_the_python_interpolator():
-    inference = pytest.importorskip("film_tf.inference")
-    x = np.random.default_rng(1).random((1, 37, 70, 3), dtype=np.float32)
-    theirs, (rows, cols) = inference.pad_to_alignment(x, 64)
-    ours, box = export_lib.pad_to_alignment(tf.constant(x), 64)
-    np.testing.assert_array_equal(ours.numpy(), theirs)
-    assert [int(v) for v in box] == [rows.start, cols.start, 37, 70]
-
-
 def test_refuses_to_overwrite_and_leaves_nothing_partial(tmp_path, tiny_options):
     model = create_model(tiny_options)
     target = tmp_path / "export"
     target.mkdir()
     (target / "keep.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="overwrite"):
-        export_lib.export_saved_model(model, str(target))
+        serving.export_saved_model(model, str(target))
     assert os.listdir(target) == ["keep.txt"]
     (tmp_path / "file").write_text("x")
     with pytest.raises(FileExistsError, match="not a directory"):
-        export_lib.export_saved_model(model, str(tmp_path / "file"), overwrite=True)
+        serving.export_saved_model(model, str(tmp_path / "file"), overwrite=True)
 
     # A failure half-way (this model has no FilmNet) leaves no folder behind.
     not_film = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="FilmNet"):
-        export_lib.export_saved_model(not_film, str(tmp_path / "new"))
+        serving.export_saved_model(not_film, str(tmp_path / "new"))
     assert sorted(os.listdir(tmp_path)) == ["export", "file"]
 
 
 def test_next_version_follows_the_highest_integer_folder(tmp_path):
     base = tmp_path / "models"
-    assert export_lib.next_version(str(base)) == 1
+    assert serving.next_version(str(base)) == 1
     for name in ("1", "7", "latest", ".8.tmp"):
         (base / name).mkdir(parents=True)
     (base / "9").write_text("not a folder")
-    assert export_lib.existing_versions(str(base)) == [1, 7]
-    assert export_lib.next_version(str(base)) == 8
+    assert serving.existing_versions(str(base)) == [1, 7]
+    assert serving.next_version(str(base)) == 8
     with pytest.raises(ValueError, match="positive integer"):
-        export_lib.export_for_serving(None, str(base), version=0)
-
-
-def test_weights_file_source(tmp_path, tiny_options):
-    keras.utils.set_random_seed(3)
-    model = create_model(tiny_options)
-    path = str(tmp_path / "film.weights.h5")
-    model.save_weights(path)
-    loaded, info = export_lib.model_from_weights(path, tiny_options)
-    assert info["source"] == "weights"
-    for a, b in zip(model.weights, loaded.weights):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    (tmp_path / "film.h5").write_text("x")
-    with pytest.raises(ValueError, match="weights.h5"):
-        export_lib.model_from_weights(str(tmp_path / "film.h5"), tiny_options)
-
-
-def test_plain_model_checkpoint_restores_exactly_or_is_refused(tmp_path, tiny_options):
-    keras.utils.set_random_seed(4)
-    model = create_model(tiny_options)
-    path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
-    fresh = create_model(tiny_options)
-    stored = sum(
-        1
-        for name, _ in tf.train.list_variables(path)
-        if name.startswith("model/") and name.endswith("VARIABLE_VALUE")
-    )
-    if stored == len(model.variables):
-        assert export_lib.restore_checkpoint(fresh, path) is None
-        for a, b in zip(model.weights, fresh.weights):
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    else:
-        # Keras 3 hides list-held sub-layers from tf.train.Checkpoint; such a
-        # checkpoint misses weights and must not be exported silently.
-        with pytest.raises(ValueError, match=f"holds {stored} model variables but the model has"):
-            export_lib.restore_checkpoint(fresh, path)
+        serving.export_for_serving(None, str(base), version=0)
 
 
 def _write_run_folder(run: str, options, step: int = 7):
@@ -426,7 +379,7 @@ def test_film_export_binary_from_a_run_folder(tmp_path, tiny_options):
     assert result.returncode == 0, result.stderr[-3000:]
     path = os.path.join(run, "saved_model")
     assert "Exported SavedModel to" in result.stdout
-    meta = export_lib.read_metadata(path)
+    meta = _metadata(path)
     assert meta["source"] == "run_folder" and meta["step"] == 7
     assert meta["options"] == tiny_options.to_dict()
 
@@ -468,3 +421,13 @@ def test_run_rejects_bad_arguments_before_any_work(tmp_path):
     run.mkdir()
     with pytest.raises(FileNotFoundError, match="config.gin"):
         export_lib.run(run_folder=str(run))
+    # Each source flag takes its own kind of path (film_tf.model_io.describe).
+    (tmp_path / "w.weights.h5").write_bytes(b"x")
+    with pytest.raises(
+        ValueError, match="--official_checkpoint takes an official FILM SavedModel; .* keras weights"
+    ):
+        export_lib.run(official_checkpoint=str(tmp_path / "w.weights.h5"), export_dir=str(tmp_path / "x"))
+    (tmp_path / "film.h5").write_text("x")
+    with pytest.raises(ValueError, match="weights.h5"):
+        export_lib.run(weights=str(tmp_path / "film.h5"), export_dir=str(tmp_path / "x"))
+    assert not os.path.exists(tmp_path / "x")

@@ -7,19 +7,11 @@ import numpy as np
 import pytest
 
 from film_tf import Options, create_model, load_official_weights
-from film_tf.inference import (
-    FRAME_BYTES_PER_PIXEL,
-    FeatureReuse,
-    Interpolator,
-    default_jit_compile,
-    default_model_path,
-    describe_model_path,
-    load_options_json,
-    options_sidecar_path,
-    pad_to_alignment,
-    save_weights_with_options,
-)
+from film_tf.inference import FeatureReuse, Interpolator, default_jit_compile
+from film_tf.model_io import describe, options_from_json, options_sidecar_path, save_weights_with_options
+from film_tf.padding import pad_to_alignment
 from film_tf.tiling import (
+    FRAME_BYTES_PER_PIXEL,
     RUNTIME_OVERHEAD_BYTES,
     bytes_per_pixel,
     plan_tiles,
@@ -85,8 +77,8 @@ def test_tiny_frames_pad_too(interpolator):
 
 def test_weights_file_with_sidecar_equals_official_weights(weights_file, interpolator, golden, options):
     assert os.path.isfile(options_sidecar_path(weights_file))
-    assert load_options_json(options_sidecar_path(weights_file)) == options
-    assert describe_model_path(weights_file) == "weights_h5"
+    assert options_from_json(options_sidecar_path(weights_file)) == options
+    assert describe(weights_file) == "keras_weights"
     mid = Interpolator(weights_file)(golden["x0"], golden["x1"])
     np.testing.assert_array_equal(mid, interpolator(golden["x0"], golden["x1"]))
 
@@ -96,7 +88,7 @@ def test_official_saved_model_folder_is_detected(tmp_path, golden, interpolator,
     folder = tmp_path / "saved_model"
     shutil.copytree(os.path.join(TINY, "variables"), folder / "variables")
     (folder / "saved_model.pb").write_bytes(b"not parsed")
-    assert describe_model_path(str(folder)) == "official_saved_model"
+    assert describe(str(folder)) == "official_saved_model"
     mid = Interpolator(str(folder), options=options)(golden["x0"], golden["x1"])
     np.testing.assert_array_equal(mid, interpolator(golden["x0"], golden["x1"]))
     with pytest.raises(ValueError, match="options do not match"):
@@ -104,12 +96,12 @@ def test_official_saved_model_folder_is_detected(tmp_path, golden, interpolator,
 
 
 def test_our_saved_model(tmp_path, golden, interpolator, options):
-    from film_tf.export import export_saved_model
+    from film_tf.serving import export_saved_model
 
     model = create_model(options)
     load_official_weights(model, TINY)
     path = export_saved_model(model, str(tmp_path / "export"))
-    assert describe_model_path(path) == "film_tf_saved_model"
+    assert describe(path) == "film_tf_saved_model"
     for kwargs in ({"precision": "bfloat16"}, {"jit_compile": True}):
         with pytest.raises(ValueError, match="runs as it was exported"):
             Interpolator(path, **kwargs)
@@ -197,17 +189,6 @@ def test_bad_inputs(interpolator):
         interpolator(x, np.zeros((32, 48, 3), np.float32))
     with pytest.raises(ValueError, match="Expected frames"):
         interpolator(x[..., :2], x[..., :2])
-
-
-def test_default_model_path():
-    bundled = os.path.join(
-        os.path.dirname(__import__("film_tf").__file__), "assets", "default_model.weights.h5"
-    )
-    if os.path.isfile(bundled):
-        assert default_model_path() == bundled
-    else:
-        with pytest.raises(FileNotFoundError, match="--model_path"):
-            default_model_path()
 
 
 def test_xla_and_plain_graphs_agree(golden, options, weights_file):

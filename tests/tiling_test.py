@@ -6,8 +6,11 @@ import pytest
 from film_tf import Options
 from film_tf.inference import load_forward
 from film_tf.tiling import (
+    FRAME_BYTES_PER_PIXEL,
     RELEASED_BYTES_PER_PIXEL,
     RELEASED_BYTES_PER_PIXEL_BY_MODE,
+    RUNTIME_OVERHEAD_BYTES,
+    MemoryPlan,
     TilePlan,
     bytes_per_pixel,
     edge_weights,
@@ -84,6 +87,31 @@ def test_tile_size_follows_the_budget():
     assert 1.5e9 + (sides[1] + 64) ** 2 * RELEASED_BYTES_PER_PIXEL > 8e9
     with pytest.raises(ValueError, match="too small"):
         tile_size_for_budget(options, 1.6e9, 128)
+
+
+def test_memory_plan_reserves_runtime_and_frame_buffers_once():
+    options = Options()
+    bpp = bytes_per_pixel(options, "xla")
+    plan = MemoryPlan(options, 8e9, overlap=128, mode="xla")
+    h = w = 2048
+    reserved = RUNTIME_OVERHEAD_BYTES + FRAME_BYTES_PER_PIXEL * h * w
+    assert plan.usable_bytes(h, w) == pytest.approx(8e9 - reserved)
+    tile = plan.tile_for(h, w)
+    assert tile == tile_size_for_budget(options, 8e9 - FRAME_BYTES_PER_PIXEL * h * w, 128)
+    # The tile's pass and everything reserved fit; one alignment step more would not.
+    assert reserved + tile**2 * bpp <= 8e9 < reserved + (tile + 64) ** 2 * bpp
+    # A small frame runs whole, several per call.
+    assert plan.tile_for(256, 256) is None
+    usable = 8e9 - RUNTIME_OVERHEAD_BYTES - FRAME_BYTES_PER_PIXEL * 256**2
+    assert plan.per_call(256, 256, 256**2) == int(usable / bpp // 256**2) > 1
+    # Pyramids of k frames fit beside one pass, or not.
+    pyramids = pyramid_bytes_per_pixel(options) * 256**2
+    frames = int((usable - bpp * 256**2) // pyramids)
+    assert plan.fits_feature_reuse(256, 256, frames) and not plan.fits_feature_reuse(256, 256, frames + 1)
+    forced = MemoryPlan(options, 8e9, overlap=128, tile_size=512)
+    assert (forced.tile_for(1024, 1024), forced.tile_for(512, 256)) == (512, None)
+    with pytest.raises(ValueError, match="too small"):
+        MemoryPlan(options, 1.6e9, overlap=128).tile_for(4096, 4096)
 
 
 def test_bytes_per_pixel_scales_with_the_model():

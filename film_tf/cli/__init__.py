@@ -1,22 +1,17 @@
 """Binaries for people: film-interpolate and film-interpolate-frames.
 
-Shared here: the model flags, building an `Interpolator` from them, and an
-atomically replaced output folder. Inputs and outputs are checked before the
-model loads, so mistakes are reported before any slow work.
+Shared here: the model flags and building an `Interpolator` from them.
+Inputs and outputs are checked before the model loads, so mistakes are
+reported before any slow work.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import shutil
-import tempfile
-from typing import Iterator
 
 from absl import flags
 
-from film_tf.cli_utils import check_parent_is_folder
+from film_tf import files
 from film_tf.inference import DEFAULT_MEMORY_BUDGET_GB
 
 
@@ -92,40 +87,7 @@ def check_model_flags(flag_values) -> None:
         raise ValueError(f"--memory_budget_gb must be positive, got {flag_values.memory_budget_gb}.")
 
 
-def natural_key(name: str) -> list:
-    """Sort key under which frame2 < frame10."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
-
-
-def check_writable_folder(path: str) -> None:
-    """Raises if a folder cannot be created at `path` (it, or a parent, is a file)."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise NotADirectoryError(f"The output folder '{path}' is a file.")
-    check_parent_is_folder(path, "create")
-
-
-@contextlib.contextmanager
-def atomic_folder(path: str) -> Iterator[str]:
-    """Yields a temporary folder beside `path` that replaces `path` on
-    success and is removed on failure, so `path` is never half written."""
-    path = os.path.abspath(path)
-    check_writable_folder(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's folder is private; the result should not be.
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if os.path.isdir(path):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".old", dir=parent)
-        os.rmdir(old)
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+# Aliases of film_tf.files (the owner), kept for older imports.
+natural_key = files.natural_key
+check_writable_folder = files.check_output_folder
+atomic_folder = files.atomic_folder

@@ -33,6 +33,21 @@ def as_list(value) -> list:
     return list(value)
 
 
+def check_sampling_weights(weights: Sequence[float] | None, num_files: int) -> list[float] | None:
+    """Normalised per-file sampling weights; ValueError unless one non-negative
+    weight per file with a positive sum. None: equal shares."""
+    if weights is None or len(weights) == 0:
+        return None
+    weights = [float(w) for w in weights]
+    if len(weights) != num_files:
+        raise ValueError(
+            f"training_dataset.sampling_weights has {len(weights)} entries for {num_files} files."
+        )
+    if min(weights) < 0 or sum(weights) <= 0:
+        raise ValueError(f"training_dataset.sampling_weights must be >= 0 with a positive sum, got {weights}.")
+    return [w / sum(weights) for w in weights]
+
+
 def first_example(path: str) -> dict | None:
     """The first triplet of a (sharded) file as numpy, or None if all shards are empty."""
     for shard in existing_shards(path):
@@ -162,6 +177,7 @@ def create_training_dataset(
     shuffle_buffer: int = 256,
     num_pipelines: int = 1,
     pipeline_index: int = 0,
+    sampling_weights: Sequence[float] | None = None,
 ) -> tf.data.Dataset:
     """An endless dataset of training batches.
 
@@ -175,6 +191,8 @@ def create_training_dataset(
       shuffle_buffer: examples in the shuffle buffer (<= 1: no shuffling).
       num_pipelines, pipeline_index: read only this input pipeline's share of
         the data (multi-worker training; `tf.distribute.InputContext`).
+      sampling_weights: one weight per file: the share of batches drawn from
+        it (default: equal shares).
 
     Returns:
       Batches `{'x0', 'x1', 'y'}` (B, crop, crop, 3) float32 in [0, 1] and
@@ -197,10 +215,11 @@ def create_training_dataset(
         )
         for i, (path, crop) in enumerate(zip(files, crop_sizes))
     ]
+    weights = check_sampling_weights(sampling_weights, len(files))
     if len(datasets) == 1:
         ds = datasets[0]
     else:
-        ds = tf.data.Dataset.sample_from_datasets(datasets, seed=seed)
+        ds = tf.data.Dataset.sample_from_datasets(datasets, weights=weights, seed=seed)
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(AUTOTUNE)

@@ -16,6 +16,8 @@ from typing import Iterator, Sequence
 
 import tensorflow as tf
 
+from film_tf.files import atomic_path
+
 FRAMES = ("frame_0", "frame_1", "frame_2")
 _SHARDED = re.compile(r"^(?P<base>.+)@(?P<n>\d+)$")
 
@@ -108,22 +110,12 @@ def atomic_sharded_writer(path: str) -> Iterator[list[tf.io.TFRecordWriter]]:
     """Yields one writer per shard of `path`; files appear under their final
     names only when the block completes, so a failed run leaves no partial
     TFRecord behind."""
-    names = shard_names(path)
-    for name in names:
-        parent = os.path.dirname(name)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-    temps = [f"{name}.tmp-{os.getpid()}" for name in names]
-    writers = [tf.io.TFRecordWriter(t) for t in temps]
-    ok = False
-    try:
-        yield writers
-        ok = True
-    finally:
-        for w in writers:
-            w.close()
-        for t, name in zip(temps, names):
-            if ok:
-                os.replace(t, name)
-            elif os.path.exists(t):
-                os.remove(t)
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_path(name)) for name in shard_names(path)]
+        writers = [tf.io.TFRecordWriter(t) for t in temps]
+        try:
+            yield writers
+        finally:
+            # Closed (flushed) before the renames, or before removal on failure.
+            for w in writers:
+                w.close()

@@ -20,7 +20,6 @@ from typing import Iterable, Sequence
 import numpy as np
 from absl import flags
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 # PIL format name -> the `frame_i/format` value stored in the TFRecord.
 _STORED_FORMATS = {"PNG": "png", "JPEG": "jpg"}
 
@@ -84,17 +83,6 @@ def require_files(triplets: Iterable[FileTriplet], layout: str) -> None:
         for frame in triplet.frames:
             if not os.path.isfile(frame):
                 raise FileNotFoundError(f"Missing frame '{frame}' (expected layout: {layout}).")
-
-
-def natural_key(name: str) -> list:
-    """Sort key that orders 'frame2' before 'frame10'."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
-def list_images(folder: str) -> list[str]:
-    """Image files directly inside `folder`, in natural order."""
-    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS)]
-    return [os.path.join(folder, n) for n in sorted(names, key=natural_key)]
 
 
 # ---------------------------------------------------------------- encoding

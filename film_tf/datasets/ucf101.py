@@ -17,7 +17,7 @@ import os
 
 from absl import flags
 
-from film_tf import cli_utils
+from film_tf import cli_utils, files
 from film_tf.datasets import common
 from film_tf.datasets.writer import write_tfrecord
 
@@ -33,10 +33,7 @@ def define_flags(fv: flags.FlagValues) -> None:
 def find_triplets(input_dir: str) -> list[common.FileTriplet]:
     """One `FileTriplet` per sub-folder, in natural order of the ids."""
     common.require_dir(input_dir, "UCF101 folder")
-    ids = sorted(
-        (n for n in os.listdir(input_dir) if os.path.isdir(os.path.join(input_dir, n))),
-        key=common.natural_key,
-    )
+    ids = files.list_folders(input_dir)
     if not ids:
         raise FileNotFoundError(f"No triplet folders in '{input_dir}' (expected layout: {LAYOUT}).")
     triplets = []

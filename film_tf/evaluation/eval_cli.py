@@ -21,6 +21,7 @@ from absl import flags
 from film_tf import cli_utils
 from film_tf.evaluation import eval_lib
 from film_tf.evaluation.metrics import METRICS
+from film_tf.files import write_text_atomic
 
 
 @gin.configurable("evaluation")
@@ -68,8 +69,6 @@ def run(
     memory_budget_gb: float | None = None,
 ) -> dict:
     """Parses the gin config, evaluates, writes the outputs; returns the results."""
-    from film_tf.cli_utils import atomic_path
-
     if not os.path.isfile(gin_config):
         raise FileNotFoundError(f"Gin config not found: '{gin_config}'.")
     gin.clear_config()
@@ -89,9 +88,10 @@ def run(
         settings["metrics"],
         save_frames,
     )
-    with atomic_path(os.path.join(output_dir, "config.gin")) as tmp:
-        with open(tmp, "w") as f:
-            f.write(f"# model_path: {model_path}\n# gin_config: {gin_config}\n{gin.operative_config_str()}")
+    write_text_atomic(
+        os.path.join(output_dir, "config.gin"),
+        f"# model_path: {model_path}\n# gin_config: {gin_config}\n{gin.operative_config_str()}",
+    )
     print(eval_lib.format_table(results, f"{model_path} on {settings['tfrecord']}"))
     print(f"Results: {os.path.join(output_dir, 'results.json')}")
     return results

@@ -7,18 +7,17 @@ only large consumer.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
-from typing import Callable, Iterator
 
 import numpy as np
 
-from film_tf.evaluation.metrics import METRICS, compute_metrics
+from film_tf.evaluation.evaluator import Predictor, check_metrics, evaluate_examples, iterate_examples
+from film_tf.evaluation.metrics import METRICS
+from film_tf.files import write_json_atomic
 
-# predict(x0, x1) -> the middle frame; (H, W, 3) float32 in [0, 1].
-Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+__all__ = ["Predictor", "iterate_examples", "load_predictor", "evaluate", "format_table", "frame_name"]
 
 BASELINE_PREFIX = "baseline:"
 
@@ -46,31 +45,6 @@ def load_predictor(model_path: str, memory_budget_gb: float | None = None) -> Pr
     if memory_budget_gb is None:
         return Interpolator(model_path)
     return Interpolator(model_path, memory_budget_gb=memory_budget_gb)
-
-
-def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str, np.ndarray]]:
-    """Decoded triplets `{'x0', 'y', 'x1', 'path'}` one at a time, in file order.
-
-    Args:
-      tfrecord: `base@N`, a glob or a file (see `film_tf.data.tfrecord`).
-      max_examples: stop after this many; -1 = all.
-    """
-    import tensorflow as tf
-
-    from film_tf.data.tfrecord import existing_shards, parse_example
-
-    dataset = tf.data.TFRecordDataset(existing_shards(tfrecord))
-    if max_examples is not None and max_examples >= 0:
-        dataset = dataset.take(max_examples)
-    # No parallel map: decoded 4K triplets are large; one at a time is enough
-    # next to the model's cost.
-    for example in dataset.map(parse_example).prefetch(1):
-        yield {
-            "x0": example["x0"].numpy(),
-            "y": example["y"].numpy(),
-            "x1": example["x1"].numpy(),
-            "path": example["path"].numpy().decode("utf-8"),
-        }
 
 
 def frame_name(index: int, path: str) -> str:
@@ -111,49 +85,31 @@ def evaluate(
     """
     from tqdm import tqdm
 
-    from film_tf.cli_utils import atomic_path
+    from film_tf.image_io import write_image
 
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {list(METRICS)}.")
-    # A fixed key order in results.json, whatever order the gin file lists.
-    metrics = tuple(m for m in METRICS if m in metrics)
+    metrics = check_metrics(metrics)
     os.makedirs(output_dir, exist_ok=True)
     frames_dir = os.path.join(output_dir, "frames")
-    examples = []
-    sums = dict.fromkeys(metrics, 0.0)
-    for index, example in enumerate(tqdm(iterate_examples(tfrecord, max_examples), desc="eval", unit=" ex")):
-        prediction = np.asarray(predict(example["x0"], example["x1"]), np.float32)
-        if prediction.shape != example["y"].shape:
-            raise ValueError(
-                f"The model returned shape {prediction.shape} for '{example['path']}', "
-                f"whose ground truth is {example['y'].shape}."
-            )
-        values = compute_metrics(prediction, example["y"], metrics)
-        for name in metrics:
-            sums[name] += values[name]
-        examples.append({"path": example["path"], **values})
+
+    def save(index: int, example: dict, prediction: np.ndarray) -> None:
         if save_frames:
-            _save_png(os.path.join(frames_dir, frame_name(index, example["path"])), prediction, atomic_path)
-    if not examples:
-        raise ValueError(f"No examples in '{tfrecord}'.")
-    results = {"num_examples": len(examples)}
-    results.update({name: _json_number(sums[name] / len(examples)) for name in metrics})
-    results["examples"] = [{k: v if k == "path" else _json_number(v) for k, v in e.items()} for e in examples]
-    with atomic_path(os.path.join(output_dir, "results.json")) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=1)
+            path = os.path.join(frames_dir, frame_name(index, example["path"]))
+            write_image(path, np.clip(prediction, 0.0, 1.0))
+
+    examples = tqdm(iterate_examples(tfrecord, max_examples), desc="eval", unit=" ex")
+    try:
+        result = evaluate_examples(predict, examples, metrics, on_prediction=save)
+    except ValueError as e:
+        if str(e).startswith("No examples"):
+            raise ValueError(f"No examples in '{tfrecord}'.") from None
+        raise
+    results = {"num_examples": result.num_examples}
+    results.update({name: _json_number(result.means[name]) for name in metrics})
+    results["examples"] = [
+        {k: v if k == "path" else _json_number(v) for k, v in e.items()} for e in result.examples
+    ]
+    write_json_atomic(os.path.join(output_dir, "results.json"), results)
     return results
-
-
-def _save_png(path: str, image: np.ndarray, atomic_path) -> None:
-    import cv2
-
-    rgb = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    with atomic_path(path) as tmp:
-        # The temporary name keeps the .png extension, which cv2 needs.
-        if not cv2.imwrite(tmp, np.ascontiguousarray(rgb[..., ::-1])):
-            raise OSError(f"Could not write '{path}'.")
 
 
 def format_table(results: dict, title: str = "") -> str:

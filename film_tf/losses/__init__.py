@@ -2,9 +2,7 @@
 
 from film_tf.losses.losses import (
     LOSS_NAMES,
-    METRICS,
     LossTerm,
-    get_metric,
     make_loss,
     piecewise_constant,
     total_loss,
@@ -13,10 +11,8 @@ from film_tf.losses.vgg19 import Vgg19Features, load_vgg19_weights, style_loss, 
 
 __all__ = [
     "LOSS_NAMES",
-    "METRICS",
     "LossTerm",
     "Vgg19Features",
-    "get_metric",
     "load_vgg19_weights",
     "make_loss",
     "piecewise_constant",

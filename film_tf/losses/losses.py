@@ -86,7 +86,6 @@ SIMPLE_LOSSES: dict[str, LossFn] = {
 }
 VGG_LOSSES = ("vgg", "style")
 LOSS_NAMES = (*SIMPLE_LOSSES, *VGG_LOSSES)
-METRICS: dict[str, LossFn] = {"l1": l1_loss, "l2": l2_loss, "ssim": ssim_metric, "psnr": psnr_metric}
 
 
 def check_loss_names(names: Sequence[str], known: Sequence[str] = LOSS_NAMES, what: str = "loss") -> None:
@@ -94,11 +93,6 @@ def check_loss_names(names: Sequence[str], known: Sequence[str] = LOSS_NAMES, wh
     for name in names:
         if name not in known:
             raise ValueError(f"Unknown {what} '{name}'; known: {list(known)}.")
-
-
-def get_metric(name: str) -> LossFn:
-    check_loss_names([name], tuple(METRICS), "metric")
-    return METRICS[name]
 
 
 def make_loss(name: str, vgg: vgg19.Vgg19Features | None = None) -> LossFn:

@@ -7,6 +7,10 @@ from typing import Callable, Sequence
 
 from film_tf.options import Options
 
+LEARNING_RATE_SCHEDULES = ("exponential", "cosine")
+# FilmNet's sub-layers (attribute names) that training.frozen_parts may name.
+FROZEN_PARTS = ("feature_extractor", "flow_estimator", "fusion")
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -25,10 +29,15 @@ class TrainConfig:
     learning_rate_decay_steps: int = 750_000
     learning_rate_decay_rate: float = 0.464158
     learning_rate_staircase: bool = True
+    # 'exponential' (released) or 'cosine': cosine decay from learning_rate to
+    # learning_rate * learning_rate_alpha over learning_rate_decay_steps.
+    learning_rate_schedule: str = "exponential"
+    learning_rate_alpha: float = 0.0
     num_steps: int = 3_000_000
     # Training data.
     train_files: Sequence[str] = ()
     crop_sizes: Sequence[int] = ()
+    sampling_weights: Sequence[float] = ()  # per file; empty = equal shares
     batch_size: int = 8
     augmentation_names: Sequence[str] = ()
     shuffle_buffer: int = 256
@@ -57,6 +66,8 @@ class TrainConfig:
     # Reproducibility and fine-tuning.
     seed: int = 0
     init_weights: str | None = None
+    # FilmNet parts kept fixed: 'feature_extractor', 'flow_estimator', 'fusion'.
+    frozen_parts: Sequence[str] = ()
     export_saved_model: bool = True
 
     def validate(self) -> None:
@@ -77,5 +88,19 @@ class TrainConfig:
             raise ValueError(
                 f"{len(self.loss_names)} training losses but {len(self.loss_weights)} weights/schedules."
             )
+        if self.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+            raise ValueError(
+                f"training.learning_rate_schedule must be one of {LEARNING_RATE_SCHEDULES}, "
+                f"got {self.learning_rate_schedule!r}."
+            )
+        if not 0.0 <= self.learning_rate_alpha <= 1.0:
+            raise ValueError(
+                f"training.learning_rate_alpha must be in [0, 1], got {self.learning_rate_alpha}."
+            )
+        for part in self.frozen_parts:
+            if part not in FROZEN_PARTS:
+                raise ValueError(f"Unknown training.frozen_parts entry {part!r}; choose from {FROZEN_PARTS}.")
+        if set(self.frozen_parts) == set(FROZEN_PARTS):
+            raise ValueError("training.frozen_parts freezes the whole model: nothing would train.")
         if self.eval_names and len(self.eval_names) != len(self.eval_files):
             raise ValueError("eval_datasets.names must have one name per eval_datasets.files entry.")

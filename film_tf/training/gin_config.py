@@ -49,6 +49,8 @@ def training_config(
     learning_rate_decay_steps: int = 750_000,
     learning_rate_decay_rate: float = 0.464158,
     learning_rate_staircase: bool = True,
+    learning_rate_schedule: str = "exponential",
+    learning_rate_alpha: float = 0.0,
     num_steps: int = 3_000_000,
     checkpoint_every: int = 5000,
     keep_checkpoints: int = 5,
@@ -61,9 +63,12 @@ def training_config(
     jit_compile: bool = False,
     seed: int = 0,
     init_weights: str | None = None,
+    frozen_parts: Sequence[str] = (),
     export_saved_model: bool = True,
 ) -> dict[str, Any]:
-    return dict(locals())
+    settings = dict(locals())
+    settings["frozen_parts"] = [frozen_parts] if isinstance(frozen_parts, str) else list(frozen_parts)
+    return settings
 
 
 @gin.configurable("training_dataset")
@@ -74,6 +79,7 @@ def training_dataset_config(
     file: str | None = None,
     crop_size: int = -1,
     shuffle_buffer: int = 256,
+    sampling_weights: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     if file and files:
         raise ValueError("Set training_dataset.files or training_dataset.file, not both.")
@@ -88,6 +94,7 @@ def training_dataset_config(
         "crop_sizes": crop_sizes,
         "batch_size": batch_size,
         "shuffle_buffer": shuffle_buffer,
+        "sampling_weights": list(sampling_weights or []),
     }
 
 

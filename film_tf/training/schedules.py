@@ -10,10 +10,24 @@ from film_tf.losses.losses import ConstantSchedule, piecewise_constant
 
 
 def learning_rate_schedule(
-    learning_rate: float, decay_steps: int, decay_rate: float, staircase: bool = True
+    learning_rate: float,
+    decay_steps: int,
+    decay_rate: float,
+    staircase: bool = True,
+    kind: str = "exponential",
+    alpha: float = 0.0,
 ) -> keras.optimizers.schedules.LearningRateSchedule:
-    """lr(step) = learning_rate * decay_rate^(step / decay_steps), floored if staircase
-    (released: 1e-4 * 0.464158^floor(step / 750000))."""
+    """The learning rate by step.
+
+    'exponential': lr(step) = learning_rate * decay_rate^(step / decay_steps),
+    floored if staircase (released: 1e-4 * 0.464158^floor(step / 750000)).
+    'cosine': from learning_rate down to learning_rate * alpha at step
+    decay_steps, then constant (for short fine-tuning stages).
+    """
+    if kind == "cosine":
+        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps, alpha=alpha)
+    if kind != "exponential":
+        raise ValueError(f"Unknown learning-rate schedule {kind!r}: 'exponential' or 'cosine'.")
     return keras.optimizers.schedules.ExponentialDecay(
         learning_rate, decay_steps=decay_steps, decay_rate=decay_rate, staircase=staircase
     )

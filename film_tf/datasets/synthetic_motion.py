@@ -1,0 +1,444 @@
+r"""Still photos moved with known motion -> training triplets with exact middle frames.
+
+Each triplet is a scene of layers, rendered at times t = -1 (x0), 0 (the
+ground truth y) and +1 (x1). Every layer moves along an affine path: at time t
+its content is translated by t * d / 2, scaled by exp(t * log_zoom / 2) and
+rotated by t * rotation / 2 about its anchor, so d, exp(log_zoom) and rotation
+are the motion from x0 to x1 and the middle frame is the scene at t = 0 exactly,
+by construction (no interpolation is involved in defining it).
+
+- Background: a `--crop_size` square of a photo, moving as a whole (camera
+  motion); where the swept region leaves the photo, the photo is mirrored.
+- Foreground: 1 to `--max_patches` patches cut from another photo, each with
+  its own motion and a mask (a hard rectangle, a soft-edged ellipse or an
+  irregular polygon, optionally softened), pasted in order over the
+  background, so they occlude and disocclude it and each other.
+
+Motion distribution (per layer, independently; M = `--max_motion`): the
+magnitude |d| is drawn from three equally likely bands, small U[0, 0.1 M),
+medium U[0.1 M, 0.4 M) and large U[0.4 M, M] (for M = 100: 0-10, 10-40 and
+40-100 px), in a uniform direction; log_zoom is uniform in
++-log(1 + `--max_zoom`) and rotation uniform in +-`--max_rotation` degrees.
+Zoom and rotation add up to about r * (zoom + rotation in radians) px at
+radius r from the anchor (14 px + 13 px at the corner of a 256 crop with the
+defaults), on top of d.
+
+Sampling is bilinear for masks and bicubic for colours; the t = 0 anchor has a
+random sub-pixel phase, so all three frames are resampled alike.
+
+Photos: every PNG/JPEG/WebP file under `--photo_dirs` (searched recursively,
+natural name order; one file per picture where a folder holds the same picture
+at several sizes named `WxH` or `<name>_WxH`, as KDE wallpaper packages do:
+the largest is kept), then with `--builtin_photos` the photos bundled in the
+scikit-image wheel (`skimage.data`) and scikit-learn's `load_sample_images`
+when scikit-learn is installed. Photos are shrunk (INTER_AREA) so their longer
+side is at most `--photo_max_side`; photos whose shorter side is then below
+`--crop_size` are skipped (never upscaled). Grey photos are repeated to RGB,
+alpha is dropped.
+
+Deterministic: triplet i uses its own generator seeded with (`--seed`, i), so
+the output does not depend on `--num_workers`.
+
+    python -m datasets.create_synthetic_motion_tfrecord --builtin_photos \
+      --photo_dirs=/usr/share/backgrounds,/usr/share/wallpapers --num_triplets=4000 \
+      --output_tfrecord_filepath=<out>/synthetic_motion.tfrecord --num_shards=4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from typing import Sequence
+
+import cv2
+import numpy as np
+from absl import flags, logging
+
+from film_tf import cli_utils
+from film_tf.datasets import common
+from film_tf.datasets.writer import write_tfrecord
+from film_tf.files import natural_key
+
+PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+# skimage.data photos that ship in the wheel (no download); stereo_motorcycle is a pair.
+SKIMAGE_PHOTOS = (
+    "astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel",
+    "hubble_deep_field", "immunohistochemistry", "moon", "retina", "rocket", "stereo_motorcycle",
+)  # fmt: skip
+MASK_KINDS = ("rectangle", "ellipse", "polygon", "soft_polygon")
+# Motion magnitude bands, as fractions of --max_motion, drawn with equal probability.
+MOTION_BANDS = ((0.0, 0.1), (0.1, 0.4), (0.4, 1.0))
+_SIZE_SUFFIX = re.compile(r"_?(\d+)x(\d+)$")
+
+
+def define_flags(fv: flags.FlagValues) -> None:
+    flags.DEFINE_list(
+        "photo_dirs", [], "Folders searched recursively for PNG/JPEG/WebP photos.", flag_values=fv
+    )
+    flags.DEFINE_bool(
+        "builtin_photos",
+        False,
+        "Also use skimage.data's photos (and scikit-learn's, if installed).",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer("num_triplets", 1000, "Triplets to write.", 1, flag_values=fv)
+    flags.DEFINE_integer("crop_size", 256, "Side of the square frames, px.", 16, flag_values=fv)
+    flags.DEFINE_float("max_motion", 100.0, "Largest translation between x0 and x1, px.", 0.0, flag_values=fv)
+    flags.DEFINE_float(
+        "max_zoom", 0.08, "Largest zoom between x0 and x1 (0.08: x1.08).", 0.0, 1.0, flag_values=fv
+    )
+    flags.DEFINE_float(
+        "max_rotation", 4.0, "Largest rotation between x0 and x1, degrees.", 0.0, 90.0, flag_values=fv
+    )
+    flags.DEFINE_integer(
+        "max_patches", 3, "Foreground patches per triplet: 1 .. this; 0 = none.", 0, flag_values=fv
+    )
+    flags.DEFINE_integer(
+        "photo_max_side", 1024, "Shrink photos to at most this longer side, px.", 16, flag_values=fv
+    )
+    flags.DEFINE_integer("seed", 0, "Random seed; triplet i uses (seed, i).", flag_values=fv)
+    flags.DEFINE_enum(
+        "image_format", "png", ["png", "jpg"], "Frame encoding (png is lossless).", flag_values=fv
+    )
+    common.define_output_flags(fv, default_shards=1)
+
+
+# ---------------------------------------------------------------- photos
+
+
+@dataclasses.dataclass(frozen=True)
+class Photo:
+    """A named uint8 (H, W, 3) RGB image."""
+
+    name: str
+    image: np.ndarray
+
+
+def find_photo_files(folder: str) -> list[str]:
+    """Photo files under `folder`, recursively, in natural order; of the files of
+    one folder that differ only by a `WxH` size suffix, the largest only."""
+    common.require_dir(folder, "Photo folder")
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        dirs.sort(key=natural_key)
+        groups: dict[str, tuple[int, str]] = {}
+        for name in sorted(files, key=natural_key):
+            if not name.lower().endswith(PHOTO_EXTENSIONS):
+                continue
+            stem = os.path.splitext(name)[0]
+            m = _SIZE_SUFFIX.search(stem)
+            area = int(m.group(1)) * int(m.group(2)) if m else 0
+            key = stem[: m.start()] if m else stem
+            if key not in groups or area > groups[key][0]:
+                groups[key] = (area, name)
+        found += [
+            os.path.join(root, name) for _, name in sorted(groups.values(), key=lambda g: natural_key(g[1]))
+        ]
+    return found
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return np.ascontiguousarray(image[..., :3], dtype=np.uint8)
+
+
+def builtin_photos() -> list[tuple[str, np.ndarray]]:
+    """(name, uint8 RGB) photos bundled with scikit-image, and scikit-learn's if installed."""
+    import skimage.data
+
+    photos = []
+    for name in SKIMAGE_PHOTOS:
+        image = getattr(skimage.data, name)()
+        if name == "stereo_motorcycle":
+            image = image[0]  # the left view; the right one is nearly the same picture
+        photos.append((f"skimage:{name}", _as_rgb(image)))
+    try:
+        from sklearn.datasets import load_sample_images
+    except ImportError:
+        return photos
+    sample = load_sample_images()
+    for filename, image in zip(sample.filenames, sample.images):
+        photos.append((f"sklearn:{os.path.basename(filename)}", _as_rgb(image)))
+    return photos
+
+
+def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def load_photos(photo_dirs: Sequence[str], builtin: bool, min_side: int, max_side: int = 1024) -> list[Photo]:
+    """The photos of the sources, shrunk to `max_side`; those with a shorter side
+    below `min_side` are skipped. Raises when no photo is left."""
+    if not photo_dirs and not builtin:
+        raise ValueError("No photo source: give --photo_dirs and/or --builtin_photos.")
+    files = [f for folder in photo_dirs for f in find_photo_files(folder)]
+    if photo_dirs and not files and not builtin:
+        raise FileNotFoundError(f"No photos ({', '.join(PHOTO_EXTENSIONS)}) under {', '.join(photo_dirs)}.")
+    sources: list[tuple[str, np.ndarray | None]] = [(f, None) for f in files]
+    if builtin:
+        sources += builtin_photos()
+    photos, skipped = [], 0
+    for name, image in sources:
+        if image is None:
+            image = cv2.imread(name, cv2.IMREAD_COLOR)
+            if image is None:
+                raise ValueError(f"Cannot read photo '{name}'.")
+            image = image[..., ::-1]
+        image = np.ascontiguousarray(_shrink(image, max_side))
+        if min(image.shape[:2]) < min_side:
+            skipped += 1
+            continue
+        photos.append(Photo(name, image))
+    if skipped:
+        logging.info("Skipped %d photo(s) with a shorter side below %d px.", skipped, min_side)
+    if not photos:
+        raise ValueError(f"None of the {len(sources)} photo(s) has a shorter side of at least {min_side} px.")
+    return photos
+
+
+# ---------------------------------------------------------------- scenes
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerMotion:
+    """The affine path of one layer (see the module docstring).
+
+    Attributes:
+      anchor: (x, y) source-image point that sits at `position` at t = 0.
+      position: (x, y) output point of the anchor at t = 0.
+      displacement: (dx, dy) motion of the content from x0 to x1, output px.
+      log_zoom: log of the scale change from x0 to x1.
+      rotation: rotation from x0 to x1, radians (counter-clockwise on screen).
+    """
+
+    anchor: tuple[float, float]
+    position: tuple[float, float]
+    displacement: tuple[float, float] = (0.0, 0.0)
+    log_zoom: float = 0.0
+    rotation: float = 0.0
+
+    def matrix(self, t: float) -> np.ndarray:
+        """(2, 3) float64 map from output (x, y) to source (x, y) at time t."""
+        scale = math.exp(t * self.log_zoom / 2)
+        angle = t * self.rotation / 2
+        c, s = math.cos(angle) / scale, math.sin(angle) / scale
+        a = np.array([[c, -s], [s, c]])  # inverse of (scale * rotation by -angle), y pointing down
+        position = np.asarray(self.position) + t * np.asarray(self.displacement) / 2
+        return np.concatenate([a, (np.asarray(self.anchor) - a @ position)[:, None]], axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Patch:
+    """A foreground layer: uint8 (h, w, 3) colours, float32 (h, w) mask in [0, 1]."""
+
+    image: np.ndarray
+    mask: np.ndarray
+    motion: LayerMotion
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    """A background photo and its motion, patches pasted in order, square output side."""
+
+    background: np.ndarray
+    motion: LayerMotion
+    patches: tuple[Patch, ...]
+    size: int
+
+
+def _warp(image: np.ndarray, m: np.ndarray, size: int, interpolation: int, border: int) -> np.ndarray:
+    return cv2.warpAffine(
+        image, m, (size, size), flags=interpolation | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0
+    )
+
+
+def render(scene: Scene, t: float) -> np.ndarray:
+    """The scene at time t: uint8 (size, size, 3)."""
+    n = scene.size
+    frame = _warp(
+        scene.background.astype(np.float32),
+        scene.motion.matrix(t),
+        n,
+        cv2.INTER_CUBIC,
+        cv2.BORDER_REFLECT_101,
+    )
+    for patch in scene.patches:
+        m = patch.motion.matrix(t)
+        colours = _warp(patch.image.astype(np.float32), m, n, cv2.INTER_CUBIC, cv2.BORDER_REPLICATE)
+        alpha = _warp(patch.mask, m, n, cv2.INTER_LINEAR, cv2.BORDER_CONSTANT)[..., None]
+        frame = frame * (1 - alpha) + colours * alpha
+    return np.clip(np.round(frame), 0, 255).astype(np.uint8)
+
+
+def render_triplet(scene: Scene) -> list[np.ndarray]:
+    """[x0, y, x1] = the scene at t = -1, 0, +1."""
+    return [render(scene, t) for t in (-1.0, 0.0, 1.0)]
+
+
+@dataclasses.dataclass(frozen=True)
+class MotionConfig:
+    """Sampling ranges (the flags of the same names; angles in degrees)."""
+
+    crop_size: int = 256
+    max_motion: float = 100.0
+    max_zoom: float = 0.08
+    max_rotation: float = 4.0
+    max_patches: int = 3
+
+    def __post_init__(self):
+        if self.crop_size < 16 or self.max_motion < 0 or self.max_patches < 0:
+            raise ValueError("--crop_size must be >= 16, --max_motion >= 0 and --max_patches >= 0.")
+        if not 0 <= self.max_zoom < 1 or not 0 <= self.max_rotation <= 90:
+            raise ValueError("--max_zoom must be in [0, 1) and --max_rotation in [0, 90] degrees.")
+
+
+def draw_motion(rng: np.random.Generator, config: MotionConfig) -> tuple[tuple[float, float], float, float]:
+    """(displacement, log_zoom, rotation in radians) from the documented distribution."""
+    low, high = MOTION_BANDS[rng.integers(len(MOTION_BANDS))]
+    magnitude = rng.uniform(low, high) * config.max_motion
+    direction = rng.uniform(0, 2 * math.pi)
+    log_zoom = rng.uniform(-1, 1) * math.log1p(config.max_zoom)
+    rotation = math.radians(rng.uniform(-1, 1) * config.max_rotation)
+    return (magnitude * math.cos(direction), magnitude * math.sin(direction)), log_zoom, rotation
+
+
+def _place(rng: np.random.Generator, motion: LayerMotion, n: int, width: int, height: int) -> LayerMotion:
+    """`motion` with a random anchor such that every source pixel the output reads
+    at t = -1, 0, 1 (bicubic support included) lies inside a width x height photo;
+    centred on an axis where that cannot be."""
+    grid = np.array([[x, y, 1.0] for x in (-2, n + 1) for y in (-2, n + 1)])
+    origin = dataclasses.replace(motion, anchor=(0.0, 0.0))
+    points = np.concatenate([grid @ origin.matrix(t).T for t in (-1.0, 0.0, 1.0)])
+    low, high = points.min(axis=0), points.max(axis=0)
+    anchor = []
+    for lo, hi, length in zip(low, high, (width, height)):
+        start, stop = -lo, length - 1 - hi
+        anchor.append(float(rng.uniform(start, stop)) if stop > start else (start + stop) / 2)
+    return dataclasses.replace(motion, anchor=tuple(anchor))
+
+
+def make_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A float32 (h, w) mask in [0, 1] of a random kind from `MASK_KINDS`.
+
+    The soft kinds are drawn inset by 2 sigma and blurred, so they fade to 0
+    inside the patch rectangle."""
+    kind = MASK_KINDS[rng.integers(len(MASK_KINDS))]
+    if kind == "rectangle":
+        return np.ones((h, w), np.float32)
+    sigma = rng.uniform(1.0, 4.0) if kind != "polygon" else 0.0
+    inset = min(2 * sigma, min(h, w) / 4)
+    k = 4  # drawn at 4x and averaged down: anti-aliased edges
+    canvas = np.zeros((h * k, w * k), np.uint8)
+    rx, ry = (w / 2 - inset) * k, (h / 2 - inset) * k
+    if kind == "ellipse":
+        cv2.ellipse(canvas, (w * k // 2, h * k // 2), (round(rx) - 1, round(ry) - 1), 0, 0, 360, 255, -1)
+    else:
+        count = int(rng.integers(6, 13))
+        angles = np.sort(rng.uniform(0, 2 * math.pi, count))
+        radii = rng.uniform(0.55, 1.0, count)
+        points = np.stack(
+            [w * k / 2 + radii * rx * np.cos(angles), h * k / 2 + radii * ry * np.sin(angles)], 1
+        )
+        cv2.fillPoly(canvas, [np.round(points).astype(np.int32)], 255)
+    mask = cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    if sigma:
+        mask = cv2.GaussianBlur(mask, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        mask /= max(float(mask.max()), 1e-6)  # a thin shape keeps an opaque core
+    return mask
+
+
+def sample_scene(
+    photos: Sequence[Photo], config: MotionConfig, rng: np.random.Generator
+) -> tuple[Scene, str]:
+    """A random scene and a description '<background photo> bg=<|d|>px patches=<n>'."""
+    n = config.crop_size
+    index = int(rng.integers(len(photos)))
+    background = photos[index]
+    displacement, log_zoom, rotation = draw_motion(rng, config)
+    h, w = background.image.shape[:2]
+    motion = LayerMotion((0.0, 0.0), (n / 2, n / 2), displacement, log_zoom, rotation)
+    motion = _place(rng, motion, n, w, h)
+    patches = []
+    num_patches = int(rng.integers(1, config.max_patches + 1)) if config.max_patches else 0
+    for _ in range(num_patches):
+        others = [i for i in range(len(photos)) if i != index] or [index]
+        source = photos[others[rng.integers(len(others))]].image
+        ph, pw = (int(rng.integers(n // 6, n // 2 + 1)) for _ in range(2))
+        ph, pw = min(ph, source.shape[0]), min(pw, source.shape[1])
+        top, left = (
+            int(rng.integers(0, source.shape[0] - ph + 1)),
+            int(rng.integers(0, source.shape[1] - pw + 1)),
+        )
+        d, z, r = draw_motion(rng, config)
+        patch_motion = LayerMotion(
+            anchor=((pw - 1) / 2, (ph - 1) / 2),
+            position=tuple(rng.uniform(0, n, 2)),
+            displacement=d,
+            log_zoom=z,
+            rotation=r,
+        )
+        image = np.ascontiguousarray(source[top : top + ph, left : left + pw])
+        patches.append(Patch(image, make_mask(rng, ph, pw), patch_motion))
+    description = f"{background.name} bg={math.hypot(*displacement):.1f}px patches={num_patches}"
+    return Scene(background.image, motion, tuple(patches), n), description
+
+
+def triplet(
+    photos: Sequence[Photo], config: MotionConfig, seed: int, index: int
+) -> tuple[list[np.ndarray], str]:
+    """Triplet `index` ([x0, y, x1] uint8) and its `path`: a function of (seed, index) only."""
+    scene, description = sample_scene(photos, config, np.random.default_rng([seed, index]))
+    return render_triplet(scene), f"synthetic_motion/{index:06d} {description}"
+
+
+# ---------------------------------------------------------------- binary
+
+
+def build(
+    photos: Sequence[Photo],
+    output: str,
+    num_triplets: int,
+    config: MotionConfig = MotionConfig(),
+    seed: int = 0,
+    image_format: str = "png",
+    num_workers: int = 0,
+) -> int:
+    """Writes `num_triplets` synthetic triplets to `output` (`base@N`)."""
+
+    def encode(index: int) -> bytes:
+        frames, path = triplet(photos, config, seed, index)
+        return common.encode_array_triplet(frames, path, image_format)
+
+    return write_tfrecord(range(num_triplets), encode, output, num_workers, num_triplets, "synthetic motion")
+
+
+def _run(fv: flags.FlagValues) -> None:
+    output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
+    config = MotionConfig(fv.crop_size, fv.max_motion, fv.max_zoom, fv.max_rotation, fv.max_patches)
+    photos = load_photos(fv.photo_dirs, fv.builtin_photos, config.crop_size, fv.photo_max_side)
+    print(f"{len(photos)} photo(s).")
+    build(photos, output, fv.num_triplets, config, fv.seed, fv.image_format, fv.num_workers)
+
+
+def main(argv: list[str]) -> None:
+    """Builds the TFRecord from a command line (program name first)."""
+    cli_utils.run_argv(argv, define_flags, _run)
+
+
+def run_main() -> None:
+    """Console script `film-create-synthetic-motion-tfrecord`."""
+    cli_utils.run_binary(define_flags, _run, __doc__)
+
+
+if __name__ == "__main__":
+    run_main()

@@ -1,0 +1,124 @@
+"""The one evaluator: the paper's metrics of a predictor over triplets.
+
+It only computes (big_vision style): it reads nothing and writes nothing.
+Its callers bring the examples and keep what they need:
+
+  * `film-eval` (`eval_lib.evaluate`): a benchmark TFRecord through
+    `iterate_examples`, results.json and optional frames;
+  * the training loop's periodic evaluation (`training/periodic_eval.py`):
+    the eval TFRecords through the same `iterate_examples`, TensorBoard
+    summaries;
+  * the held-out benchmark (`benchmarks/eval_heldout.py`): triplets cut from
+    videos.
+
+All three predict through `film_tf.inference.Interpolator` (reflect padding
+to the model's alignment, crop back, clip to [0, 1]) and score with
+`metrics.compute_metrics`, so the same weights on the same triplets give the
+same numbers everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from film_tf.evaluation.metrics import METRICS, compute_metrics
+
+# predict(x0, x1) -> the middle frame; (H, W, 3) float32 in [0, 1].
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass
+class EvalResult:
+    """Per-example metrics and their means.
+
+    Attributes:
+      metrics: the metric names, in METRICS order.
+      examples: one dict per triplet: `path` and each metric's value.
+      means: metric -> mean over the examples (PSNR may be +inf).
+    """
+
+    metrics: tuple[str, ...]
+    examples: list[dict]
+    means: dict[str, float]
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.examples)
+
+
+def check_metrics(metrics: Iterable[str]) -> tuple[str, ...]:
+    """The known metrics of `metrics`, in METRICS order; ValueError on an unknown name."""
+    metrics = tuple(metrics)
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {list(METRICS)}.")
+    # A fixed order whatever order a gin file lists.
+    return tuple(m for m in METRICS if m in metrics)
+
+
+def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str, np.ndarray]]:
+    """The one eval-dataset reader: decoded triplets `{'x0', 'y', 'x1', 'path'}`
+    (float32 (H, W, 3) in [0, 1]) one at a time, in file order.
+
+    Args:
+      tfrecord: `base@N`, a glob or a file (see `film_tf.data.tfrecord`).
+      max_examples: stop after this many; -1 = all.
+    """
+    import tensorflow as tf
+
+    from film_tf.data.tfrecord import existing_shards, parse_example
+
+    dataset = tf.data.TFRecordDataset(existing_shards(tfrecord))
+    if max_examples is not None and max_examples >= 0:
+        dataset = dataset.take(max_examples)
+    # No parallel map: decoded 4K triplets are large; one at a time is enough
+    # next to the model's cost.
+    for example in dataset.map(parse_example).prefetch(1):
+        yield {
+            "x0": example["x0"].numpy(),
+            "y": example["y"].numpy(),
+            "x1": example["x1"].numpy(),
+            "path": example["path"].numpy().decode("utf-8"),
+        }
+
+
+def evaluate_examples(
+    predict: Predictor,
+    examples: Iterable[dict],
+    metrics: Iterable[str] = METRICS,
+    on_prediction: Callable[[int, dict, np.ndarray], None] | None = None,
+) -> EvalResult:
+    """Scores `predict` on every triplet.
+
+    Args:
+      predict: (x0, x1) -> the middle frame, (H, W, 3) float32.
+      examples: dicts with `x0`, `x1`, `y` ((H, W, 3) float32 in [0, 1]) and
+        optionally `path`.
+      metrics: names from METRICS.
+      on_prediction: called as (index, example, prediction) after each
+        example, e.g. to save the frame or keep the first for a summary.
+
+    Raises:
+      ValueError: an unknown metric, a prediction of the wrong shape, or no
+        examples at all.
+    """
+    metrics = check_metrics(metrics)
+    rows = []
+    for index, example in enumerate(examples):
+        prediction = np.asarray(predict(example["x0"], example["x1"]), np.float32)
+        path = example.get("path", str(index))
+        if prediction.shape != example["y"].shape:
+            raise ValueError(
+                f"The model returned shape {prediction.shape} for '{path}', "
+                f"whose ground truth is {example['y'].shape}."
+            )
+        rows.append({"path": path, **compute_metrics(prediction, example["y"], metrics)})
+        if on_prediction is not None:
+            on_prediction(index, example, prediction)
+    if not rows:
+        raise ValueError("No examples to evaluate.")
+    means = {name: float(np.mean([row[name] for row in rows])) for name in metrics}
+    return EvalResult(metrics, rows, means)

@@ -1,0 +1,70 @@
+"""The top-level API is what the README documents, and `import film_tf` stays light."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import film_tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name -> (module that owns it, its name there): the real function, not a copy.
+PUBLIC = {
+    "Interpolator": ("film_tf.inference", "Interpolator"),
+    "create_model": ("film_tf.interpolator", "create_model"),
+    "FilmNet": ("film_tf.interpolator", "FilmNet"),
+    "Options": ("film_tf.options", "Options"),
+    "load_official_weights": ("film_tf.official_weights", "load_official_weights"),
+    "load_model": ("film_tf.model_io", "load_model"),
+    "save_weights_with_options": ("film_tf.model_io", "save_weights_with_options"),
+    "export_saved_model": ("film_tf.serving", "export_saved_model"),
+    "warp": ("film_tf.warp", "warp"),
+    "dense_image_warp": ("film_tf.warp", "dense_image_warp"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_name_is_the_owning_modules_object(name):
+    import importlib
+
+    module_name, attr = PUBLIC[name]
+    assert getattr(film_tf, name) is getattr(importlib.import_module(module_name), attr)
+    assert name in film_tf.__all__
+    assert name in dir(film_tf)
+
+
+def test_all_lists_exactly_the_public_names():
+    assert sorted(film_tf.__all__) == sorted(PUBLIC)
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'Interpolater'"):
+        film_tf.Interpolater  # noqa: B018
+
+
+def test_warp_is_the_function_even_after_importing_the_submodule():
+    import film_tf.warp  # noqa: F401  (binds the submodule on first import)
+
+    assert callable(film_tf.warp) and film_tf.warp.__module__ == "film_tf.warp"
+
+
+def test_the_issue_command_and_a_light_import():
+    """In a fresh interpreter: the issue's one-liner works, and `import film_tf`
+    alone loads neither inference, model files, serving nor the CLI."""
+    code = (
+        "import sys, json, film_tf\n"
+        "heavy = ['film_tf.inference', 'film_tf.model_io', 'film_tf.serving', 'film_tf.export', "
+        "'film_tf.cli', 'film_tf.tiling', 'film_tf.image_io']\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "film_tf.Interpolator; film_tf.export_saved_model; film_tf.load_model\n"
+        "print(json.dumps(loaded))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
