@@ -12,7 +12,7 @@ setup(
     # Only film_tf is installed: the top-level datasets/ and eval/ folders hold
     # thin binaries that must not shadow other packages of those names.
     packages=find_packages(include=["film_tf", "film_tf.*"]),
-    package_data={"film_tf": ["assets/*", "assets/**/*", "configs/*.gin", "configs/**/*.gin"]},
+    package_data={"film_tf": ["assets/*", "assets/**/*"]},
     include_package_data=True,
     install_requires=[
         "tensorflow>=2.16",

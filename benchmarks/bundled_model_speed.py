@@ -17,8 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from benchmarks.clips import sample_clip
 from film_tf.inference import Interpolator
-from film_tf.media import read_video, sample_clip
+from film_tf.media import read_video
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from absl import flags
 
+from film_tf import files
 from film_tf.cli_utils import run_absl
 
 FLAGS = flags.FLAGS
@@ -265,10 +266,7 @@ def main(argv: list[str]) -> None:
             f"({os.cpu_count()} cores), TensorFlow {tf.__version__}, "
             f"float32 matmul {matmul:.0f} GFLOP/s.\n\n"
         )
-        tmp = FLAGS.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(head + table + "\n")
-        os.replace(tmp, FLAGS.out)
+        files.write_text_atomic(FLAGS.out, head + table + "\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Training throughput of FILM (examples/sec), for the record.
 
-Runs the real distributed training step (film_tf.training.train_lib) of the
+Runs the real distributed training step (film_tf.training.train_step) of the
 released configuration (film_net-*.gin model, Adam, 256x256 crops, global
 batch 8) on in-memory random batches, so only the model, losses and
 optimizer are timed (the tf.data pipeline is not). The VGG/Style losses use a
@@ -81,7 +81,7 @@ def main(argv):
     import keras
     import tensorflow as tf
 
-    from film_tf.training import distribute, gin_config, train_lib
+    from film_tf.training import distribute, gin_config, train_step
     from film_tf.training.config import TrainConfig
     from film_tf.training.schedules import loss_weight_schedules
 
@@ -105,7 +105,7 @@ def main(argv):
     keras.mixed_precision.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        model, optimizer, _, step, terms = train_lib.create_training_objects(config, policy)
+        model, optimizer, _, step, terms = train_step.create_training_objects(config, policy)
     shape = (FLAGS.batch_size, FLAGS.crop, FLAGS.crop, 3)
     batch = {
         "x0": tf.random.uniform(shape, seed=1),
@@ -115,7 +115,7 @@ def main(argv):
     }
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
-    train_step = train_lib.make_train_step(strategy, model, optimizer, terms, step, FLAGS.jit_compile)
+    step_fn = train_step.make_train_step(strategy, model, optimizer, terms, step, FLAGS.jit_compile)
 
     params = sum(int(tf.size(v)) for v in model.trainable_variables)
     print(
@@ -126,11 +126,11 @@ def main(argv):
     )
     start = time.perf_counter()
     for _ in range(FLAGS.warmup):
-        loss = float(train_step(iterator)[0])
+        loss = float(step_fn(iterator)[0])
     print(f"warm-up ({FLAGS.warmup} step(s), incl. tracing): {time.perf_counter() - start:.1f} s", flush=True)
     start = time.perf_counter()
     for _ in range(FLAGS.steps):
-        loss = float(train_step(iterator)[0])  # float() waits for the step to finish
+        loss = float(step_fn(iterator)[0])  # float() waits for the step to finish
     seconds = time.perf_counter() - start
     print(
         f"{FLAGS.steps} steps in {seconds:.1f} s: {FLAGS.steps / seconds:.4f} steps/sec, "

@@ -32,6 +32,13 @@ def latest_checkpoint(folder: str) -> str:
     return latest
 
 
+def checkpoint_step(path: str) -> int:
+    """The step stored in a film-train checkpoint (a `ckpt-<step>` prefix)."""
+    import tensorflow as tf
+
+    return int(tf.train.load_checkpoint(path).get_tensor(_STEP_KEY))
+
+
 def restore_checkpoint(model: keras.Model, path: str) -> int | None:
     """Restores a TF checkpoint's weights into `model`; returns its step.
 

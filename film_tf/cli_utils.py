@@ -14,8 +14,6 @@ from typing import Callable, Sequence
 
 from absl import flags
 
-from film_tf import files
-
 # Mistakes a user can make (missing files, bad values); reported in one line.
 USER_ERRORS = (
     ValueError,
@@ -75,6 +73,25 @@ def run_argv(argv: Sequence[str], define: Callable, run: Callable) -> None:
     run(parse_flags(argv, define))
 
 
+def entry_points(
+    define: Callable, run: Callable, usage: str | None = None
+) -> tuple[Callable[[Sequence[str]], None], Callable[[], None]]:
+    """A binary's two entry points: `main(argv)` (fresh FlagValues, program
+    name first: for tests and Python callers, see `run_argv`) and `run_main()`
+    (the console script, see `run_binary`). A binary module writes
+
+        main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+    """
+
+    def main(argv: Sequence[str]) -> None:
+        run_argv(argv, define, run)
+
+    def run_main() -> None:
+        run_binary(define, run, usage)
+
+    return main, run_main
+
+
 def run_binary(define: Callable, run: Callable, usage: str | None = None) -> None:
     """A binary's `run_main()`: defines its flags on the global FLAGS, parses
     sys.argv with absl and calls `run(FLAGS)`, reporting user mistakes in one
@@ -99,8 +116,3 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
         run(flags.FLAGS)
 
     run_absl(absl_main)
-
-
-# Aliases of film_tf.files (the owner), kept for older imports.
-atomic_path = files.atomic_path
-check_parent_is_folder = files.check_parent_is_folder

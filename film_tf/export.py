@@ -16,7 +16,6 @@ import os
 from absl import flags
 
 from film_tf import cli_utils
-from film_tf.serving import export_for_serving, export_saved_model  # also film_tf.export.* (README)
 
 # Flag -> the model_io kinds it takes, and what to call them.
 _SOURCES = {
@@ -62,7 +61,7 @@ def run(
     overwrite: bool = False,
 ) -> str:
     """Loads the model from one source and exports it; returns the folder."""
-    from film_tf.serving.export_lib import check_export_dir
+    from film_tf.serving.export_lib import check_export_dir, export_for_serving, export_saved_model
 
     given = {"run_folder": run_folder, "official_checkpoint": official_checkpoint, "weights": weights}
     sources = [(flag, path) for flag, path in given.items() if path]
@@ -103,11 +102,6 @@ def _load(source: str, path: str, options=None):
     return model, info
 
 
-def model_from_run_folder(run_folder: str):
-    """Alias of `_load('run_folder', ...)` for tests/train_e2e_test.py (the lead removes it)."""
-    return _load("run_folder", run_folder)
-
-
 def _run(f: flags.FlagValues) -> None:
     from absl import logging
 
@@ -134,14 +128,7 @@ def _run(f: flags.FlagValues) -> None:
     print(f"Exported SavedModel to {path}")
 
 
-def main(argv: list[str]) -> None:
-    """Exports from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-export`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

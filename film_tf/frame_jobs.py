@@ -53,11 +53,6 @@ class FolderJob:
     video: str | None
 
 
-def list_frames(folder: str) -> list[str]:
-    """The folder's PNG/JPEG files in natural order (frame2 before frame10)."""
-    return files.list_images(folder)
-
-
 def plan_folders(
     pattern: str, output_video: str | bool | None = None, output_dir: str | None = None
 ) -> list[FolderJob]:
@@ -86,7 +81,7 @@ def plan_folders(
         single_video = output_video
     jobs = []
     for folder in folders:
-        frames = list_frames(folder)
+        frames = files.list_images(folder)  # natural order: frame2 before frame10
         if len(frames) < 2:
             raise ValueError(f"'{folder}' has {len(frames)} PNG/JPEG frame(s); at least 2 are needed.")
         infos = [image_info(f) for f in frames]

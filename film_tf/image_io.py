@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from film_tf.files import IMAGE_EXTENSIONS, atomic_path, check_output_file
+from film_tf import files
 
 _EXIF_ORIENTATION = 0x0112
 _ALPHA_MODES = ("RGBA", "LA", "La", "RGBa", "PA")
@@ -189,7 +189,7 @@ def check_output_path(path: str, inputs: list[str] | tuple[str, ...] = ()) -> No
     An output may not be one of the inputs, a folder, or below a file, and
     must end in .png, .jpg or .jpeg.
     """
-    check_output_file(path, inputs, IMAGE_EXTENSIONS)
+    files.check_output_file(path, inputs, files.IMAGE_EXTENSIONS)
 
 
 def to_uint(array: np.ndarray, bit_depth: int = 8) -> np.ndarray:
@@ -206,7 +206,7 @@ def write_image(path: str, rgb: np.ndarray, alpha: np.ndarray | None = None, bit
     dropped with a warning). The file appears only once fully written.
     """
     ext = os.path.splitext(path)[1].lower()
-    if ext not in IMAGE_EXTENSIONS:
+    if ext not in files.IMAGE_EXTENSIONS:
         raise ValueError(f"The output '{path}' must end in .png, .jpg or .jpeg.")
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
@@ -217,7 +217,7 @@ def write_image(path: str, rgb: np.ndarray, alpha: np.ndarray | None = None, bit
         alpha, bit_depth = None, 8
     pixels = rgb if alpha is None else np.concatenate([rgb, np.asarray(alpha)[..., None]], axis=-1)
     pixels = to_uint(pixels, bit_depth)
-    with atomic_path(path) as tmp:
+    with files.atomic_path(path) as tmp:
         if bit_depth == 16:
             import cv2
 

@@ -28,10 +28,6 @@ from film_tf.tiling import (
     tiled_apply,
 )
 
-# Aliases of the old locations, until every caller uses film_tf.model_io.
-load_options_json = model_io.options_from_json
-save_weights_with_options = model_io.save_weights_with_options
-
 
 class KerasPasses:
     """Compiled passes of an in-memory `create_model` model.
@@ -246,21 +242,10 @@ class Interpolator:
         # Memory per pixel depends on how the pass runs; a SavedModel runs
         # as a plain graph.
         self.mode = getattr(self._forward, "mode", "plain")
-        if memory_budget_gb <= 0:
-            raise ValueError(f"memory_budget_gb must be positive, got {memory_budget_gb}.")
         self.overlap = default_overlap(self.options) if overlap is None else int(overlap)
-        if self.overlap < 0:
-            raise ValueError(f"overlap must be non-negative, got {overlap}.")
-        if tile_size is not None:
-            tile_size = int(tile_size) // self.alignment * self.alignment
-            if tile_size < max(self.alignment, 2 * self.overlap):
-                raise ValueError(
-                    f"tile_size must be at least {max(self.alignment, 2 * self.overlap)} "
-                    f"(twice the overlap, a multiple of {self.alignment})."
-                )
-        self.tile_size = tile_size
+        self.memory = MemoryPlan.from_gb(self.options, memory_budget_gb, self.overlap, self.mode, tile_size)
+        self.tile_size = self.memory.tile_size
         self.progress = progress
-        self.memory = MemoryPlan(self.options, memory_budget_gb * 1e9, self.overlap, self.mode, tile_size)
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """The (height, width) a frame is padded to (multiples of the alignment)."""

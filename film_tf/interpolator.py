@@ -55,7 +55,7 @@ class FilmNet(keras.layers.Layer):
 
     def __init__(self, options: Options | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.options = options or Options.released()
+        self.options = options or Options()
         o = self.options
         # Sub-layers take this layer's dtype policy, so a mixed-precision
         # FilmNet stays mixed when rebuilt from its config.
@@ -189,7 +189,7 @@ def create_model(
       A model taking `{'x0', 'x1', 'time'}` and returning the dict described
       in `FilmNet`. H and W must be multiples of `options.alignment`.
     """
-    options = options or Options.released()
+    options = options or Options()
     if dtype_policy is not None:
         # Sub-layers read the global policy when they are constructed.
         previous = keras.config.dtype_policy()

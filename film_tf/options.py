@@ -1,9 +1,9 @@
 """Model options of FILM (`film_net`), with the released configuration as defaults.
 
-`Options()` is gin-configurable as `film_net` (the released gin files' name),
-for the gin edge (training, `model_io.options_from_gin`); the layers never
-read gin: they take an explicit `Options`, and `Options.released()` where none
-is given.
+Gin stays at the edges: `film_tf.options_io.film_net` is the gin-configurable
+form (named `film_net`, as in the released gin files) that training's gin
+config and `model_io.options_from_gin` call; `Options` itself and the layers
+never read gin.
 """
 
 from __future__ import annotations
@@ -11,10 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-import gin
 
-
-@gin.configurable("film_net")
 @dataclasses.dataclass(frozen=True)
 class Options:
     """Hyper-parameters of the FILM interpolator.
@@ -92,13 +89,6 @@ class Options:
             raise ValueError(
                 f"film_net.flow_filters must be even (the 1x1 conv has flow_filters / 2 channels), got {list(self.flow_filters)}."
             )
-
-    @classmethod
-    def released(cls) -> Options:
-        """The released configuration, whatever gin binds: every field is passed
-        explicitly, so `film_net.*` bindings (which apply to `Options()` at the
-        gin edge) cannot reach the layers through a default."""
-        return cls(**{f.name: f.default for f in dataclasses.fields(cls)})
 
     @property
     def alignment(self) -> int:

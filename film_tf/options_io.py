@@ -10,6 +10,8 @@ import json
 import os
 from typing import Sequence
 
+import gin
+
 from film_tf.official_weights import find_film_layer
 from film_tf.options import Options
 
@@ -42,14 +44,17 @@ def options_from_json(path: str) -> Options:
         raise ValueError(f"Invalid options in '{path}': {e}") from None
 
 
+# The gin edge of the model options: `film_net.*` bindings (the released gin
+# files' name) apply to what this returns; Options itself never reads gin.
+film_net = gin.external_configurable(Options, "film_net")
+
+
 def options_from_gin(path: str | None = None, bindings: Sequence[str] = ()) -> Options:
     """`Options` from the film_net bindings of a gin file (e.g. a run's
     operative config.gin) and/or binding strings ('film_net.filters = 32');
     other configurables are skipped. Clears the global gin config before
     and after.
     """
-    import gin
-
     if path is not None and not os.path.isfile(path):
         raise FileNotFoundError(f"No gin config at '{path}'.")
     with gin.unlock_config():
@@ -58,7 +63,7 @@ def options_from_gin(path: str | None = None, bindings: Sequence[str] = ()) -> O
             if path is not None:
                 gin.parse_config_file(path, skip_unknown=True)
             gin.parse_config(list(bindings))
-            return Options()
+            return film_net()
         finally:
             gin.clear_config()
 

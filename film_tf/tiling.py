@@ -140,8 +140,12 @@ class MemoryPlan:
       budget_bytes: peak memory allowed for the whole process.
       overlap: tile overlap in pixels.
       mode: how the forward pass runs (`execution_mode`).
-      tile_size: force square tiles of this side (a multiple of the
+      tile_size: force square tiles of this side (rounded down to the
         alignment) instead of sizing them from the budget.
+
+    Raises:
+      ValueError: a non-positive budget, a negative overlap, or a forced tile
+        smaller than twice the overlap.
     """
 
     options: Options
@@ -149,6 +153,27 @@ class MemoryPlan:
     overlap: int
     mode: str = "xla"
     tile_size: int | None = None
+
+    def __post_init__(self):
+        if self.budget_bytes <= 0:
+            raise ValueError(f"memory_budget_gb must be positive, got {self.budget_bytes / 1e9:g}.")
+        if self.overlap < 0:
+            raise ValueError(f"overlap must be non-negative, got {self.overlap}.")
+        if self.tile_size is not None:
+            a = self.options.alignment
+            tile = int(self.tile_size) // a * a
+            if tile < max(a, 2 * self.overlap):
+                raise ValueError(
+                    f"tile_size must be at least {max(a, 2 * self.overlap)} (twice the overlap, a multiple of {a})."
+                )
+            object.__setattr__(self, "tile_size", tile)
+
+    @classmethod
+    def from_gb(
+        cls, options: Options, budget_gb: float, overlap: int, mode: str = "xla", tile_size: int | None = None
+    ) -> MemoryPlan:
+        """The plan for a budget given in GB (1e9 bytes), as the CLIs' --memory_budget_gb."""
+        return cls(options, budget_gb * 1e9, overlap, mode, tile_size)
 
     def reserved_bytes(self, height: int, width: int) -> float:
         """The runtime overhead and the whole-frame buffers of an (height, width) frame."""

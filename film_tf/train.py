@@ -85,14 +85,7 @@ def _run(fv: flags.FlagValues) -> None:
     logging.info("Done: step %d in %s", result.final_step, run_dir)
 
 
-def main(argv: list[str]) -> None:
-    """Trains from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-train`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

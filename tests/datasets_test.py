@@ -341,8 +341,8 @@ def test_xiph_linear_light_resize_and_flat_layout(tmp_path, bikes):
 
 
 def test_video_triplets_skip_scene_cuts(tmp_path):
+    from benchmarks.clips import sample_clip
     from film_tf.media import read_video
-    from tests.conftest import sample_clip
 
     bikes_path = sample_clip("bikes.mp4")
     frames, _ = read_video(bikes_path)
@@ -364,8 +364,8 @@ def test_video_triplets_skip_scene_cuts(tmp_path):
 
 
 def test_video_gap_stride_cap_and_folders(tmp_path):
+    from benchmarks.clips import sample_clip
     from film_tf.media import read_video
-    from tests.conftest import sample_clip
 
     folder = tmp_path / "videos" / "sub"
     folder.mkdir(parents=True)

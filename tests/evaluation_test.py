@@ -178,11 +178,11 @@ def test_eval_with_model_callable_and_max_examples(tmp_path, vimeo_set, tiny_opt
 
 
 def test_eval_saved_model_psnr_equals_its_own_outputs(tmp_path, vimeo_set, tiny_options):
-    """For a SavedModel (film_tf.export) and a .weights.h5: the eval PSNR is
+    """For a SavedModel (film_tf.serving) and a .weights.h5: the eval PSNR is
     the PSNR of that model's own outputs."""
     import film_tf
-    from film_tf.export import export_saved_model
-    from film_tf.inference import save_weights_with_options
+    from film_tf.model_io import save_weights_with_options
+    from film_tf.serving import export_saved_model
 
     tfrecord, triplets = vimeo_set
     model = film_tf.create_model(tiny_options)

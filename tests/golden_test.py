@@ -37,17 +37,16 @@ INTERPOLATOR_PATCHES = PATCHES + ((352, 0), (352, 632), (352, 316))  # the rows 
 
 
 def _weights_sha256() -> str:
-    from film_tf import default_model
+    from film_tf import model_io
 
-    with open(default_model.WEIGHTS_FILE, "rb") as f:
+    with open(model_io.BUNDLED_WEIGHTS_FILE, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
 def _example_pair() -> tuple[np.ndarray, np.ndarray]:
-    from film_tf import default_model
-    from film_tf.image_io import read_image
+    from tests.conftest import example_frames
 
-    return tuple(read_image(path).rgb for path in default_model.EXAMPLE_FRAMES)
+    return example_frames()
 
 
 def _load_bundled_model():

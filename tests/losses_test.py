@@ -232,7 +232,7 @@ def test_missing_or_bad_vgg_file(tmp_path):
         vgg19.load_vgg19_weights(str(txt))
 
 
-def test_pixel_losses_and_metrics_match_numpy(images):
+def test_pixel_losses_match_numpy(images):
     from skimage.metrics import structural_similarity
 
     y, pred = images
@@ -241,7 +241,6 @@ def test_pixel_losses_and_metrics_match_numpy(images):
     np.testing.assert_allclose(float(losses.l1_loss(example, prediction)), np.abs(diff).mean(), rtol=1e-5)
     np.testing.assert_allclose(float(losses.l2_loss(example, prediction)), (diff**2).mean(), rtol=1e-5)
     psnr = np.mean([10 * np.log10(1.0 / (diff[i] ** 2).mean()) for i in range(2)])
-    np.testing.assert_allclose(float(losses.psnr_metric(example, prediction)), psnr, rtol=1e-4)
     np.testing.assert_allclose(float(losses.make_loss("psnr")(example, prediction)), -psnr, rtol=1e-4)
     ssim = np.mean(
         [
@@ -257,7 +256,6 @@ def test_pixel_losses_and_metrics_match_numpy(images):
             for i in range(2)
         ]
     )
-    np.testing.assert_allclose(float(losses.ssim_metric(example, prediction)), ssim, atol=2e-3)
     np.testing.assert_allclose(float(losses.make_loss("ssim")(example, prediction)), 1 - ssim, atol=2e-3)
 
     warped = {"image": pred, "x0_warped": tf.constant(y + 0.1), "x1_warped": tf.constant(y - 0.2)}

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from film_tf import create_model, load_official_weights, model_io
-from tests.conftest import reference_dir, reference_options
+from tests.conftest import reference_dir, reference_options, write_run_folder
 
 TINY = reference_dir("film_official_tiny")
 
@@ -25,25 +25,6 @@ def _assert_same_weights(a, b) -> None:
     assert len(a.weights) == len(b.weights)
     for x, y in zip(_weights(a), _weights(b)):
         np.testing.assert_array_equal(x, y)
-
-
-def _write_run_folder(run: str, model, step: int = 7) -> None:
-    """A run folder as film-train writes it: config.gin and train/ckpt-<step>."""
-    from film_tf.training.checkpoints import make_checkpoint
-
-    optimizer = keras.optimizers.Adam()
-    optimizer.build(model.trainable_variables)
-    manager = tf.train.CheckpointManager(
-        make_checkpoint(model, optimizer, tf.Variable(step, dtype=tf.int64)),
-        os.path.join(run, "train"),
-        max_to_keep=2,
-        checkpoint_name="ckpt",
-    )
-    manager.save(checkpoint_number=step)
-    lines = [f"film_net.{k} = {v!r}" for k, v in model.film_options.to_dict().items()]
-    lines += ["training.learning_rate = 0.0001"]  # not a film_net binding: skipped
-    with open(os.path.join(run, "config.gin"), "w") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +42,7 @@ def sources(tmp_path_factory):
     keras.utils.set_random_seed(5)
     trained = create_model(options)
     run = str(tmp / "runs" / "tiny")
-    _write_run_folder(run, trained)
+    write_run_folder(run, trained)
     released = tmp / "saved_model"  # an official release: saved_model.pb + variables/, no marker
     shutil.copytree(os.path.join(TINY, "variables"), released / "variables")
     (released / "saved_model.pb").write_bytes(b"not parsed")

@@ -10,12 +10,11 @@ A block is not run, only checked statically, when it needs something a test
 machine does not have; the reason is given by `SKIP_RULES` (a string literal
 in the code, never a comment, decides). Blocks are found afresh on every run,
 so new README snippets are tested without touching this file. The API names
-the prose mentions in backticks (`film_tf.inference.save_weights_with_options`)
+the prose mentions in backticks (`film_tf.model_io.save_weights_with_options`)
 must exist too.
 
-Today (see the test report): the "Interpolating your own frames" block runs;
-"The model" needs the released weights and uses x0, x1, t without defining
-them (KNOWN_FAILURES); the TF Serving REST client needs a model server.
+Today: "The model" and "Interpolating your own frames" blocks run; the TF
+Serving REST client needs a model server (skipped with that reason).
 """
 
 from __future__ import annotations
@@ -33,18 +32,19 @@ import tokenize
 
 import pytest
 
+from film_tf.model_io import EXAMPLE_FRAMES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
-EXAMPLES = os.path.join(ROOT, "film_tf", "assets", "examples")
 
 # Placeholder frame names used in the README -> the bundled frame copied there.
 FRAMES = {
-    "a.png": "frame_0.png",
-    "b.png": "frame_1.png",
-    "frame0.png": "frame_0.png",
-    "frame1.png": "frame_1.png",
-    "photo_a.png": "frame_0.png",
-    "photo_b.png": "frame_1.png",
+    "a.png": EXAMPLE_FRAMES[0],
+    "b.png": EXAMPLE_FRAMES[1],
+    "frame0.png": EXAMPLE_FRAMES[0],
+    "frame1.png": EXAMPLE_FRAMES[1],
+    "photo_a.png": EXAMPLE_FRAMES[0],
+    "photo_b.png": EXAMPLE_FRAMES[1],
 }
 
 # (pattern in a string literal of the code, why the block cannot run here).
@@ -52,16 +52,6 @@ SKIP_RULES = (
     (r"^https?://localhost", "needs a running TF Serving model server (not installable here)"),
     (r"pretrained_models/|film_net/(Style|L1|VGG)/", "needs the released FILM weights (not on this machine)"),
 )
-
-
-# Snippets known to fail today (a substring of the block -> why). Each is a
-# strict xfail: when the README is fixed the test passes (or skips), so delete
-# the entry then.
-KNOWN_FAILURES = {
-    'film_tf.load_official_weights(model, "pretrained_models': (
-        "README 'The model': x0, x1 and t are used but never defined"
-    ),
-}
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
@@ -144,10 +134,7 @@ def test_readme_has_python_blocks():
 
 
 @pytest.mark.parametrize("code", BLOCKS)
-def test_readme_python_block(code, tmp_path, request):
-    for substring, why in KNOWN_FAILURES.items():
-        if substring in code:
-            request.applymarker(pytest.mark.xfail(reason=why, strict=True, raises=AssertionError))
+def test_readme_python_block(code, tmp_path):
     tree = ast.parse(code)  # a SyntaxError fails the test
     check_film_tf_names(tree)
     assert not undefined_names(tree), f"the snippet uses names it never defines: {undefined_names(tree)}"
@@ -160,7 +147,7 @@ def test_readme_python_block(code, tmp_path, request):
 def run_snippet(code: str, folder: str) -> None:
     """Runs `code` as a script in `folder` (with the placeholder frames) in a new interpreter."""
     for literal in set(_string_literals(code)) & set(FRAMES):
-        shutil.copy(os.path.join(EXAMPLES, FRAMES[literal]), os.path.join(folder, literal))
+        shutil.copy(FRAMES[literal], os.path.join(folder, literal))
     script = os.path.join(folder, "snippet.py")
     with open(script, "w") as f:
         f.write(code)

@@ -11,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from film_tf.data.pipeline import create_eval_dataset
+from film_tf.datasets import photos as photos_lib
 from film_tf.datasets import synthetic_motion as sm
+from film_tf.evaluation.evaluator import iterate_examples
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -127,11 +128,11 @@ def photo_dir(tmp_path) -> str:
 
 
 def test_photo_sources(photo_dir, monkeypatch):
-    assert sm.find_photo_files(photo_dir) == [
+    assert photos_lib.find_photo_files(photo_dir) == [
         os.path.join(photo_dir, n)
         for n in ("a.png", "tiny.png", "b/img2.png", "b/img10.png", "kde/contents/images/160x120.png")
     ]
-    photos = sm.load_photos([photo_dir], builtin=False, min_side=32, max_side=100)
+    photos = photos_lib.load_photos([photo_dir], builtin=False, min_side=32, max_side=100)
     assert [os.path.relpath(p.name, photo_dir) for p in photos] == [
         "a.png", "b/img2.png", "b/img10.png", "kde/contents/images/160x120.png"
     ]  # fmt: skip
@@ -139,15 +140,15 @@ def test_photo_sources(photo_dir, monkeypatch):
     assert photos[3].image.shape == (75, 100, 3)  # shrunk to a longer side of 100
     # Built-in photos work without scikit-learn.
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    builtin = sm.load_photos([], builtin=True, min_side=256)
-    assert [p.name for p in builtin] == [f"skimage:{n}" for n in sm.SKIMAGE_PHOTOS]
+    builtin = photos_lib.load_photos([], builtin=True, min_side=256)
+    assert [p.name for p in builtin] == [f"skimage:{n}" for n in photos_lib.SKIMAGE_PHOTOS]
     assert all(p.image.dtype == np.uint8 and p.image.shape[2] == 3 for p in builtin)
     with pytest.raises(ValueError, match="None of the 5 photo"):
-        sm.load_photos([photo_dir], builtin=False, min_side=500)
+        photos_lib.load_photos([photo_dir], builtin=False, min_side=500)
 
 
 def test_deterministic_and_independent_of_workers(photo_dir, tmp_path):
-    photos = sm.load_photos([photo_dir], builtin=False, min_side=32)
+    photos = photos_lib.load_photos([photo_dir], builtin=False, min_side=32)
     config = sm.MotionConfig(crop_size=32, max_motion=20.0)
     first = sm.triplet(photos, config, seed=5, index=3)
     again = sm.triplet(photos, config, seed=5, index=3)
@@ -183,18 +184,18 @@ def test_cli_writes_readable_shards(photo_dir, tmp_path):
         "synthetic.tfrecord-00000-of-00002",
         "synthetic.tfrecord-00001-of-00002",
     ]
-    photos = sm.load_photos([photo_dir], builtin=False, min_side=32)
+    photos = photos_lib.load_photos([photo_dir], builtin=False, min_side=32)
     config = sm.MotionConfig(crop_size=32, max_motion=12.0)
     seen = []
-    for batch in create_eval_dataset(out + "@2"):
-        assert set(batch) == {"x0", "x1", "y", "time", "path"}
-        path = batch["path"].numpy()[0].decode()
+    for example in iterate_examples(out + "@2"):
+        assert set(example) == {"x0", "x1", "y", "path"}
+        path = example["path"]
         index = int(path.split()[0].split("/")[1])
         frames, expected_path = sm.triplet(photos, config, seed=7, index=index)
         assert path == expected_path
         for key, frame in zip(("x0", "y", "x1"), frames):
-            assert batch[key].shape == (1, 32, 32, 3)
-            np.testing.assert_array_equal(np.round(batch[key].numpy()[0] * 255).astype(np.uint8), frame)
+            assert example[key].shape == (32, 32, 3)
+            np.testing.assert_array_equal(np.round(example[key] * 255).astype(np.uint8), frame)
         seen.append(index)
     assert sorted(seen) == [0, 1, 2, 3, 4]
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from film_tf.training import checkpoints, summaries
+from film_tf import checkpoint_io, model_io
+from film_tf.training import summaries
 from tests.data_pipeline_test import write_triplets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,7 +86,7 @@ def killed_and_resumed_run(data, tmp_path_factory):
     from tests.conftest import reference_options
 
     latest_after_kill = tf.train.latest_checkpoint(train_dir)
-    restored_step = checkpoints.restore_model_weights(
+    restored_step = model_io.restore_checkpoint(
         create_model(reference_options("film_official_tiny")), latest_after_kill
     )
     state = tf.train.get_checkpoint_state(train_dir)
@@ -110,7 +111,7 @@ def test_resume_after_sigkill_continues_the_step_counter(killed_and_resumed_run)
     assert 40 <= r["restored_step"] < 200
     assert f"Resuming from {r['latest_after_kill']} (step {r['restored_step']})" in r["second_log"]
     assert tf.train.latest_checkpoint(os.path.join(run, "train")).endswith("ckpt-200")
-    assert checkpoints.checkpoint_step(os.path.join(run, "train", "ckpt-200")) == 200
+    assert checkpoint_io.checkpoint_step(os.path.join(run, "train", "ckpt-200")) == 200
     # The resumed process logged steps after the restored one only.
     logged = [
         int(line.split("step ")[1].split("/")[0])
@@ -148,7 +149,7 @@ def test_run_folder_holds_config_summaries_and_a_working_saved_model(killed_and_
     assert {"x0", "x1", "y", "prediction", "x0_warped", "x1_warped"} <= image_tags
 
     from film_tf import create_model
-    from film_tf.data.pipeline import create_eval_dataset
+    from film_tf.evaluation.evaluator import iterate_examples
     from tests.conftest import reference_options
 
     saved = os.path.join(run, "saved_model")
@@ -156,8 +157,10 @@ def test_run_folder_holds_config_summaries_and_a_working_saved_model(killed_and_
     loaded = tf.saved_model.load(saved)
     serve = loaded.signatures["serving_default"]
     model = create_model(reference_options("film_official_tiny"))
-    checkpoints.restore_model_weights(model, os.path.join(run, "train"))
-    batch = next(iter(create_eval_dataset(data)))  # 68x160: the SavedModel pads to alignment itself
+    model_io.restore_checkpoint(model, os.path.join(run, "train"))
+    example = next(iterate_examples(data))  # 68x160: the SavedModel pads to alignment itself
+    batch = {k: example[k][None] for k in ("x0", "x1", "y")}
+    batch["time"] = np.full((1, 1), 0.5, np.float32)
     out = serve(x0=batch["x0"], x1=batch["x1"], time=batch["time"])["image"].numpy()
     assert out.shape == (1, 68, 160, 3)
     psnr = float(tf.image.psnr(out, batch["y"], 1.0)[0])
@@ -182,15 +185,14 @@ def test_rerunning_a_finished_run_changes_nothing(killed_and_resumed_run):
 
 def test_checkpoints_restore_through_the_export_contract(killed_and_resumed_run):
     """film-export's reader, and a plain tf.train.Checkpoint(model=model), give the trained weights."""
-    from film_tf import create_model
-    from film_tf.export import model_from_run_folder
+    from film_tf import create_model, model_io
     from tests.conftest import reference_options
 
     run = killed_and_resumed_run["run"]
     reference = create_model(reference_options("film_official_tiny"))
-    assert checkpoints.restore_model_weights(reference, os.path.join(run, "train")) == 200
-    model, info = model_from_run_folder(run)
-    assert info["step"] == 200
+    assert model_io.restore_checkpoint(reference, os.path.join(run, "train")) == 200
+    model, source = model_io.load_model_and_source(run)
+    assert source.step == 200
     plain = create_model(reference_options("film_official_tiny"))
     latest = tf.train.latest_checkpoint(os.path.join(run, "train"))
     tf.train.Checkpoint(model=plain).restore(latest).expect_partial().assert_existing_objects_matched()
@@ -251,7 +253,7 @@ _PARITY_SCRIPT = textwrap.dedent(
     import tensorflow as tf
     from film_tf.training import train_lib
     from film_tf import create_model
-    from film_tf.training.checkpoints import restore_model_weights
+    from film_tf.model_io import restore_checkpoint
     from tests.conftest import reference_options
     from tests.train_lib_test import tiny_config
 
@@ -263,7 +265,7 @@ _PARITY_SCRIPT = textwrap.dedent(
     weights = []
     for name in ("one", "two"):
         model = create_model(reference_options("film_official_tiny"))
-        restore_model_weights(model, base + "/" + name + "/train")
+        restore_checkpoint(model, base + "/" + name + "/train")
         weights.append(model.get_weights())
     diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(*weights)])
     print(json.dumps({"one": one.losses, "two": two.losses, "max_diff": float(diff.max()),
@@ -359,7 +361,7 @@ def test_multi_worker_mirrored_strategy_two_local_workers(data, tmp_path):
     train_dir = os.path.join(base, "mw", "train")
     names = sorted(n for n in os.listdir(train_dir) if n.endswith(".index"))
     assert names == ["ckpt-2.index", "ckpt-4.index"]
-    assert checkpoints.checkpoint_step(os.path.join(train_dir, "ckpt-4")) == 4
+    assert checkpoint_io.checkpoint_step(os.path.join(train_dir, "ckpt-4")) == 4
     assert os.listdir(os.path.join(base)) == ["mw"]
     assert not any(p.name.startswith("film_worker_") for p in scratch[1].iterdir())
     assert os.path.isfile(os.path.join(base, "mw", "config.gin"))

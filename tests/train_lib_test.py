@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from film_tf import padding
-from film_tf.training import checkpoints, gin_config, summaries, train_lib
+from film_tf import checkpoint_io, model_io, padding
+from film_tf.training import gin_config, summaries, train_lib
 from film_tf.training.config import TrainConfig
 from film_tf.training.schedules import learning_rate_schedule, loss_weight_schedules
 from tests.conftest import reference_options
@@ -174,7 +174,7 @@ def test_short_run_losses_schedules_summaries_checkpoints(short_run, data):
     assert (result.start_step, result.final_step) == (0, 3)
     assert sorted(result.losses) == [1, 2, 3] and all(np.isfinite(v) for v in result.losses.values())
     assert tf.train.latest_checkpoint(os.path.join(run, "train")).endswith("ckpt-3")
-    assert checkpoints.checkpoint_step(os.path.join(run, "train", "ckpt-2")) == 2
+    assert checkpoint_io.checkpoint_step(os.path.join(run, "train", "ckpt-2")) == 2
     assert not os.path.exists(os.path.join(run, "saved_model"))  # export_saved_model=False
 
     scalars = summaries.read_scalars(os.path.join(run, "train"))
@@ -196,20 +196,25 @@ def test_short_run_losses_schedules_summaries_checkpoints(short_run, data):
     assert result.eval_metrics["bikes"]["psnr"] == pytest.approx(eval_scalars["psnr"][3], rel=1e-6)
     assert result.eval_metrics["bikes"]["l1"] == pytest.approx(eval_scalars["l1"][3], rel=1e-6)
 
-    # Checkpointed weights restore into a fresh float32 model whose predictions give the eval's L1.
+    # Checkpointed weights restore into a fresh float32 model whose predictions, scored
+    # independently here (reflect padding, a clipped prediction, numpy metrics, as film-eval
+    # scores frames), give the eval's L1 and PSNR.
     from film_tf import create_model
-    from film_tf.data.pipeline import create_eval_dataset
+    from film_tf.evaluation.evaluator import iterate_examples
 
-    # (Reflect padding and a clipped prediction, as film-eval scores frames.)
     model = create_model(config.options)
-    assert checkpoints.restore_model_weights(model, os.path.join(run, "train")) == 3
-    l1 = []
-    for batch in create_eval_dataset(data, max_examples=2):
-        x0, box = padding.pad_to_alignment(batch["x0"].numpy(), 16)
-        x1, _ = padding.pad_to_alignment(batch["x1"].numpy(), 16)
-        image = padding.crop(model({"x0": x0, "x1": x1, "time": batch["time"].numpy()})["image"].numpy(), box)
-        l1.append(float(np.mean(np.abs(np.clip(image, 0.0, 1.0) - batch["y"].numpy()))))
+    assert model_io.restore_checkpoint(model, os.path.join(run, "train")) == 3
+    l1, psnr = [], []
+    for example in iterate_examples(data, max_examples=2):
+        x0, box = padding.pad_to_alignment(example["x0"][None], 16)
+        x1, _ = padding.pad_to_alignment(example["x1"][None], 16)
+        time = np.full((1, 1), 0.5, np.float32)
+        image = padding.crop(model({"x0": x0, "x1": x1, "time": time})["image"].numpy(), box)[0]
+        error = np.clip(image, 0.0, 1.0).astype(np.float64) - example["y"]
+        l1.append(np.mean(np.abs(error)))
+        psnr.append(10 * np.log10(1.0 / np.mean(error**2)))
     np.testing.assert_allclose(np.mean(l1), result.eval_metrics["bikes"]["l1"], rtol=1e-4)
+    np.testing.assert_allclose(np.mean(psnr), result.eval_metrics["bikes"]["psnr"], atol=1e-3)
 
 
 def test_training_eval_equals_film_eval_on_unaligned_frames(short_run, data, tmp_path):
@@ -245,7 +250,7 @@ def test_fine_tuning_initialisation(short_run):
     _, run, _ = short_run
     options = reference_options("film_official_tiny")
     trained = create_model(options)
-    checkpoints.restore_model_weights(trained, os.path.join(run, "train"))
+    model_io.restore_checkpoint(trained, os.path.join(run, "train"))
     for source in (run, os.path.join(run, "train"), os.path.join(run, "train", "ckpt-3")):
         model = create_model(options)
         train_lib.init_model_weights(model, source)
@@ -256,6 +261,4 @@ def test_fine_tuning_initialisation(short_run):
     train_lib.init_model_weights(official, reference_dir("film_official_tiny"))
     assert not all(np.array_equal(a, b) for a, b in zip(trained.get_weights(), official.get_weights()))
     with pytest.raises(ValueError, match="trainable variables"):
-        checkpoints.restore_model_weights(
-            create_model(reference_options("film_official_small")), run + "/train"
-        )
+        model_io.restore_checkpoint(create_model(reference_options("film_official_small")), run + "/train")

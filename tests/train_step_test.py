@@ -75,9 +75,7 @@ def test_frozen_parts_keep_their_weights(data, tmp_path):
     net0, net1 = find_film_layer(start), find_film_layer(trained)
     for a, b in zip(net0.feature_extractor.get_weights(), net1.feature_extractor.get_weights()):
         np.testing.assert_array_equal(a, b)
-    changed = [
-        not np.array_equal(a, b) for a, b in zip(net0.fusion.get_weights(), net1.fusion.get_weights())
-    ]
+    changed = [not np.array_equal(a, b) for a, b in zip(net0.fusion.get_weights(), net1.fusion.get_weights())]
     assert all(changed)
 
 

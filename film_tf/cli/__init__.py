@@ -11,8 +11,7 @@ import os
 
 from absl import flags
 
-from film_tf import files
-from film_tf.inference import DEFAULT_MEMORY_BUDGET_GB
+from film_tf.tiling import DEFAULT_MEMORY_BUDGET_GB
 
 
 def define_model_flags(fv: flags.FlagValues) -> None:
@@ -63,9 +62,10 @@ def define_model_flags(fv: flags.FlagValues) -> None:
 
 def make_interpolator(flag_values, progress: bool = False):
     """An `Interpolator` configured by the model flags."""
-    from film_tf.inference import Interpolator, load_options_json
+    from film_tf import model_io
+    from film_tf.inference import Interpolator
 
-    options = load_options_json(flag_values.options_json) if flag_values.options_json else None
+    options = model_io.options_from_json(flag_values.options_json) if flag_values.options_json else None
     return Interpolator(
         flag_values.model_path,
         options=options,
@@ -78,16 +78,13 @@ def make_interpolator(flag_values, progress: bool = False):
 
 
 def check_model_flags(flag_values) -> None:
-    """Fails fast, before TensorFlow loads, on a missing model or options file."""
-    if flag_values.model_path is not None and not os.path.exists(flag_values.model_path):
-        raise FileNotFoundError(f"Model not found: '{flag_values.model_path}'.")
+    """Fails fast, before the model loads, on a model path that is not a
+    model (`model_io.describe`: any kind it loads, including a checkpoint
+    prefix such as run/train/ckpt-7) or a missing options file."""
+    from film_tf import model_io
+
+    model_io.describe(flag_values.model_path)  # One-line FileNotFoundError / ValueError.
     if flag_values.options_json is not None and not os.path.isfile(flag_values.options_json):
         raise FileNotFoundError(f"Options file not found: '{flag_values.options_json}'.")
     if flag_values.memory_budget_gb <= 0:
         raise ValueError(f"--memory_budget_gb must be positive, got {flag_values.memory_budget_gb}.")
-
-
-# Aliases of film_tf.files (the owner), kept for older imports.
-natural_key = files.natural_key
-check_writable_folder = files.check_output_folder
-atomic_folder = files.atomic_folder

@@ -65,13 +65,7 @@ def _run(fv: flags.FlagValues) -> None:
     run(fv.frame1, fv.frame2, fv.output_frame, lambda: make_interpolator(fv, progress=True))
 
 
-def main(argv: list[str]) -> None:
-    """Runs from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

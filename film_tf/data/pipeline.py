@@ -9,7 +9,7 @@ separately and sampled together, like the released `data_lib`.
 Randomness is stateless: element i of the (repeated) stream gets the seed
 (seed, i), so a pipeline is reproducible regardless of parallelism.
 
-Evaluation: deterministic order, no augmentation, full frames.
+Evaluation reads triplets one at a time: `film_tf.evaluation.evaluator.iterate_examples`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ def check_sampling_weights(weights: Sequence[float] | None, num_files: int) -> l
             f"training_dataset.sampling_weights has {len(weights)} entries for {num_files} files."
         )
     if min(weights) < 0 or sum(weights) <= 0:
-        raise ValueError(f"training_dataset.sampling_weights must be >= 0 with a positive sum, got {weights}.")
+        raise ValueError(
+            f"training_dataset.sampling_weights must be >= 0 with a positive sum, got {weights}."
+        )
     return [w / sum(weights) for w in weights]
 
 
@@ -223,21 +225,3 @@ def create_training_dataset(
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(AUTOTUNE)
-
-
-def create_eval_dataset(path: str, batch_size: int = 1, max_examples: int = -1) -> tf.data.Dataset:
-    """Evaluation triplets in file order: `{'x0', 'x1', 'y', 'time', 'path'}`.
-
-    Args:
-      path: a TFRecord file of triplets (`base@N`, glob or path).
-      batch_size: batch size; frames must share a size when > 1.
-      max_examples: stop after this many examples (-1: all).
-    """
-    shards = existing_shards(path)
-    ds = tf.data.TFRecordDataset(shards)
-    if max_examples is not None and max_examples >= 0:
-        ds = ds.take(max_examples)
-    ds = ds.map(parse_example, num_parallel_calls=AUTOTUNE, deterministic=True)
-    options = tf.data.Options()
-    options.deterministic = True
-    return ds.batch(batch_size).with_options(options).prefetch(AUTOTUNE)

@@ -85,6 +85,14 @@ def require_files(triplets: Iterable[FileTriplet], layout: str) -> None:
                 raise FileNotFoundError(f"Missing frame '{frame}' (expected layout: {layout}).")
 
 
+def file_triplets(frames: Iterable[Sequence[str]], layout: str) -> list[FileTriplet]:
+    """One `FileTriplet` per (x0, y, x1) paths, stored as its middle frame's
+    path; every frame must exist (`require_files`)."""
+    triplets = [FileTriplet(frames=tuple(paths), path=paths[1]) for paths in frames]
+    require_files(triplets, layout)
+    return triplets
+
+
 # ---------------------------------------------------------------- encoding
 
 

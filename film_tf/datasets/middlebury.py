@@ -22,7 +22,7 @@ from absl import flags, logging
 
 from film_tf import cli_utils
 from film_tf.datasets import common
-from film_tf.datasets.writer import write_tfrecord
+from film_tf.datasets.writer import write_file_triplets
 
 LAYOUT = "<input_dir>/other-data/<Name>/frame10.png, frame11.png and <input_dir>/other-gt-interp/<Name>/frame10i11.png"
 FRAME_FILES = (("pairs", "frame10.png"), ("golden", "frame10i11.png"), ("pairs", "frame11.png"))
@@ -59,12 +59,9 @@ def find_triplets(
     without_gt = sorted(pairs - set(names))
     if without_gt:
         logging.warning("Skipping sequences without ground truth: %s", ", ".join(without_gt))
-    triplets = []
-    for name in names:
-        frames = tuple(os.path.join(folders[kind], name, file) for kind, file in FRAME_FILES)
-        triplets.append(common.FileTriplet(frames=frames, path=frames[1]))
-    common.require_files(triplets, LAYOUT)
-    return triplets
+    return common.file_triplets(
+        ([os.path.join(folders[kind], name, file) for kind, file in FRAME_FILES] for name in names), LAYOUT
+    )
 
 
 def build(
@@ -76,9 +73,7 @@ def build(
 ) -> int:
     """Writes the Middlebury-Other triplets to `output` (`base@N`)."""
     triplets = find_triplets(input_dir, pairs_folder, golden_folder)
-    return write_tfrecord(
-        triplets, common.encode_file_triplet, output, num_workers, len(triplets), "Middlebury"
-    )
+    return write_file_triplets(triplets, output, num_workers, "Middlebury")
 
 
 def _run(fv: flags.FlagValues) -> None:
@@ -92,14 +87,7 @@ def _run(fv: flags.FlagValues) -> None:
     )
 
 
-def main(argv: list[str]) -> None:
-    """Builds the TFRecord from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-create-middlebury-tfrecord`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

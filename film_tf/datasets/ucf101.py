@@ -19,7 +19,7 @@ from absl import flags
 
 from film_tf import cli_utils, files
 from film_tf.datasets import common
-from film_tf.datasets.writer import write_tfrecord
+from film_tf.datasets.writer import write_file_triplets
 
 LAYOUT = "<input_dir>/<id>/frame_00.png, frame_01_gt.png, frame_02.png"
 FRAME_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")  # x0, y, x1
@@ -36,18 +36,15 @@ def find_triplets(input_dir: str) -> list[common.FileTriplet]:
     ids = files.list_folders(input_dir)
     if not ids:
         raise FileNotFoundError(f"No triplet folders in '{input_dir}' (expected layout: {LAYOUT}).")
-    triplets = []
-    for triplet_id in ids:
-        frames = tuple(os.path.join(input_dir, triplet_id, n) for n in FRAME_NAMES)
-        triplets.append(common.FileTriplet(frames=frames, path=frames[1]))
-    common.require_files(triplets, LAYOUT)
-    return triplets
+    return common.file_triplets(
+        ([os.path.join(input_dir, triplet_id, n) for n in FRAME_NAMES] for triplet_id in ids), LAYOUT
+    )
 
 
 def build(input_dir: str, output: str, num_workers: int = 0) -> int:
     """Writes the UCF101 triplets to `output` (`base@N`)."""
     triplets = find_triplets(input_dir)
-    return write_tfrecord(triplets, common.encode_file_triplet, output, num_workers, len(triplets), "UCF101")
+    return write_file_triplets(triplets, output, num_workers, "UCF101")
 
 
 def _run(fv: flags.FlagValues) -> None:
@@ -55,14 +52,7 @@ def _run(fv: flags.FlagValues) -> None:
     build(cli_utils.required(fv, "input_dir"), output, fv.num_workers)
 
 
-def main(argv: list[str]) -> None:
-    """Builds the TFRecord from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-create-ucf101-tfrecord`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

@@ -44,18 +44,16 @@ from typing import Iterator
 import numpy as np
 from absl import flags
 
-from film_tf import cli_utils
+from film_tf import cli_utils, media
 from film_tf.datasets import common
 from film_tf.datasets.writer import write_tfrecord
-
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".y4m", ".gif")
 
 
 def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "input_dir",
         None,
-        f"A folder searched recursively for videos ({', '.join(VIDEO_EXTENSIONS)}), or one video file.",
+        f"A folder searched recursively for videos ({', '.join(media.INPUT_VIDEO_EXTENSIONS)}), or one video file.",
         flag_values=fv,
     )
     flags.DEFINE_integer("frame_gap", 1, "g: triplets are frames (i, i+g, i+2g).", 1, flag_values=fv)
@@ -118,9 +116,13 @@ def find_videos(input_path: str) -> list[str]:
     videos = []
     for root, dirs, files in os.walk(input_path):
         dirs.sort()
-        videos += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(VIDEO_EXTENSIONS)]
+        videos += [
+            os.path.join(root, f) for f in sorted(files) if f.lower().endswith(media.INPUT_VIDEO_EXTENSIONS)
+        ]
     if not videos:
-        raise FileNotFoundError(f"No video files ({', '.join(VIDEO_EXTENSIONS)}) under '{input_path}'.")
+        raise FileNotFoundError(
+            f"No video files ({', '.join(media.INPUT_VIDEO_EXTENSIONS)}) under '{input_path}'."
+        )
     return videos
 
 
@@ -141,22 +143,6 @@ def downscale_area(frame: np.ndarray, factor: int) -> np.ndarray:
     return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def _frames(path: str) -> Iterator[np.ndarray]:
-    import mediapy
-
-    from film_tf.media import ensure_ffmpeg
-
-    ensure_ffmpeg()
-    try:
-        with mediapy.VideoReader(path) as reader:
-            yield from reader
-    except (RuntimeError, ValueError, OSError) as e:
-        # mediapy appends ffmpeg's whole log; its first and last lines say what failed.
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
-        reason = lines[0] if len(lines) == 1 else f"{lines[0].split(':')[0]} ({lines[-1]})"
-        raise ValueError(f"Cannot decode video '{path}': {reason}") from None
-
-
 def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np.ndarray], str]]:
     """([x0, y, x1] uint8 RGB full-resolution frames, '<path>#<middle frame index>')
     of one video, streamed: only the last 2g + 1 kept frames are held.
@@ -171,7 +157,7 @@ def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np
     # steps[k]: mean|frame - previous kept frame| for the frames in `window`.
     steps: collections.deque = collections.deque(maxlen=2 * g)
     num_kept = written = 0
-    for j, frame in enumerate(_frames(path)):
+    for j, frame in enumerate(media.iter_frames(path)):
         if window:
             step = mean_abs_difference(window[-1][1], frame)
             if step < options.drop_repeated_frames:
@@ -229,14 +215,7 @@ def _run(fv: flags.FlagValues) -> None:
     build(cli_utils.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers)
 
 
-def main(argv: list[str]) -> None:
-    """Builds the TFRecord from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-create-video-tfrecord`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

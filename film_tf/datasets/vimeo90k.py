@@ -21,7 +21,7 @@ from absl import flags
 
 from film_tf import cli_utils
 from film_tf.datasets import common
-from film_tf.datasets.writer import write_tfrecord
+from film_tf.datasets.writer import write_file_triplets
 
 LAYOUT = "<input_dir>/sequences/<5 digits>/<4 digits>/im{1,2,3}.png and tri_{train,test}list.txt"
 FRAME_NAMES = ("im1.png", "im2.png", "im3.png")  # x0, y, x1
@@ -67,13 +67,10 @@ def find_triplets(
                 "or --input_triplet_list_filepath."
             )
     list_path = list_path or os.path.join(input_dir, f"tri_{split}list.txt")
-    triplets = []
-    for entry in read_triplet_list(list_path):
-        folder = os.path.join(sequences, entry)
-        frames = tuple(os.path.join(folder, n) for n in FRAME_NAMES)
-        triplets.append(common.FileTriplet(frames=frames, path=frames[1]))
-    common.require_files(triplets, LAYOUT)
-    return triplets
+    entries = read_triplet_list(list_path)
+    return common.file_triplets(
+        ([os.path.join(sequences, entry, n) for n in FRAME_NAMES] for entry in entries), LAYOUT
+    )
 
 
 def build(
@@ -85,9 +82,7 @@ def build(
 ) -> int:
     """Writes the split to `output` (`base@N`); returns the example count."""
     triplets = find_triplets(input_dir, split, list_path)
-    return write_tfrecord(
-        triplets, common.encode_file_triplet, output, num_workers, len(triplets), f"Vimeo-90K {split}"
-    )
+    return write_file_triplets(triplets, output, num_workers, f"Vimeo-90K {split}")
 
 
 def _run(fv: flags.FlagValues) -> None:
@@ -97,14 +92,7 @@ def _run(fv: flags.FlagValues) -> None:
     )
 
 
-def main(argv: list[str]) -> None:
-    """Builds the TFRecord from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-create-vimeo90k-tfrecord`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

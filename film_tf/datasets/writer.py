@@ -5,9 +5,10 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from film_tf.data.tfrecord import atomic_sharded_writer, shard_names
+from film_tf.datasets.common import FileTriplet, encode_file_triplet
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,3 +75,11 @@ def write_tfrecord(
             raise ValueError(f"No triplets to write to '{output}'; nothing was written.")
     print(f"Wrote {count} examples to {len(names)} shard(s): {names[0]}" + (" ..." if len(names) > 1 else ""))
     return count
+
+
+def write_file_triplets(
+    triplets: Sequence[FileTriplet], output: str, num_workers: int = 0, desc: str = "triplets"
+) -> int:
+    """`write_tfrecord` of image-file triplets (each encoded by
+    `common.encode_file_triplet`); returns the example count."""
+    return write_tfrecord(triplets, encode_file_triplet, output, num_workers, len(triplets), desc)

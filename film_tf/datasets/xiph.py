@@ -176,14 +176,7 @@ def _run(fv: flags.FlagValues) -> None:
     build(cli_utils.required(fv, "input_dir"), output, transform, fv.num_frames, fv.num_workers)
 
 
-def main(argv: list[str]) -> None:
-    """Builds the TFRecord from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-create-xiph-tfrecord`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

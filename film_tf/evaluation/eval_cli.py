@@ -46,7 +46,8 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "model_path",
         None,
-        "Our SavedModel folder, an official released SavedModel, our .weights.h5, "
+        "Any model film_tf loads (an official SavedModel or its variables/, our SavedModel, "
+        "a .weights.h5 with its .json, a film-train run folder or ckpt-<step>), "
         "or baseline:average / baseline:dis_flow.",
         flag_values=fv,
     )
@@ -108,14 +109,7 @@ def _run(fv: flags.FlagValues) -> None:
     )
 
 
-def main(argv: list[str]) -> None:
-    """Evaluates from a command line (program name first)."""
-    cli_utils.run_argv(argv, define_flags, _run)
-
-
-def run_main() -> None:
-    """Console script `film-eval`."""
-    cli_utils.run_binary(define_flags, _run, __doc__)
+main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

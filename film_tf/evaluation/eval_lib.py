@@ -13,11 +13,9 @@ import re
 
 import numpy as np
 
-from film_tf.evaluation.evaluator import Predictor, check_metrics, evaluate_examples, iterate_examples
-from film_tf.evaluation.metrics import METRICS
+from film_tf.evaluation.evaluator import Predictor, evaluate_examples, iterate_examples
+from film_tf.evaluation.metrics import METRICS, check_metrics
 from film_tf.files import write_json_atomic
-
-__all__ = ["Predictor", "iterate_examples", "load_predictor", "evaluate", "format_table", "frame_name"]
 
 BASELINE_PREFIX = "baseline:"
 
@@ -94,15 +92,10 @@ def evaluate(
     def save(index: int, example: dict, prediction: np.ndarray) -> None:
         if save_frames:
             path = os.path.join(frames_dir, frame_name(index, example["path"]))
-            write_image(path, np.clip(prediction, 0.0, 1.0))
+            write_image(path, prediction)  # clipped to [0, 1] when quantised
 
     examples = tqdm(iterate_examples(tfrecord, max_examples), desc="eval", unit=" ex")
-    try:
-        result = evaluate_examples(predict, examples, metrics, on_prediction=save)
-    except ValueError as e:
-        if str(e).startswith("No examples"):
-            raise ValueError(f"No examples in '{tfrecord}'.") from None
-        raise
+    result = evaluate_examples(predict, examples, metrics, on_prediction=save, source=tfrecord)
     results = {"num_examples": result.num_examples}
     results.update({name: _json_number(result.means[name]) for name in metrics})
     results["examples"] = [

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from film_tf.evaluation.metrics import METRICS, compute_metrics
+from film_tf.evaluation.metrics import METRICS, check_metrics, compute_metrics
 
 # predict(x0, x1) -> the middle frame; (H, W, 3) float32 in [0, 1].
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -47,16 +47,6 @@ class EvalResult:
     @property
     def num_examples(self) -> int:
         return len(self.examples)
-
-
-def check_metrics(metrics: Iterable[str]) -> tuple[str, ...]:
-    """The known metrics of `metrics`, in METRICS order; ValueError on an unknown name."""
-    metrics = tuple(metrics)
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {list(METRICS)}.")
-    # A fixed order whatever order a gin file lists.
-    return tuple(m for m in METRICS if m in metrics)
 
 
 def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str, np.ndarray]]:
@@ -90,6 +80,7 @@ def evaluate_examples(
     examples: Iterable[dict],
     metrics: Iterable[str] = METRICS,
     on_prediction: Callable[[int, dict, np.ndarray], None] | None = None,
+    source: str = "",
 ) -> EvalResult:
     """Scores `predict` on every triplet.
 
@@ -100,6 +91,7 @@ def evaluate_examples(
       metrics: names from METRICS.
       on_prediction: called as (index, example, prediction) after each
         example, e.g. to save the frame or keep the first for a summary.
+      source: where the examples come from, for the error message.
 
     Raises:
       ValueError: an unknown metric, a prediction of the wrong shape, or no
@@ -119,6 +111,6 @@ def evaluate_examples(
         if on_prediction is not None:
             on_prediction(index, example, prediction)
     if not rows:
-        raise ValueError("No examples to evaluate.")
+        raise ValueError(f"No examples in '{source}'." if source else "No examples to evaluate.")
     means = {name: float(np.mean([row[name] for row in rows])) for name in metrics}
     return EvalResult(metrics, rows, means)

@@ -14,6 +14,16 @@ import tensorflow as tf
 METRICS = ("l1", "l2", "psnr", "ssim")
 
 
+def check_metrics(metrics) -> tuple[str, ...]:
+    """The names of `metrics`, in METRICS order; ValueError on an unknown name."""
+    metrics = tuple(metrics)
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {list(METRICS)}.")
+    # A fixed order whatever order a gin file lists.
+    return tuple(m for m in METRICS if m in metrics)
+
+
 def compute_metrics(
     prediction: np.ndarray | tf.Tensor, target: np.ndarray | tf.Tensor, metrics: tuple[str, ...] = METRICS
 ) -> dict[str, float]:
@@ -27,9 +37,7 @@ def compute_metrics(
     Returns:
       name -> value (PSNR in dB; +inf for an exact prediction).
     """
-    unknown = set(metrics) - set(METRICS)
-    if unknown:
-        raise ValueError(f"Unknown metrics {sorted(unknown)}; choose from {list(METRICS)}.")
+    check_metrics(metrics)
     prediction = tf.clip_by_value(tf.convert_to_tensor(prediction, tf.float32), 0.0, 1.0)
     target = tf.convert_to_tensor(target, tf.float32)
     if prediction.shape != target.shape:

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 import keras
 import tensorflow as tf
 
+from film_tf.interpolator import WARPED_OUTPUTS
 from film_tf.losses import vgg19
 
 LossFn = Callable[[dict, dict], tf.Tensor]
@@ -47,27 +48,27 @@ def l2_loss(example: dict, prediction: dict) -> tf.Tensor:
     return tf.reduce_mean(tf.square(_pred(prediction) - _y(example)))
 
 
-def ssim_metric(example: dict, prediction: dict) -> tf.Tensor:
+def _ssim(example: dict, prediction: dict) -> tf.Tensor:
     return tf.reduce_mean(tf.image.ssim(_pred(prediction), _y(example), max_val=1.0))
 
 
-def psnr_metric(example: dict, prediction: dict) -> tf.Tensor:
+def _psnr(example: dict, prediction: dict) -> tf.Tensor:
     return tf.reduce_mean(tf.image.psnr(_pred(prediction), _y(example), max_val=1.0))
 
 
 def ssim_loss(example: dict, prediction: dict) -> tf.Tensor:
-    return 1.0 - ssim_metric(example, prediction)
+    return 1.0 - _ssim(example, prediction)
 
 
 def psnr_loss(example: dict, prediction: dict) -> tf.Tensor:
-    return -psnr_metric(example, prediction)
+    return -_psnr(example, prediction)
 
 
 def l1_warped_loss(example: dict, prediction: dict) -> tf.Tensor:
     """L1 of each warped input (x0 and x1 warped to the middle) against y."""
     terms = [
         tf.reduce_mean(tf.abs(tf.cast(prediction[k], tf.float32) - _y(example)))
-        for k in ("x0_warped", "x1_warped")
+        for k in WARPED_OUTPUTS
         if k in prediction
     ]
     if not terms:

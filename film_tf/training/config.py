@@ -49,7 +49,6 @@ class TrainConfig:
     # Evaluation.
     eval_files: Sequence[str] = ()
     eval_names: Sequence[str] = ()
-    eval_batch_size: int = 1
     eval_max_examples: int = -1
     metric_names: Sequence[str] = ("l1", "l2", "ssim", "psnr")
     eval_every: int = 0

@@ -64,11 +64,3 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
         has_chief = "chief" in resolver.cluster_spec().as_dict()
         return not has_chief and resolver.task_id == 0
     return False
-
-
-def num_workers(strategy: tf.distribute.Strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.task_type:
-        return 1
-    spec = resolver.cluster_spec().as_dict()
-    return len(spec.get("worker", [])) + len(spec.get("chief", []))

@@ -2,7 +2,7 @@
 
 Configurables (names as in the released FILM gin files, so those files parse):
   model.name
-  film_net.*                        (film_tf.Options)
+  film_net.*                        (film_tf.Options, via options_io.film_net)
   training.*                        learning rate, decay, num_steps, bookkeeping
   training_dataset.files / crop_sizes / batch_size (also the released single
                                     `file` / `crop_size`)
@@ -24,7 +24,7 @@ import gin
 import keras
 
 from film_tf.losses import losses
-from film_tf.options import Options
+from film_tf.options_io import film_net
 from film_tf.training import schedules
 from film_tf.training.config import TrainConfig
 
@@ -133,14 +133,12 @@ def test_losses_config(
 def eval_datasets_config(
     files: Sequence[str] = (), names: Sequence[str] = (), batch_size: int = 1, max_examples: int = -1
 ) -> dict[str, Any]:
+    # batch_size is accepted for the released configs: evaluation scores one
+    # triplet at a time through film-eval's evaluator, whatever it says.
+    del batch_size
     files = [files] if isinstance(files, str) else list(files)
     names = [names] if isinstance(names, str) else list(names)
-    return {
-        "eval_files": files,
-        "eval_names": names,
-        "eval_batch_size": batch_size,
-        "eval_max_examples": max_examples,
-    }
+    return {"eval_files": files, "eval_names": names, "eval_max_examples": max_examples}
 
 
 @gin.configurable("vgg")
@@ -157,7 +155,7 @@ def build_config() -> TrainConfig:
     """Reads every training configurable (making them operative) into a TrainConfig."""
     losses = training_losses_config()
     config = TrainConfig(
-        options=Options(),
+        options=film_net(),
         model_name=model_config(),
         **training_config(),
         **training_dataset_config(),

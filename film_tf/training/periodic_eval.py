@@ -20,18 +20,14 @@ from absl import logging
 
 from film_tf.evaluation.evaluator import evaluate_examples, iterate_examples
 from film_tf.interpolator import create_model
+from film_tf.options_io import model_options
 from film_tf.training import summaries
 from film_tf.training.config import TrainConfig
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
     """A float32, strategy-free copy of a `create_model` model (for eval and export)."""
-    previous = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy("float32")
-    try:
-        copy = create_model(model.film_options, name=model.name)
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous)
+    copy = create_model(model_options(model), name=model.name, dtype_policy="float32")
     copy.set_weights(model.get_weights())
     return copy
 

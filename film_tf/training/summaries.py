@@ -8,7 +8,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
-IMAGE_KEYS = ("x0", "x1", "y", "prediction", "x0_warped", "x1_warped")
+from film_tf.interpolator import WARPED_OUTPUTS
+
+IMAGE_KEYS = ("x0", "x1", "y", "prediction", *WARPED_OUTPUTS)
 
 
 # Written with core TF only (`tf.summary.write` and the plugin metadata

@@ -59,8 +59,6 @@ from film_tf.training.train_step import (
     validate,
 )
 
-CHECKPOINT_NAME = checkpoints.CHECKPOINT_NAME
-
 
 @dataclasses.dataclass
 class TrainResult:
@@ -99,9 +97,6 @@ def init_model_weights(model: keras.Model, path: str) -> None:
     from film_tf import model_io
 
     logging.info("Initialised the model from %s.", model_io.load_weights_into(model, path))
-
-
-# ---------------------------------------------------------------- building blocks
 
 
 # ---------------------------------------------------------------- the loop
@@ -175,7 +170,7 @@ def train(
             checkpoint_dir,
             max_to_keep=config.keep_checkpoints,
             keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours,
-            checkpoint_name=CHECKPOINT_NAME,
+            checkpoint_name=checkpoints.CHECKPOINT_NAME,
             step_counter=step,
         )
         # Every worker restores from the chief's folder so all start at the same step.
@@ -211,7 +206,7 @@ def train(
         result.final_step = final_step
         # Decided from the chief's folder so every worker takes the same branch.
         latest = tf.train.latest_checkpoint(paths["train"])
-        if not (latest and latest.endswith(f"{CHECKPOINT_NAME}-{final_step}")):
+        if not (latest and latest.endswith(f"{checkpoints.CHECKPOINT_NAME}-{final_step}")):
             manager.save(checkpoint_number=final_step)
         finished_before = start_step >= config.num_steps
         if evaluator is not None and chief and not finished_before:

@@ -12,8 +12,8 @@ import keras
 import tensorflow as tf
 
 from film_tf.data import pipeline
-from film_tf.evaluation.evaluator import check_metrics
-from film_tf.interpolator import create_model
+from film_tf.evaluation.metrics import check_metrics
+from film_tf.interpolator import WARPED_OUTPUTS, create_model
 from film_tf.losses import losses as losses_lib
 from film_tf.losses import vgg19
 from film_tf.training.config import TrainConfig
@@ -177,7 +177,7 @@ def make_train_step(
             "y": batch["y"],
             "prediction": tf.cast(prediction["image"], tf.float32),
         }
-        for key in ("x0_warped", "x1_warped"):
+        for key in WARPED_OUTPUTS:
             if key in prediction:
                 images[key] = tf.cast(prediction[key], tf.float32)
         return grads, total, values, weights, images
