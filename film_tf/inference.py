@@ -99,26 +99,6 @@ class KerasPasses:
         return self._forward(x0, x1)
 
 
-def _saved_model_forward(path: str) -> Callable:
-    import tensorflow as tf
-
-    try:
-        loaded = tf.saved_model.load(path)
-    except Exception as e:  # Corrupt or foreign protobufs.
-        raise ValueError(f"Cannot load the SavedModel at '{path}': {str(e).splitlines()[0]}") from None
-    signature = loaded.signatures.get("serving_default")
-    if signature is None:
-        raise ValueError(f"The SavedModel at '{path}' has no serving_default signature.")
-
-    def call(x0, x1):
-        time = tf.fill([x0.shape[0], 1], 0.5)
-        outputs = signature(x0=tf.constant(x0), x1=tf.constant(x1), time=time)
-        return outputs["image"].numpy()
-
-    call.keep_alive = loaded  # The signature needs its SavedModel object alive.
-    return call
-
-
 PRECISIONS = {"float32": None, "bfloat16": "mixed_bfloat16"}
 # XLA pays off for wide models only (benchmarks/RESULTS.md, 2-core CPU): the
 # released model (filters 64) takes 1.20 s instead of 1.46 s at 256x256, the
@@ -170,7 +150,7 @@ def load_forward(
                 f"{setting} applies to weights files and checkpoints; "
                 f"a film_tf SavedModel ('{model_path}') runs as it was exported."
             )
-        return _saved_model_forward(model_path), options
+        return model_io.load_serving_function(model_path), options
     # The forward pass needs `image` only; skipping the auxiliary outputs
     # does not change the variables.
     model = model_io.load_model(

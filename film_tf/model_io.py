@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Callable
 
 import keras
+import numpy as np
 
 from film_tf import checkpoint_io
 from film_tf.checkpoint_io import restore_checkpoint  # noqa: F401  (part of this API)
@@ -348,3 +350,29 @@ def save_weights_with_options(model: keras.Model, path: str) -> None:
     with files.atomic_path(path, keep_name=True) as tmp:
         model.save_weights(tmp)
         files.write_json_atomic(options_sidecar_path(path), options.to_dict())
+
+
+def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A film_tf SavedModel's `serving_default` signature as a function of
+    aligned float32 batches x0, x1 (B, H, W, 3) -> the middle frames (B, H, W, 3).
+
+    Raises:
+      ValueError: an unreadable SavedModel, or one without that signature.
+    """
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(path)
+    except Exception as e:  # Corrupt or foreign protobufs.
+        raise ValueError(f"Cannot load the SavedModel at '{path}': {str(e).splitlines()[0]}") from None
+    signature = loaded.signatures.get("serving_default")
+    if signature is None:
+        raise ValueError(f"The SavedModel at '{path}' has no serving_default signature.")
+
+    def call(x0, x1):
+        time = tf.fill([x0.shape[0], 1], 0.5)
+        outputs = signature(x0=tf.constant(x0), x1=tf.constant(x1), time=time)
+        return outputs["image"].numpy()
+
+    call.keep_alive = loaded  # The signature needs its SavedModel object alive.
+    return call
