@@ -43,9 +43,9 @@ def video_frames(name: str, start: int = 0, count: int = 3, step: int = 1) -> np
     return video[start : start + count * step : step]
 
 
-def write_run_folder(run: str, model, step: int = 7) -> str:
-    """A run folder as film-train writes it: config.gin and train/ckpt-<step>;
-    returns the checkpoint prefix."""
+def write_run_folder(run: str, model, step: int = 7, extra_bindings: tuple[str, ...] = ()) -> str:
+    """A run folder as film-train writes it: config.gin (plus `extra_bindings`)
+    and train/ckpt-<step>; returns the checkpoint prefix."""
     import keras
     import tensorflow as tf
 
@@ -61,7 +61,7 @@ def write_run_folder(run: str, model, step: int = 7) -> str:
     )
     prefix = manager.save(checkpoint_number=step)
     lines = [f"film_net.{k} = {v!r}" for k, v in model.film_options.to_dict().items()]
-    lines += ["training.learning_rate = 0.0001"]  # not a film_net binding: skipped
+    lines += ["training.learning_rate = 0.0001", *extra_bindings]  # not film_net bindings: skipped
     with open(os.path.join(run, "config.gin"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return prefix

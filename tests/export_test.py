@@ -349,25 +349,12 @@ def test_next_version_follows_the_highest_integer_folder(tmp_path):
 
 
 def _write_run_folder(run: str, options, step: int = 7):
-    """A run folder as film-train writes it: config.gin and train/ckpt-<step>."""
-    from film_tf.training.checkpoints import make_checkpoint
+    """A seeded run folder whose config.gin also binds a configurable film-export does not register."""
+    from tests.conftest import write_run_folder
 
     keras.utils.set_random_seed(5)
     model = create_model(options)
-    optimizer = keras.optimizers.Adam()
-    optimizer.build(model.trainable_variables)
-    manager = tf.train.CheckpointManager(
-        make_checkpoint(model, optimizer, tf.Variable(step, dtype=tf.int64)),
-        os.path.join(run, "train"),
-        max_to_keep=2,
-        checkpoint_name="ckpt",
-    )
-    manager.save(checkpoint_number=step)
-    lines = [f"film_net.{k} = {v!r}" for k, v in options.to_dict().items()]
-    # Bindings of training configurables this binary does not register.
-    lines += ["training.learning_rate = 0.0001", "training_losses.losses = [@l1_loss()]"]
-    with open(os.path.join(run, "config.gin"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_run_folder(run, model, step, extra_bindings=("training_losses.losses = [@l1_loss()]",))
     return model
 
 
