@@ -31,6 +31,15 @@ setup(
     extras_require={
         "test": ["pytest", "pytest-xdist", "scikit-video", "scikit-image", "ruff"],
         "jax": ["jax[cpu]"],
+        # Dataset builders and batch evaluation on any Beam runner.
+        "beam": ["apache-beam>=2.60"],
+        # ONNX export (tf2onnx converts the TF graph) and its runtime.
+        "onnx": ["onnx", "onnxruntime", "tf2onnx"],
+        # LiteRT (TFLite) interpreter for exported .tflite files.
+        "litert": ["ai-edge-litert"],
+        # film-app, the local web page; playwright drives Debian's chromium in its tests.
+        "app": ["gradio>=5"],
+        "browser-test": ["playwright"],
     },
     entry_points={
         "console_scripts": [
@@ -45,6 +54,7 @@ setup(
             "film-create-xiph-tfrecord=film_tf.datasets.xiph:run_main",
             "film-create-video-tfrecord=film_tf.datasets.video:run_main",
             "film-create-synthetic-motion-tfrecord=film_tf.datasets.synthetic_motion:run_main",
+            "film-app=film_tf.app.cli:run_main",
         ]
     },
 )

@@ -68,6 +68,12 @@ def required(fv: flags.FlagValues, name: str):
     return value
 
 
+def report(message: str) -> None:
+    """The one line a successful command ends with, saying what it wrote
+    (e.g. `wrote 9 frames to out/ (interpolated.mp4)`)."""
+    print(message, flush=True)
+
+
 def run_argv(argv: Sequence[str], define: Callable, run: Callable) -> None:
     """A binary's `main(argv)`: `run(parse_flags(argv, define))`."""
     run(parse_flags(argv, define))
