@@ -1,50 +1,43 @@
 """film_tf: FILM (Frame Interpolation for Large Motion) in TensorFlow / Keras 3.
 
-The public API (what the README documents):
+The public API (what the README documents): `Options`, `create_model`,
+`FilmNet`, `load_official_weights`, `warp`, `dense_image_warp`,
+`Interpolator`, `load_model`, `save_weights_with_options`,
+`export_saved_model`.
 
-- the model core, imported with the package: `Options`, `create_model`,
-  `FilmNet`, `load_official_weights`, `warp`, `dense_image_warp`;
-- loaded on first use (PEP 562), so that `import film_tf` does not pull in
-  inference, file formats or the TensorFlow serving code, and none of those
-  modules can form an import cycle with this one: `Interpolator`,
-  `load_model`, `save_weights_with_options`, `export_saved_model`.
+Every name is loaded on first use (PEP 562), so `import film_tf` (and
+`import film_tf.cli_utils`, which the command-line tools start with) imports
+neither TensorFlow nor Keras, and no module can form an import cycle with
+this one.
 
-`warp` is imported eagerly on purpose: `film_tf.warp` is also a submodule, and
-importing the submodule anywhere would otherwise bind the module, not the
-function, to the package attribute.
+`film_tf.warp` is both a submodule and a public function. The package
+attribute is always the function: importing the submodule (which binds the
+module to the package attribute) stores the function instead.
 """
 
 from __future__ import annotations
 
 import importlib
-
-from film_tf.interpolator import FilmNet, create_model
-from film_tf.official_weights import load_official_weights
-from film_tf.options import Options
-from film_tf.warp import dense_image_warp, warp
+import sys
+import types
 
 __version__ = "0.1.0"
 
 # name -> the module that owns it, imported on first use.
 _LAZY = {
+    "Options": "film_tf.options",
+    "create_model": "film_tf.interpolator",
+    "FilmNet": "film_tf.interpolator",
+    "load_official_weights": "film_tf.official_weights",
+    "warp": "film_tf.warp",
+    "dense_image_warp": "film_tf.warp",
     "Interpolator": "film_tf.inference",
     "load_model": "film_tf.model_io",
     "save_weights_with_options": "film_tf.model_io",
     "export_saved_model": "film_tf.serving",
 }
 
-__all__ = [
-    "FilmNet",
-    "Interpolator",
-    "Options",
-    "create_model",
-    "dense_image_warp",
-    "export_saved_model",
-    "load_model",
-    "load_official_weights",
-    "save_weights_with_options",
-    "warp",
-]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
@@ -57,3 +50,16 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """The package module: a public name that is also a submodule (`warp`)
+    keeps naming the public object when the import system binds the submodule."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

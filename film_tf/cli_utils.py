@@ -1,16 +1,31 @@
-"""Shared plumbing for the command-line binaries: flags and clean errors.
+"""Shared plumbing for the command-line binaries: flags, clean errors, quiet start.
 
 Every binary follows one pattern: `define_flags(fv)` declares its flags on a
 given `FlagValues`, `_run(fv)` does the work, `main(argv)` runs it on fresh
 FlagValues (for tests and other Python code) and `run_main()` is the console
 script (global FLAGS, absl's --help). Flags are never defined at import, so
 binaries with flags of the same name can share a process.
+
+The console scripts (`run_binary`) also:
+- exit 0 after `--help` / `--helpfull` (absl exits 1), and exit 2 with one
+  `error: ...` line on a bad flag, a stray argument or another user mistake;
+- keep TensorFlow quiet unless `--verbose` (or FILM_TF_VERBOSE=1) is given:
+  its C++ start-up lines, its Python INFO/WARNING logs and Keras/TensorFlow
+  Python warnings are dropped (`quiet_tensorflow`).
+
+This module imports only the standard library and absl.flags, so that a
+binary answers `--help` and flag mistakes before TensorFlow is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.abc
+import importlib.machinery
+import os
 import sys
-from typing import Callable, Sequence
+import tempfile
+from typing import Callable, Iterator, Sequence
 
 from absl import flags
 
@@ -25,12 +40,47 @@ USER_ERRORS = (
 )
 
 
+# Every console script's --verbose, on the global FLAGS like absl's own --verbosity
+# (defined here, at import, so that wrappers splitting argv, e.g. the Beam
+# binaries' pipeline options, know it is a flag of the binary).
+VERBOSE_FLAG = "verbose"
+if VERBOSE_FLAG not in flags.FLAGS:
+    flags.DEFINE_bool(
+        VERBOSE_FLAG,
+        False,
+        "Show TensorFlow's start-up logs and warnings (also: environment FILM_TF_VERBOSE=1).",
+    )
+
+
 class UserError(Exception):
     """An input problem the user can fix; reported as one line, exit code 2."""
 
 
-def run_absl(main: Callable[[list[str]], None]) -> None:
-    """`absl.app.run(main)`, but user mistakes end in `error: ...` and exit 2."""
+def _fail(message: str) -> None:
+    """Prints `error: message` as one line on stderr and exits 2."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_global_flags(argv: Sequence[str]) -> list[str]:
+    """absl's flag parser for `app.run`, for people: `--help` and
+    `--helpfull` print the help and exit 0, a bad flag is one `error:` line
+    and exit 2 (absl prints a FATAL banner and usage, and exits 1)."""
+    try:
+        return flags.FLAGS(list(argv))
+    except SystemExit as e:
+        if e.code == 1:  # absl's help flags exit 1 after printing the help.
+            sys.exit(0)
+        raise
+    except flags.Error as e:
+        hint = " (--help lists the flags)" if isinstance(e, flags.UnrecognizedFlagError) else ""
+        _fail(f"{e}{hint}")
+    raise AssertionError("unreachable")
+
+
+def run_absl(main: Callable[[list[str]], None], flags_parser: Callable | None = None) -> None:
+    """`absl.app.run(main)`, but user mistakes end in `error: ...` and exit 2
+    (`flags_parser`: absl's own by default)."""
     from absl import app
 
     def guarded(argv):
@@ -40,10 +90,119 @@ def run_absl(main: Callable[[list[str]], None]) -> None:
             message = str(e) or type(e).__name__
             if isinstance(e, OSError) and e.filename and e.strerror:
                 message = f"{e.strerror}: '{e.filename}'"
-            print(f"error: {message}", file=sys.stderr)
-            sys.exit(2)
+            _fail(message)
 
-    app.run(guarded)
+    if flags_parser is None:
+        app.run(guarded)
+    else:
+        app.run(guarded, flags_parser=flags_parser)
+
+
+# ------------------------------------------------------------ quiet start
+
+
+def verbose_requested(flag: bool = False) -> bool:
+    """True if `--verbose` was given or FILM_TF_VERBOSE is 1/true/yes."""
+    return flag or os.environ.get("FILM_TF_VERBOSE", "").strip().lower() in ("1", "true", "yes")
+
+
+@contextlib.contextmanager
+def _stderr_fd_captured() -> Iterator[None]:
+    """Sends file descriptor 2 (where TensorFlow's C++ code logs) to a
+    temporary file; replays it on stderr if the block raises."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            captured.seek(0)
+            os.write(2, captured.read())
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Runs the real loader of the `tensorflow` package with fd 2 captured."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        with _stderr_fd_captured():
+            self._loader.exec_module(module)
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` until it is imported, wrapping its loader in `_QuietLoader`."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow" or name in sys.modules:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+_LIBRARY_DIRS = ("tensorflow", "keras", "tf_keras", "tensorflow_core", "apache_beam")
+
+
+class _LibraryInfoFilter:
+    """A logging filter dropping INFO and WARNING records logged from
+    TensorFlow, Keras or Apache Beam code (they log through absl, like the
+    binaries)."""
+
+    def filter(self, record) -> bool:
+        import logging
+
+        if record.levelno >= logging.ERROR:
+            return True
+        parts = os.path.normpath(record.pathname or "").split(os.sep)
+        return not any(name in parts for name in _LIBRARY_DIRS)
+
+
+def quiet_tensorflow() -> None:
+    """Silences TensorFlow's start-up for a console script; call it before
+    TensorFlow is imported (it does nothing to an imported TensorFlow's C++ logs).
+
+    - TF_CPP_MIN_LOG_LEVEL=3 unless already set (drops e.g. `failed call to
+      cuInit` on machines without a GPU);
+    - the lines TensorFlow's libraries print while they load, before its log
+      level applies ("All log messages before absl::InitializeLog() ...",
+      oneDNN, CUDA drivers), are captured during `import tensorflow` and
+      shown only if the import fails;
+    - TensorFlow's and Keras's Python logs show errors only: the
+      `tensorflow` logger, and records of theirs on the `absl` logger, e.g.
+      SavedModel's "contains input name(s) ... with unsupported characters
+      which will be renamed to unknown_0 ..." (the binaries' own absl logs
+      stay); Python warnings raised from TensorFlow or Keras code are ignored.
+    """
+    import logging
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    absl_logger = logging.getLogger("absl")
+    if not any(isinstance(f, _LibraryInfoFilter) for f in absl_logger.filters):
+        absl_logger.addFilter(_LibraryInfoFilter())
+    warnings.filterwarnings("ignore", module=r"(tensorflow|keras|tf_keras)(\.|$)")
+    if "tensorflow" not in sys.modules and not any(
+        isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 def _reject_positional(argv: Sequence[str]) -> None:
@@ -99,9 +258,10 @@ def entry_points(
 
 
 def run_binary(define: Callable, run: Callable, usage: str | None = None) -> None:
-    """A binary's `run_main()`: defines its flags on the global FLAGS, parses
-    sys.argv with absl and calls `run(FLAGS)`, reporting user mistakes in one
-    line (`run_absl`).
+    """A binary's `run_main()`: defines its flags (and `--verbose`) on the
+    global FLAGS, parses sys.argv with absl (`parse_global_flags`), keeps
+    TensorFlow quiet unless verbose (`quiet_tensorflow`) and calls
+    `run(FLAGS)`, reporting user mistakes in one line (`run_absl`).
 
     The new flags are registered as the main module's key flags, so `--help`
     lists them whether started by `python -m` or a console script; `usage`
@@ -109,7 +269,7 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
     """
     before = set(flags.FLAGS)
     define(flags.FLAGS)
-    for name in sorted(set(flags.FLAGS) - before):
+    for name in sorted(set(flags.FLAGS) - before) + [VERBOSE_FLAG]:
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
     main_module = sys.modules.get("__main__")
     # The __main__ module is a console-script or `python -m` wrapper here, whose
@@ -119,6 +279,8 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
 
     def absl_main(argv: list[str]) -> None:
         _reject_positional(argv)
+        if not verbose_requested(flags.FLAGS[VERBOSE_FLAG].value):
+            quiet_tensorflow()
         run(flags.FLAGS)
 
-    run_absl(absl_main)
+    run_absl(absl_main, parse_global_flags)

@@ -82,7 +82,8 @@ def _run(fv: flags.FlagValues) -> None:
             raise
         message = " ".join(str(e).split())
         raise cli_utils.UserError(re.sub(r"\s*In call to configurable .*$", "", message)) from None
-    logging.info("Done: step %d in %s", result.final_step, run_dir)
+    saved = f"; SavedModel {result.saved_model}" if result.saved_model else ""
+    cli_utils.report(f"trained to step {result.final_step}: wrote {run_dir}{saved}")
 
 
 main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)

@@ -26,7 +26,7 @@ CORE = {
     "film_tf.tracking",  # Keras sub-layer tracking for the layers above
 }
 # Code that only binaries use: the binary pattern and the CLIs' shared flags.
-BINARY_SUPPORT = {"film_tf.cli_utils", "film_tf.cli"}
+BINARY_SUPPORT = {"film_tf.cli_utils", "film_tf.cli", "film_tf.datasets.beam_cli"}
 MAX_LINES = 400
 MAX_BINARY_LINES = 160
 
@@ -55,7 +55,7 @@ def is_binary(module: str) -> bool:
     """A module with a console-script entry point (`run_main`), or the CLI package."""
     source = _source(module)
     return module.startswith("film_tf.cli.") or bool(
-        re.search(r"^(def run_main\(|main, run_main = cli_utils\.entry_points\()", source, re.M)
+        re.search(r"^(def run_main\(|main, run_main = \w+\.entry_points\()", source, re.M)
     )
 
 

@@ -15,6 +15,11 @@ must exist too.
 
 Today: "The model" and "Interpolating your own frames" blocks run; the TF
 Serving REST client needs a model server (skipped with that reason).
+
+The ```sh blocks: the first screen's bundled example and every command of the
+"From install to a trained model" path run as written, in order, in a
+temporary folder (`test_readme_shell_commands_run_as_written`); only a
+download, an install or a server is skipped, by `SH_SKIP_RULES`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import ast
 import builtins
 import importlib
 import io
+import json
 import os
 import re
 import shutil
@@ -231,49 +237,117 @@ def sh_commands(text: str) -> list[str]:
     return commands
 
 
-# README commands that need no external data, found by the console script they start (after
-# the first screen's set-up prefix, which CI has already run): they run as written, from a
-# folder that looks like the repository root (film_tf/ and gin_configs/ linked in), so the
-# source tree gets no outputs.
-RUNNABLE = (
-    "film-interpolate-frames --pattern film_tf/assets/examples",
-    "film-create-synthetic-motion-tfrecord",
+# The README's first command (after its set-up prefix, which CI has already run) and every
+# command of its "From install to a trained model" path run as written, in order, from a
+# folder that looks like the repository root (film_tf/, gin_configs/ and eval/ linked in),
+# so the source tree gets no outputs. A path command is not run only when it needs what a
+# test machine does not have; `SH_SKIP_RULES` gives the reason.
+FIRST_COMMAND = "film-interpolate-frames --pattern film_tf/assets/examples"
+PATH_HEADING = "## From install to a trained model"
+SH_SKIP_RULES = (
+    (r"^pip install ", "installs a package (the test environment is fixed)"),
+    (r"^tensorboard ", "starts a web server"),
+    (r"pretrained_models/", "needs the released FILM weights (not on this machine)"),
+    (r"^(tensorflow_model_server|docker) ", "needs a TF Serving model server"),
 )
-SMOKE_TRAINING = "film-train --gin_config gin_configs/testing/tiny.gin"
+# The programs of the path, in order: what runs, and what is only shown.
+PATH_PROGRAMS = [
+    "film-interpolate",
+    "film-interpolate-frames",
+    "film-create-synthetic-motion-tfrecord",
+    "film-train",
+    "film-eval",
+    "film-export",
+    "film-export",
+    "saved_model_cli",
+]
+PATH_SKIPPED = ["film-interpolate", "pip", "pip", "tensorboard"]
 
 
-def _runnable_commands() -> list[str]:
+def section(text: str, heading: str) -> str:
+    """The markdown from `heading` to the next level-2 heading."""
+    start = text.index(heading + "\n")
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end >= 0 else len(text)]
+
+
+def sh_skip_reason(command: str) -> str | None:
+    for pattern, reason in SH_SKIP_RULES:
+        if re.search(pattern, command):
+            return reason
+    return None
+
+
+def _readme() -> str:
     with open(README, encoding="utf-8") as f:
-        commands = sh_commands(f.read())
-    picked = []
-    for command in commands:
-        for start in (*RUNNABLE, SMOKE_TRAINING):
-            if start in command:
-                picked.append(command[command.index(start) :])
-    return picked
+        return f.read()
+
+
+def first_command() -> str:
+    (command,) = [c for c in sh_commands(_readme()) if FIRST_COMMAND in c][:1]
+    return command[command.index(FIRST_COMMAND) :]
+
+
+def path_commands() -> list[tuple[str, str | None]]:
+    """(command, skip reason or None) of the path section, in order."""
+    return [(c, sh_skip_reason(c)) for c in sh_commands(section(_readme(), PATH_HEADING))]
+
+
+def test_the_path_runs_every_step_and_skips_only_downloads_and_servers():
+    commands = path_commands()
+    assert [c.split()[0] for c, reason in commands if reason is None] == PATH_PROGRAMS, commands
+    assert [c.split()[0] for c, reason in commands if reason is not None] == PATH_SKIPPED, commands
+    # Console scripts, not `python -m` module paths that work only from the repository root.
+    assert not [c for c, _ in commands if c.startswith("python")]
+    # The data the training step reads is made before it.
+    steps = [c for c, _ in commands]
+    make = next(i for i, c in enumerate(steps) if "--output_tfrecord_filepath=/tmp/film/tiny.tfrecord" in c)
+    train = next(i for i, c in enumerate(steps) if c.startswith("film-train"))
+    assert make < train and "/tmp/film/tiny.tfrecord@2" in steps[train]
+
+
+def test_sh_skip_rules():
+    assert sh_skip_reason("pip install tensorboard") and sh_skip_reason("tensorboard --logdir x")
+    assert "released FILM weights" in sh_skip_reason(
+        "film-interpolate --model_path pretrained_models/film_net/L1"
+    )
+    assert sh_skip_reason("film-train --gin_config gin_configs/testing/tiny.gin") is None
 
 
 def test_readme_shell_commands_run_as_written(tmp_path):
-    """The bundled example (first screen) and the training smoke test, in order."""
-    commands = _runnable_commands()
-    assert [c.split()[0] for c in commands] == [
-        "film-interpolate-frames",
-        "film-create-synthetic-motion-tfrecord",
-        "film-train",
-    ], commands
-    for name in ("film_tf", "gin_configs"):
+    """The bundled example (first screen), then the path from install to a trained model."""
+    commands = [first_command()] + [c for c, reason in path_commands() if reason is None]
+    assert [c.split()[0] for c in commands] == ["film-interpolate-frames", *PATH_PROGRAMS], commands
+    for name in ("film_tf", "gin_configs", "eval"):
         os.symlink(os.path.join(ROOT, name), tmp_path / name)
     bin_dir = os.path.dirname(sys.executable)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    # The smoke test writes to /tmp/tiny.tfrecord and /tmp/film as the README says; run it in
-    # a private /tmp-like prefix so parallel runs do not meet.
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the tools keep TensorFlow quiet themselves
+    # The path writes under /tmp/film as the README says; run it in a private /tmp-like
+    # prefix so parallel runs do not meet.
     private = tmp_path / "tmp"
     private.mkdir()
+    outputs = {}
     for command in commands:
         command = command.replace("/tmp/", f"{private}/")
-        done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200
+        )
         assert done.returncode == 0, f"{command}\n{done.stderr[-2000:]}"
+        outputs.setdefault(command.split()[0], []).append(done)
     frames = sorted(os.listdir(tmp_path / "slowmo" / "interpolated_frames"))
     assert frames == [f"frame_{i:03d}.png" for i in range(9)]
     assert os.path.getsize(tmp_path / "slowmo" / "interpolated.mp4") > 0
-    assert os.path.isfile(private / "film" / "tiny" / "train" / "checkpoint")
+    film = private / "film"
+    assert os.path.isfile(film / "tiny" / "train" / "checkpoint")
+    # What the tools say they wrote, in one last line.
+    (interpolated,) = outputs["film-interpolate"]
+    assert interpolated.stdout.splitlines() == [f"wrote the middle frame to {film}/middle.png"]
+    assert (film / "middle.png").is_file() and (film / "slower.mp4").stat().st_size > 0
+    (trained,) = outputs["film-train"]
+    assert trained.stdout.splitlines()[-1].startswith(f"trained to step 20: wrote {film}/tiny")
+    with open(film / "tiny_eval" / "results.json") as f:
+        assert json.load(f)["num_examples"] == 32
+    assert (film / "exports" / "1" / "saved_model.pb").is_file()
+    (shown,) = outputs["saved_model_cli"]
+    assert "x0" in shown.stdout and "image" in shown.stdout

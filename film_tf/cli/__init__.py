@@ -2,7 +2,9 @@
 
 Shared here: the model flags and building an `Interpolator` from them.
 Inputs and outputs are checked before the model loads, so mistakes are
-reported before any slow work.
+reported before any slow work. Only absl.flags is imported here at the top:
+the model code (TensorFlow) loads inside the functions that need it, so
+`--help` and flag mistakes answer at once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import os
 
 from absl import flags
 
-from film_tf.tiling import DEFAULT_MEMORY_BUDGET_GB
+# film_tf.tiling.DEFAULT_MEMORY_BUDGET_GB, as a literal: importing tiling would
+# import numpy and the model options before the flags are even read.
+DEFAULT_MEMORY_BUDGET_GB = 8.0
 
 
 def define_model_flags(fv: flags.FlagValues) -> None:
@@ -81,10 +85,15 @@ def check_model_flags(flag_values) -> None:
     """Fails fast, before the model loads, on a model path that is not a
     model (`model_io.describe`: any kind it loads, including a checkpoint
     prefix such as run/train/ckpt-7) or a missing options file."""
-    from film_tf import model_io
-
-    model_io.describe(flag_values.model_path)  # One-line FileNotFoundError / ValueError.
     if flag_values.options_json is not None and not os.path.isfile(flag_values.options_json):
         raise FileNotFoundError(f"Options file not found: '{flag_values.options_json}'.")
     if flag_values.memory_budget_gb <= 0:
         raise ValueError(f"--memory_budget_gb must be positive, got {flag_values.memory_budget_gb}.")
+    path = flag_values.model_path
+    if path is None:
+        return  # The bundled model.
+    if not (os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
+        raise FileNotFoundError(f"Model not found: '{path}'.")
+    from film_tf import model_io
+
+    model_io.describe(path)  # One-line FileNotFoundError / ValueError.

@@ -6,11 +6,17 @@ film-interpolate --frame1 a.png --frame2 b.png --output_frame mid.png
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from absl import flags
 
 from film_tf import cli_utils
 from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
-from film_tf.image_io import Image, check_output_path, image_info, read_image, write_image
+
+# film_tf.image_io (numpy, Pillow) and the model load inside the functions, so
+# --help and flag mistakes answer before any heavy import.
+if TYPE_CHECKING:
+    from film_tf.image_io import Image
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -24,6 +30,8 @@ def define_flags(fv: flags.FlagValues) -> None:
 
 def check_pair(frame1: str, frame2: str) -> tuple:
     """Header checks of both inputs: readable, same displayed size."""
+    from film_tf.image_io import image_info
+
     info1, info2 = image_info(frame1), image_info(frame2)
     if (info1.height, info1.width) != (info2.height, info2.width):
         raise ValueError(
@@ -38,24 +46,30 @@ def middle_image(interpolator, image1: Image, image2: Image) -> Image:
 
     If either photo has an alpha channel, the alpha is interpolated too (a
     second model pass on the matte); a photo without one counts as opaque.
-    The result keeps the higher bit depth of the two.
+    The result keeps the higher bit depth of the two, and is grayscale if
+    both photos are.
     """
+    from film_tf.image_io import Image
+
     bit_depth = max(image1.bit_depth, image2.bit_depth)
+    grayscale = image1.grayscale and image2.grayscale
     if image1.alpha is None and image2.alpha is None:
-        return Image(interpolator(image1.rgb, image2.rgb), None, bit_depth)
+        return Image(interpolator(image1.rgb, image2.rgb), None, bit_depth, grayscale)
     mid = interpolator(image1.rgba(), image2.rgba())
-    return Image(mid[..., :3], mid[..., 3], bit_depth)
+    return Image(mid[..., :3], mid[..., 3], bit_depth, grayscale)
 
 
 def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> None:
     """Checks the paths, reads both frames, writes the middle one atomically."""
+    from film_tf.image_io import check_output_path, read_image, write_image
+
     check_output_path(output_frame, [frame1, frame2])
     check_pair(frame1, frame2)
     image1, image2 = read_image(frame1), read_image(frame2)
     if image1.size != image2.size:  # Headers agreed; guard against odd decoders.
         raise ValueError(f"The frames differ in size: {image1.size} vs {image2.size}.")
     mid = middle_image(interpolator_factory(), image1, image2)
-    write_image(output_frame, mid.rgb, mid.alpha, mid.bit_depth)
+    write_image(output_frame, mid.rgb, mid.alpha, mid.bit_depth, mid.grayscale)
 
 
 def _run(fv: flags.FlagValues) -> None:
@@ -63,6 +77,7 @@ def _run(fv: flags.FlagValues) -> None:
         cli_utils.required(fv, name)
     check_model_flags(fv)
     run(fv.frame1, fv.frame2, fv.output_frame, lambda: make_interpolator(fv, progress=True))
+    cli_utils.report(f"wrote the middle frame to {fv.output_frame}")
 
 
 main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)

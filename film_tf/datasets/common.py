@@ -1,12 +1,14 @@
 """Shared pieces of the dataset builders: flags, layout checks, triplet encoding.
 
 A builder lists `FileTriplet`s (x0, ground-truth middle y, x1 file paths) or
-produces frames in memory, and hands them to `writer.write_tfrecord`, which
-encodes them in parallel into the official triplet format
-(`film_tf.data.tfrecord`).
+work items that produce frames in memory, and hands them with an encoder from
+here to `beam_pipeline.write_examples`, which encodes them on Apache Beam into
+the official triplet format (`film_tf.data.tfrecord`).
 
 Each builder is a binary in the shared pattern of `film_tf.cli_utils`
-(`define_flags`, `_run`, `main(argv)`, `run_main()`).
+(`define_flags`, `_run`, `main(argv)`, `run_main()`), whose command line also
+takes Beam pipeline options (`beam_cli`). Importing this module imports
+neither NumPy nor TensorFlow (binaries answer --help fast).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import dataclasses
 import io
 import os
 import re
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import numpy as np
 from absl import flags
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # PIL format name -> the `frame_i/format` value stored in the TFRecord.
 _STORED_FORMATS = {"PNG": "png", "JPEG": "jpg"}
@@ -52,8 +56,20 @@ def define_output_flags(fv: flags.FlagValues, default_shards: int) -> None:
     )
     flags.DEFINE_integer("num_shards", default_shards, "Number of output shards.", flag_values=fv)
     flags.DEFINE_integer(
-        "num_workers", 0, "Encoding threads; 0 = one per CPU core.", lower_bound=0, flag_values=fv
+        "num_workers",
+        0,
+        "Workers of the default in-process Beam runner (--direct_num_workers); 0 = one per CPU core.",
+        lower_bound=0,
+        flag_values=fv,
     )
+
+
+def written(count: int, output: str) -> str:
+    """The line a builder ends with: 'wrote 7 examples to 2 shard(s) <base>-*-of-00002'."""
+    m = re.match(r"^(?P<base>.+)@(?P<n>\d+)$", output)
+    where = f"{m.group('base')}-*-of-{int(m.group('n')):05d}" if m else output
+    shards = int(m.group("n")) if m else 1
+    return f"wrote {count} examples to {shards} shard(s) {where}"
 
 
 def sharded_output(path: str, num_shards: int) -> str:
@@ -132,12 +148,15 @@ def encode_file_triplet(triplet: FileTriplet) -> bytes:
     sizes = [r[2] for r in read]
     check_same_size(sizes, triplet.frames, triplet.path)
     example = make_example([r[0] for r in read], [r[1] for r in read], sizes, triplet.path)
-    return example.SerializeToString()
+    # deterministic: features in key order; the default order of a proto map
+    # follows the process's string hashing, so reruns would write other bytes.
+    return example.SerializeToString(deterministic=True)
 
 
 def encode_image(rgb: np.ndarray, fmt: str = "png", jpeg_quality: int = 95) -> bytes:
     """uint8 (H, W, 3) RGB -> PNG or JPEG bytes."""
     import cv2
+    import numpy as np
 
     bgr = np.ascontiguousarray(rgb[..., ::-1])
     if fmt == "png":
@@ -158,4 +177,4 @@ def encode_array_triplet(frames: Sequence[np.ndarray], path: str, fmt: str = "pn
     sizes = [tuple(f.shape[:2]) for f in frames]
     check_same_size(sizes, ("frame_0", "frame_1", "frame_2"), path)
     encoded = [encode_image(f, fmt) for f in frames]
-    return make_example(encoded, [fmt] * 3, sizes, path).SerializeToString()
+    return make_example(encoded, [fmt] * 3, sizes, path).SerializeToString(deterministic=True)

@@ -17,12 +17,12 @@ unchanged.
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 from absl import flags, logging
 
 from film_tf import cli_utils
-from film_tf.datasets import common
-from film_tf.datasets.writer import write_file_triplets
+from film_tf.datasets import beam_cli, common
 
 LAYOUT = "<input_dir>/other-data/<Name>/frame10.png, frame11.png and <input_dir>/other-gt-interp/<Name>/frame10i11.png"
 FRAME_FILES = (("pairs", "frame10.png"), ("golden", "frame10i11.png"), ("pairs", "frame11.png"))
@@ -70,24 +70,30 @@ def build(
     pairs_folder: str = "other-data",
     golden_folder: str = "other-gt-interp",
     num_workers: int = 0,
+    pipeline_args: Sequence[str] = (),
 ) -> int:
-    """Writes the Middlebury-Other triplets to `output` (`base@N`)."""
+    """Writes the Middlebury-Other triplets to `output` (`base@N`) on Beam."""
+    from film_tf.datasets.beam_pipeline import write_file_triplets
+
     triplets = find_triplets(input_dir, pairs_folder, golden_folder)
-    return write_file_triplets(triplets, output, num_workers, "Middlebury")
+    return write_file_triplets(triplets, output, num_workers, pipeline_args)
 
 
-def _run(fv: flags.FlagValues) -> None:
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+    beam_cli.require_beam()
     output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
-    build(
+    count = build(
         cli_utils.required(fv, "input_dir"),
         output,
         fv.input_pairs_foldername,
         fv.golden_foldername,
         fv.num_workers,
+        beam_args,
     )
+    cli_utils.report(common.written(count, output))
 
 
-main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+main, run_main = beam_cli.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

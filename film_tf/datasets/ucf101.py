@@ -14,12 +14,12 @@ x0, frame_01_gt -> y, frame_02 -> x1; PNG bytes are stored unchanged.
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 from absl import flags
 
 from film_tf import cli_utils, files
-from film_tf.datasets import common
-from film_tf.datasets.writer import write_file_triplets
+from film_tf.datasets import beam_cli, common
 
 LAYOUT = "<input_dir>/<id>/frame_00.png, frame_01_gt.png, frame_02.png"
 FRAME_NAMES = ("frame_00.png", "frame_01_gt.png", "frame_02.png")  # x0, y, x1
@@ -41,18 +41,22 @@ def find_triplets(input_dir: str) -> list[common.FileTriplet]:
     )
 
 
-def build(input_dir: str, output: str, num_workers: int = 0) -> int:
-    """Writes the UCF101 triplets to `output` (`base@N`)."""
+def build(input_dir: str, output: str, num_workers: int = 0, pipeline_args: Sequence[str] = ()) -> int:
+    """Writes the UCF101 triplets to `output` (`base@N`) on Beam."""
+    from film_tf.datasets.beam_pipeline import write_file_triplets
+
     triplets = find_triplets(input_dir)
-    return write_file_triplets(triplets, output, num_workers, "UCF101")
+    return write_file_triplets(triplets, output, num_workers, pipeline_args)
 
 
-def _run(fv: flags.FlagValues) -> None:
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+    beam_cli.require_beam()
     output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
-    build(cli_utils.required(fv, "input_dir"), output, fv.num_workers)
+    count = build(cli_utils.required(fv, "input_dir"), output, fv.num_workers, beam_args)
+    cli_utils.report(common.written(count, output))
 
 
-main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+main, run_main = beam_cli.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ difference tests above use the decoded full-resolution frames, so the same
 triplets are chosen at every scale.
 
 Videos are decoded with ffmpeg (through mediapy) one frame at a time, so long
-videos fit in memory; frames are encoded (PNG by default) in parallel.
+videos fit in memory; on Beam, videos are decoded in parallel (one worker per
+video) and each video's triplets are encoded (PNG by default) by its worker.
 
     python -m datasets.create_video_tfrecord --input_dir=<videos or one video> \
       --frame_gap=2 --stride=4 --max_triplets_per_video=500 \
@@ -38,22 +39,26 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import os
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-import numpy as np
 from absl import flags
 
-from film_tf import cli_utils, media
-from film_tf.datasets import common
-from film_tf.datasets.writer import write_tfrecord
+from film_tf import cli_utils
+from film_tf.datasets import beam_cli, common
+from film_tf.files import natural_key
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "input_dir",
         None,
-        f"A folder searched recursively for videos ({', '.join(media.INPUT_VIDEO_EXTENSIONS)}), or one video file.",
+        "A folder searched recursively for videos (the extensions of film_tf.media.INPUT_VIDEO_EXTENSIONS: "
+        ".mp4, .mov, ...), or one video file.",
         flag_values=fv,
     )
     flags.DEFINE_integer("frame_gap", 1, "g: triplets are frames (i, i+g, i+2g).", 1, flag_values=fv)
@@ -109,15 +114,20 @@ class TripletOptions:
 
 
 def find_videos(input_path: str) -> list[str]:
-    """Video files under `input_path` (a folder, searched recursively, or one file), sorted."""
+    """Video files under `input_path` (a folder, searched recursively, or one
+    file), in natural order of folders, then names ('clip2' before 'clip10')."""
+    from film_tf import media
+
     if os.path.isfile(input_path):
         return [input_path]
     common.require_dir(input_path, "Video folder")
     videos = []
     for root, dirs, files in os.walk(input_path):
-        dirs.sort()
+        dirs.sort(key=natural_key)
         videos += [
-            os.path.join(root, f) for f in sorted(files) if f.lower().endswith(media.INPUT_VIDEO_EXTENSIONS)
+            os.path.join(root, f)
+            for f in sorted(files, key=natural_key)
+            if f.lower().endswith(media.INPUT_VIDEO_EXTENSIONS)
         ]
     if not videos:
         raise FileNotFoundError(
@@ -128,6 +138,8 @@ def find_videos(input_path: str) -> list[str]:
 
 def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     """mean |a - b| of two uint8 frames, in [0, 1] units."""
+    import numpy as np
+
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)))) / 255.0
 
 
@@ -151,6 +163,8 @@ def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np
     dropped first; the triplet indices count kept frames, the stored index is
     the middle frame's index among all decoded frames.
     """
+    from film_tf import media
+
     g = options.frame_gap
     # (decoded index, frame) of the last 2g + 1 kept frames.
     window: collections.deque = collections.deque(maxlen=2 * g + 1)
@@ -185,23 +199,29 @@ def build(
     options: TripletOptions = TripletOptions(),
     image_format: str = "png",
     num_workers: int = 0,
+    pipeline_args: Sequence[str] = (),
 ) -> int:
-    """Writes the triplets of every video under `input_path` to `output` (`base@N`)."""
+    """Writes the triplets of every video under `input_path` to `output`
+    (`base@N`) on Beam: one unit per video, expanded by `video_triplets`."""
+    from film_tf.datasets.beam_pipeline import write_examples
+
     videos = find_videos(input_path)
-
-    def items():
-        for video in videos:
-            yield from video_triplets(video, options)
-
-    def encode(item):
-        frames, key = item
-        frames = [downscale_area(f, options.downscale) for f in frames]
-        return common.encode_array_triplet(frames, key, image_format)
-
-    return write_tfrecord(items(), encode, output, num_workers, desc=f"{len(videos)} video(s)")
+    expand = functools.partial(video_triplets, options=options)
+    encode = functools.partial(encode_triplet, downscale=options.downscale, image_format=image_format)
+    return write_examples(videos, encode, output, expand, pipeline_args, num_workers)
 
 
-def _run(fv: flags.FlagValues) -> None:
+def encode_triplet(
+    item: tuple[list[np.ndarray], str], downscale: int = 1, image_format: str = "png"
+) -> bytes:
+    """A serialized Example of one `video_triplets` item, downscaled."""
+    frames, key = item
+    frames = [downscale_area(f, downscale) for f in frames]
+    return common.encode_array_triplet(frames, key, image_format)
+
+
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+    beam_cli.require_beam()
     output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
     options = TripletOptions(
         fv.frame_gap,
@@ -212,10 +232,13 @@ def _run(fv: flags.FlagValues) -> None:
         fv.drop_repeated_frames,
         fv.downscale,
     )
-    build(cli_utils.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers)
+    count = build(
+        cli_utils.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers, beam_args
+    )
+    cli_utils.report(common.written(count, output))
 
 
-main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+main, run_main = beam_cli.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

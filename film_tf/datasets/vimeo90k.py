@@ -16,12 +16,12 @@ ground truth), im3 -> x1; the PNG bytes are stored unchanged.
 from __future__ import annotations
 
 import os
+from typing import Sequence
 
 from absl import flags
 
 from film_tf import cli_utils
-from film_tf.datasets import common
-from film_tf.datasets.writer import write_file_triplets
+from film_tf.datasets import beam_cli, common
 
 LAYOUT = "<input_dir>/sequences/<5 digits>/<4 digits>/im{1,2,3}.png and tri_{train,test}list.txt"
 FRAME_NAMES = ("im1.png", "im2.png", "im3.png")  # x0, y, x1
@@ -79,20 +79,31 @@ def build(
     split: str = "test",
     list_path: str | None = None,
     num_workers: int = 0,
+    pipeline_args: Sequence[str] = (),
 ) -> int:
-    """Writes the split to `output` (`base@N`); returns the example count."""
+    """Writes the split to `output` (`base@N`) on Beam (`pipeline_args`: its
+    options, default in-process); returns the example count."""
+    from film_tf.datasets.beam_pipeline import write_file_triplets
+
     triplets = find_triplets(input_dir, split, list_path)
-    return write_file_triplets(triplets, output, num_workers, f"Vimeo-90K {split}")
+    return write_file_triplets(triplets, output, num_workers, pipeline_args)
 
 
-def _run(fv: flags.FlagValues) -> None:
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+    beam_cli.require_beam()
     output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
-    build(
-        cli_utils.required(fv, "input_dir"), output, fv.split, fv.input_triplet_list_filepath, fv.num_workers
+    count = build(
+        cli_utils.required(fv, "input_dir"),
+        output,
+        fv.split,
+        fv.input_triplet_list_filepath,
+        fv.num_workers,
+        beam_args,
     )
+    cli_utils.report(common.written(count, output))
 
 
-main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+main, run_main = beam_cli.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,11 @@
-"""Parallel encoding of triplets into sharded TFRecords, with a progress bar."""
+"""The single-process reference encoder, and the one TFRecord shard writer.
+
+The builders run on Beam (`beam_pipeline.write_examples`). `write_tfrecord`
+here is the home-made thread-pool encoder they used before: kept as the
+reference the Beam pipeline must reproduce byte for byte (same shard of each
+example, `beam_pipeline.shard_of`, same order, same `write_records`), which the
+tests and `benchmarks/beam_builders.py` check; no builder calls it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,6 @@ import concurrent.futures
 import os
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
-from film_tf.data.tfrecord import atomic_sharded_writer, shard_names
 from film_tf.datasets.common import FileTriplet, encode_file_triplet
 
 T = TypeVar("T")
@@ -62,18 +68,19 @@ def write_tfrecord(
     """
     from tqdm import tqdm
 
-    names = shard_names(output)
+    from film_tf.data.tfrecord import atomic_sharded_writer
+    from film_tf.datasets.beam_pipeline import shard_of
+
     count = 0
     with atomic_sharded_writer(output) as writers:
         results = ordered_parallel_map(encode, items, num_workers)
         for serialized in tqdm(results, total=total, desc=desc, unit=" ex", dynamic_ncols=True):
             if serialized is None:
                 continue
-            writers[count % len(writers)].write(serialized)
+            writers[shard_of(count, len(writers))].write(serialized)
             count += 1
         if count == 0:
             raise ValueError(f"No triplets to write to '{output}'; nothing was written.")
-    print(f"Wrote {count} examples to {len(names)} shard(s): {names[0]}" + (" ..." if len(names) > 1 else ""))
     return count
 
 
@@ -83,3 +90,12 @@ def write_file_triplets(
     """`write_tfrecord` of image-file triplets (each encoded by
     `common.encode_file_triplet`); returns the example count."""
     return write_tfrecord(triplets, encode_file_triplet, output, num_workers, len(triplets), desc)
+
+
+def write_records(path: str, records: Iterable[bytes]) -> None:
+    """Writes serialized records to one TFRecord file (any tf.io.gfile path)."""
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)

@@ -31,14 +31,17 @@ clip after clip, `--num_frames` per clip. Extract frames with e.g.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
 from absl import flags, logging
 
 from film_tf import cli_utils, files
-from film_tf.datasets import common
-from film_tf.datasets.writer import write_tfrecord
+from film_tf.datasets import beam_cli, common
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LAYOUT = "<input_dir>/<clip>/<frame>.png (frames in natural name order), or all frames in <input_dir>"
 RESIZE_FILTERS = ("area", "area_linear")
@@ -82,6 +85,7 @@ class Transform:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """uint8 (H, W, C) -> uint8 (H', W', C)."""
         import cv2
+        import numpy as np
 
         if self.center_crop_factor > 1:
             h, w = image.shape[:2]
@@ -162,21 +166,27 @@ def build(
     transform: Transform = Transform(),
     num_frames: int = 100,
     num_workers: int = 0,
+    pipeline_args: Sequence[str] = (),
 ) -> int:
-    """Writes the Xiph triplets, transformed, to `output` (`base@N`)."""
+    """Writes the Xiph triplets, transformed, to `output` (`base@N`) on Beam."""
+    from film_tf.datasets.beam_pipeline import write_examples
+
     triplets = find_triplets(input_dir, num_frames)
-    return write_tfrecord(
-        triplets, lambda t: encode_triplet(t, transform), output, num_workers, len(triplets), "Xiph"
-    )
+    encode = functools.partial(encode_triplet, transform=transform)
+    return write_examples(triplets, encode, output, None, pipeline_args, num_workers)
 
 
-def _run(fv: flags.FlagValues) -> None:
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+    beam_cli.require_beam()
     output = common.sharded_output(cli_utils.required(fv, "output_tfrecord_filepath"), fv.num_shards)
     transform = Transform(fv.scale_factor, fv.center_crop_factor, fv.resize_filter)
-    build(cli_utils.required(fv, "input_dir"), output, transform, fv.num_frames, fv.num_workers)
+    count = build(
+        cli_utils.required(fv, "input_dir"), output, transform, fv.num_frames, fv.num_workers, beam_args
+    )
+    cli_utils.report(common.written(count, output))
 
 
-main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+main, run_main = beam_cli.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

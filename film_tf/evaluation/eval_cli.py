@@ -9,27 +9,32 @@ and optionally `evaluation.max_examples` (-1 = all) and `evaluation.metrics`.
 Official FILM eval configs also load (their `experiment.name` is ignored).
 Writes `<output_dir>/results.json`, `<output_dir>/config.gin` and, with
 `--save_frames`, `<output_dir>/frames/*.png`; prints the mean metrics.
+
+Single-process by default. Any Apache Beam pipeline option (`--runner=...`,
+`--direct_num_workers=...`, a Dataflow/Flink/Spark runner's options) runs the
+prediction and per-example metrics as a Beam pipeline instead, with the same
+results.json (`film_tf.evaluation.beam_eval`; needs `pip install -e ".[beam]"`).
 """
 
 from __future__ import annotations
 
 import os
 
-import gin
 from absl import flags
 
 from film_tf import cli_utils
-from film_tf.evaluation import eval_lib
-from film_tf.evaluation.metrics import METRICS
-from film_tf.files import write_text_atomic
+from film_tf.datasets import beam_cli
+
+# Moved to eval_lib (the library); reached here lazily so --help needs no gin.
+_MOVED = ("evaluation_settings", "run")
 
 
-@gin.configurable("evaluation")
-def evaluation_settings(
-    tfrecord: str = gin.REQUIRED, max_examples: int = -1, metrics: tuple[str, ...] = METRICS
-) -> dict:
-    """The benchmark settings bound in the gin file."""
-    return {"tfrecord": tfrecord, "max_examples": max_examples, "metrics": tuple(metrics)}
+def __getattr__(name: str):
+    if name in _MOVED:
+        from film_tf.evaluation import eval_lib
+
+        return getattr(eval_lib, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -61,55 +66,25 @@ def define_flags(fv: flags.FlagValues) -> None:
     )
 
 
-def run(
-    gin_config: str,
-    model_path: str,
-    output_dir: str,
-    gin_bindings: list[str] = (),
-    save_frames: bool = False,
-    memory_budget_gb: float | None = None,
-) -> dict:
-    """Parses the gin config, evaluates, writes the outputs; returns the results."""
-    if not os.path.isfile(gin_config):
-        raise FileNotFoundError(f"Gin config not found: '{gin_config}'.")
-    gin.clear_config()
-    try:
-        # Official eval configs also set experiment.name, which means nothing here.
-        gin.parse_config_files_and_bindings([gin_config], list(gin_bindings), skip_unknown=["experiment"])
-        settings = evaluation_settings()
-    except (ValueError, RuntimeError, TypeError, SyntaxError) as e:
-        # gin reports a missing evaluation.tfrecord as a RuntimeError.
-        raise ValueError(f"Bad gin configuration '{gin_config}': {e}".splitlines()[0]) from None
-    predict = eval_lib.load_predictor(model_path, memory_budget_gb)
-    results = eval_lib.evaluate(
-        predict,
-        settings["tfrecord"],
-        output_dir,
-        settings["max_examples"],
-        settings["metrics"],
-        save_frames,
-    )
-    write_text_atomic(
-        os.path.join(output_dir, "config.gin"),
-        f"# model_path: {model_path}\n# gin_config: {gin_config}\n{gin.operative_config_str()}",
-    )
-    print(eval_lib.format_table(results, f"{model_path} on {settings['tfrecord']}"))
-    print(f"Results: {os.path.join(output_dir, 'results.json')}")
-    return results
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+    if beam_args:
+        beam_cli.require_beam()
+    from film_tf.evaluation import eval_lib
 
-
-def _run(fv: flags.FlagValues) -> None:
-    run(
+    output_dir = cli_utils.required(fv, "output_dir")
+    eval_lib.run(
         cli_utils.required(fv, "gin_config"),
         cli_utils.required(fv, "model_path"),
-        cli_utils.required(fv, "output_dir"),
+        output_dir,
         fv.gin_bindings,
         fv.save_frames,
         fv.memory_budget_gb,
+        beam_args or None,
     )
+    cli_utils.report(f"wrote {os.path.join(output_dir, 'results.json')}")
 
 
-main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
+main, run_main = beam_cli.entry_points(define_flags, _run, __doc__)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Examples are streamed one at a time from the TFRecord (never the whole
 dataset in memory), so Xiph-4K's 2048x1080 triplets fit; the predictor is the
-only large consumer.
+only large consumer. `run` is what `film-eval` does: the gin settings, then
+this loop in one process (the default) or the same per-example scoring on
+Apache Beam (`beam_eval`, when Beam pipeline options are given).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import math
 import os
 import re
+from typing import Sequence
 
+import gin
 import numpy as np
 
 from film_tf.evaluation.evaluator import Predictor, evaluate_examples, iterate_examples
 from film_tf.evaluation.metrics import METRICS, check_metrics
-from film_tf.files import write_json_atomic
+from film_tf.files import write_json_atomic, write_text_atomic
 
 BASELINE_PREFIX = "baseline:"
 
@@ -96,12 +100,90 @@ def evaluate(
 
     examples = tqdm(iterate_examples(tfrecord, max_examples), desc="eval", unit=" ex")
     result = evaluate_examples(predict, examples, metrics, on_prediction=save, source=tfrecord)
-    results = {"num_examples": result.num_examples}
-    results.update({name: _json_number(result.means[name]) for name in metrics})
-    results["examples"] = [
-        {k: v if k == "path" else _json_number(v) for k, v in e.items()} for e in result.examples
-    ]
+    return write_results(output_dir, metrics, result.examples, result.means)
+
+
+def write_results(output_dir: str, metrics: Sequence[str], rows: list[dict], means: dict) -> dict:
+    """Writes and returns results.json's content from the evaluator's rows and means."""
+    results = {"num_examples": len(rows)}
+    results.update({name: _json_number(means[name]) for name in metrics})
+    results["examples"] = [{k: v if k == "path" else _json_number(v) for k, v in e.items()} for e in rows]
     write_json_atomic(os.path.join(output_dir, "results.json"), results)
+    return results
+
+
+def evaluate_on_beam(
+    model_path: str,
+    tfrecord: str,
+    output_dir: str,
+    max_examples: int = -1,
+    metrics: tuple[str, ...] = METRICS,
+    save_frames: bool = False,
+    memory_budget_gb: float | None = None,
+    pipeline_args: Sequence[str] = (),
+) -> dict:
+    """`evaluate`, with prediction and per-example metrics as a Beam pipeline
+    (`beam_eval.score_on_beam`): the same results.json and frames."""
+    from film_tf.evaluation.beam_eval import score_on_beam
+
+    metrics = check_metrics(metrics)
+    if model_path.startswith(BASELINE_PREFIX) or not os.path.exists(model_path):
+        load_predictor(model_path)  # the one-line error of an unknown baseline or a missing model, now
+    os.makedirs(output_dir, exist_ok=True)
+    frames_dir = os.path.join(output_dir, "frames") if save_frames else None
+    rows = score_on_beam(
+        model_path, tfrecord, metrics, max_examples, memory_budget_gb, frames_dir, pipeline_args, output_dir
+    )
+    if not rows:
+        raise ValueError(f"No examples in '{tfrecord}'.")
+    # The evaluator's means (`evaluator.evaluate_examples`), over the same rows.
+    means = {name: float(np.mean([row[name] for row in rows])) for name in metrics}
+    return write_results(output_dir, metrics, rows, means)
+
+
+@gin.configurable("evaluation")
+def evaluation_settings(
+    tfrecord: str = gin.REQUIRED, max_examples: int = -1, metrics: tuple[str, ...] = METRICS
+) -> dict:
+    """The benchmark settings bound in the gin file."""
+    return {"tfrecord": tfrecord, "max_examples": max_examples, "metrics": tuple(metrics)}
+
+
+def run(
+    gin_config: str,
+    model_path: str,
+    output_dir: str,
+    gin_bindings: Sequence[str] = (),
+    save_frames: bool = False,
+    memory_budget_gb: float | None = None,
+    pipeline_args: Sequence[str] | None = None,
+) -> dict:
+    """`film-eval`: parses the gin config, evaluates (on Beam when
+    `pipeline_args` is not None), writes results.json and config.gin, prints
+    the table; returns the results."""
+    if not os.path.isfile(gin_config):
+        raise FileNotFoundError(f"Gin config not found: '{gin_config}'.")
+    gin.clear_config()
+    try:
+        # Official eval configs also set experiment.name, which means nothing here.
+        # Not finalized (locked): modules imported later may still register configurables.
+        gin.parse_config_files_and_bindings(
+            [gin_config], list(gin_bindings), finalize_config=False, skip_unknown=["experiment"]
+        )
+        settings = evaluation_settings()
+    except (ValueError, RuntimeError, TypeError, SyntaxError) as e:
+        # gin reports a missing evaluation.tfrecord as a RuntimeError.
+        raise ValueError(f"Bad gin configuration '{gin_config}': {e}".splitlines()[0]) from None
+    args = (settings["tfrecord"], output_dir, settings["max_examples"], settings["metrics"], save_frames)
+    if pipeline_args is None:
+        results = evaluate(load_predictor(model_path, memory_budget_gb), *args)
+    else:
+        results = evaluate_on_beam(model_path, *args, memory_budget_gb, pipeline_args)
+    write_text_atomic(
+        os.path.join(output_dir, "config.gin"),
+        f"# model_path: {model_path}\n# gin_config: {gin_config}\n{gin.operative_config_str()}",
+    )
+    print(format_table(results, f"{model_path} on {settings['tfrecord']}"))
     return results
 
 

@@ -1,0 +1,291 @@
+"""The one dataset-builder pipeline, on Apache Beam: work items -> sharded TFRecords.
+
+Every builder only says how it finds its work (`units`: triplet files, videos,
+indices of synthetic triplets) and how one becomes a serialized
+`tf.train.Example` (`encode`, from `common`); this module runs
+
+    units -> (optional) expand each into its triplets -> read, check, encode
+          -> assign to shards -> one writer per shard -> rename onto <base>-<i>-of-<N>
+
+on any Beam runner. The default runner is Beam's in-process FnApiRunner with
+one thread per CPU core (`default_pipeline_args`): no network, no runner
+binary to download (Beam's `DirectRunner` may switch to the Prism runner,
+which does). Standard Beam options (`--runner`, `--direct_num_workers`,
+`--direct_running_mode`, Dataflow/Flink/Spark options) are passed through
+untouched.
+
+Shards are deterministic and identical to the single-process reference
+(`writer.write_tfrecord`): example k, counting kept examples in unit order and
+within a unit in its `expand` order, goes to shard k % N, in order of k. Beam's
+own `WriteToTFRecord` starts its round-robin at a random shard and writes in
+arbitrary order, so a rerun would give other files; the shards are therefore
+grouped here by that stable key and each is written by one `tf.io.TFRecordWriter`
+(the same framing as the reference writer), byte for byte the same on every
+runner, worker count and rerun (`common` serializes Examples deterministically). One worker holds one shard's examples while writing
+it, so choose --num_shards to keep shards below ~1 GB.
+
+Nothing partial under the final names: shards are written into a hidden
+folder `.<base>.beam-<random>.tmp` beside the output and renamed onto their
+final names only after the whole pipeline succeeded and every shard is there;
+on failure the folder is removed. A killed run (SIGKILL) can leave that hidden
+folder, never a file under a final name; a rerun writes a new one.
+
+Errors in a triplet (a missing frame, frames of different sizes) do not stop the
+runner: they are collected, the pipeline finishes, nothing is published, and the
+error of the first failing unit is raised here with its own type and one-line
+message naming the path, on every runner.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import uuid
+from typing import Any, Callable, Iterable, Sequence
+
+INSTALL_HINT = (
+    'The dataset builders run on Apache Beam: pip install -e ".[beam]" (or pip install apache-beam).'
+)
+# Errors raised by `encode`/`expand` that are the user's to fix: re-raised as they are.
+_TRIPLET_ERRORS = (ValueError, OSError)
+_ERROR_FILE = "error.pickle"
+
+
+def import_beam():
+    """`apache_beam`, or an ImportError whose message says what to install (one line)."""
+    try:
+        import apache_beam
+    except ImportError:
+        raise ImportError(INSTALL_HINT) from None
+    return apache_beam
+
+
+def _option_names(args: Sequence[str]) -> set[str]:
+    return {a[2:].split("=", 1)[0].replace("-", "_") for a in args if a.startswith("--")}
+
+
+def default_pipeline_args(args: Sequence[str] = (), num_workers: int = 0) -> list[str]:
+    """`args` plus the defaults for each option they do not set: the in-process
+    `FnApiRunner`, `multi_threading`, `num_workers` workers (0: one per core)."""
+    given = _option_names(args)
+    defaults = []
+    if "runner" not in given:
+        defaults.append("--runner=FnApiRunner")
+    if "direct_num_workers" not in given:
+        defaults.append(f"--direct_num_workers={num_workers}")
+    if "direct_running_mode" not in given:
+        defaults.append("--direct_running_mode=multi_threading")
+    return list(args) + defaults
+
+
+def check_pipeline_args(args: Sequence[str]) -> None:
+    """A ValueError naming any option in `args` that no Beam options class knows
+    (a typo would otherwise be dropped with a warning)."""
+    beam = import_beam()
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    parser = beam.options.pipeline_options._BeamArgumentParser(allow_abbrev=False)
+    for cls in _subclasses(PipelineOptions):
+        cls._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(list(args))
+    if unknown:
+        raise ValueError(
+            f"Unknown option(s): {' '.join(unknown)} (neither a flag of this binary nor a Beam option)."
+        )
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+# ---------------------------------------------------------------- the stages
+
+
+def shard_of(index: int, num_shards: int) -> int:
+    """The shard of kept example `index` (0-based, in unit order): round-robin."""
+    return index % num_shards
+
+
+def _encode_unit(item: tuple[int, Any], expand: Callable | None, encode: Callable):
+    """(unit index, unit) -> ((unit index, k), serialized) for its kept examples;
+    a user error becomes ('error', (unit index, exception))."""
+    import apache_beam as beam
+
+    u, unit = item
+    try:
+        triplets = expand(unit) if expand is not None else (unit,)
+        k = 0
+        for triplet in triplets:
+            serialized = encode(triplet)
+            if serialized is not None:
+                yield (u, k), serialized
+                k += 1
+    except _TRIPLET_ERRORS as e:
+        yield beam.pvalue.TaggedOutput("error", (u, e))
+
+
+def _offsets(counts: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """{unit index: examples of all earlier units}."""
+    offsets, total = {}, 0
+    for u, n in sorted(counts):
+        offsets[u] = total
+        total += n
+    return offsets
+
+
+def _write_shard(item: tuple[int, Iterable], names: Sequence[str], tmp_dir: str) -> int:
+    """Writes shard i's (index, serialized) examples, in index order, to its
+    temporary file; returns how many."""
+    from film_tf.datasets.writer import write_records
+
+    shard, values = item
+    examples = sorted(v for v in values if v is not None)
+    write_records(os.path.join(tmp_dir, os.path.basename(names[shard])), (e for _, e in examples))
+    return len(examples)
+
+
+def _write_text(path: str, text: bytes) -> None:
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(text)
+
+
+def _write_error(tmp_dir: str, error: BaseException) -> None:
+    _write_text(os.path.join(tmp_dir, _ERROR_FILE), pickle.dumps(error))
+
+
+def build_pipeline(
+    pipeline: Any,
+    units: Sequence[Any],
+    encode: Callable[[Any], bytes | None],
+    names: Sequence[str],
+    tmp_dir: str,
+    expand: Callable[[Any], Iterable[Any]] | None = None,
+) -> None:
+    """Adds the builder's stages to `pipeline` (a `beam.Pipeline`): shard files
+    and a count per shard go to `tmp_dir`, the first error to `tmp_dir/error.pickle`."""
+    import apache_beam as beam
+
+    n = len(names)
+    encoded = (
+        pipeline
+        | "Units" >> beam.Create(list(enumerate(units)))
+        | "Spread" >> beam.Reshuffle()
+        | "ReadCheckEncode"
+        >> beam.FlatMap(_encode_unit, expand, encode).with_outputs("error", main="examples")
+    )
+    examples = encoded.examples
+    counts = (
+        examples
+        | "UnitOf" >> beam.Map(lambda kv: kv[0][0])
+        | "CountPerUnit" >> beam.combiners.Count.PerElement()
+        | "AllCounts" >> beam.combiners.ToList()
+        | "Offsets" >> beam.Map(_offsets)
+    )
+
+    def assign(kv, offsets):
+        (u, k), serialized = kv
+        index = offsets[u] + k
+        return shard_of(index, n), (index, serialized)
+
+    every_shard = pipeline | "EveryShard" >> beam.Create([(i, None) for i in range(n)])
+    counts_per_shard = (
+        (examples | "AssignShard" >> beam.Map(assign, beam.pvalue.AsSingleton(counts)), every_shard)
+        | "WithEmptyShards" >> beam.Flatten()
+        | "GroupShards" >> beam.GroupByKey()
+        | "WriteShard" >> beam.Map(lambda item: (item[0], _write_shard(item, names, tmp_dir)))
+    )
+    _ = counts_per_shard | "WriteCount" >> beam.Map(
+        lambda kv: _write_text(os.path.join(tmp_dir, f"count-{kv[0]}"), str(kv[1]).encode())
+    )
+    _ = (
+        encoded.error
+        | "FirstError" >> beam.combiners.Top.Smallest(1, key=lambda e: e[0])  # [] when none
+        | "WriteError" >> beam.FlatMap(lambda top: [_write_error(tmp_dir, e) for _, e in top])
+    )
+
+
+def write_examples(
+    units: Sequence[Any],
+    encode: Callable[[Any], bytes | None],
+    output: str,
+    expand: Callable[[Any], Iterable[Any]] | None = None,
+    pipeline_args: Sequence[str] = (),
+    num_workers: int = 0,
+) -> int:
+    """Runs the builder pipeline; returns the number of examples written.
+
+    Args:
+      units: the builder's work items, in output order (picklable).
+      encode: a triplet -> serialized `tf.train.Example`, or None to skip it.
+      output: `base@N` sharded path (`film_tf.data.tfrecord.shard_names`).
+      expand: a unit -> its triplets (e.g. a video -> its frame triplets);
+        None: every unit is one triplet.
+      pipeline_args: Beam pipeline options, passed through untouched
+        (`default_pipeline_args` fills in the in-process default).
+      num_workers: workers of the default in-process runner (0: one per core).
+
+    Raises:
+      The first failing unit's ValueError/OSError (nothing is written), a
+      ValueError when nothing was kept, ImportError without Beam.
+    """
+    import_beam()
+    import apache_beam as beam
+    import tensorflow as tf
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from film_tf.data.tfrecord import shard_names
+    from film_tf.files import check_parent_is_folder
+
+    names = shard_names(output)
+    units = list(units)
+    if not units:
+        raise ValueError(f"No triplets to write to '{output}'; nothing was written.")
+    for name in names:
+        check_parent_is_folder(name)
+        if tf.io.gfile.isdir(name):
+            raise IsADirectoryError(f"The output '{name}' is a folder.")
+    args = default_pipeline_args(pipeline_args, num_workers)
+    check_pipeline_args(args)
+    parent = (
+        os.path.dirname(os.path.abspath(names[0])) if "://" not in names[0] else os.path.dirname(names[0])
+    )
+    tmp_dir = os.path.join(parent, f".{os.path.basename(names[0])}.beam-{uuid.uuid4().hex[:12]}.tmp")
+    tf.io.gfile.makedirs(tmp_dir)
+    try:
+        with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
+            build_pipeline(pipeline, units, encode, names, tmp_dir, expand)
+        error_path = os.path.join(tmp_dir, _ERROR_FILE)
+        if tf.io.gfile.exists(error_path):
+            with tf.io.gfile.GFile(error_path, "rb") as f:
+                raise pickle.loads(f.read())
+        count = 0
+        for i in range(len(names)):
+            with tf.io.gfile.GFile(os.path.join(tmp_dir, f"count-{i}")) as f:
+                count += int(f.read())
+        if count == 0:
+            raise ValueError(f"No triplets to write to '{output}'; nothing was written.")
+        temps = [os.path.join(tmp_dir, os.path.basename(name)) for name in names]
+        missing = [t for t in temps if not tf.io.gfile.exists(t)]
+        if missing:
+            raise RuntimeError(f"The pipeline did not write '{missing[0]}'; nothing was published.")
+        for temp, name in zip(temps, names):
+            tf.io.gfile.rename(temp, name, overwrite=True)
+    finally:
+        if tf.io.gfile.exists(tmp_dir):
+            tf.io.gfile.rmtree(tmp_dir)
+    return count
+
+
+def write_file_triplets(
+    triplets: Sequence[Any], output: str, num_workers: int = 0, pipeline_args: Sequence[str] = ()
+) -> int:
+    """`write_examples` of image-file triplets (`common.FileTriplet`s, each
+    read, checked and encoded by `common.encode_file_triplet`)."""
+    from film_tf.datasets.common import encode_file_triplet
+
+    return write_examples(triplets, encode_file_triplet, output, None, pipeline_args, num_workers)
