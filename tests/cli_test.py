@@ -1,6 +1,7 @@
 """film-interpolate and film-interpolate-frames on real frames, and their errors."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -304,3 +305,179 @@ def test_alpha_and_16_bit_are_kept(workdir, api, tmp_path):
     expected = api(a.rgba(), b.rgba())  # alpha: the second frame counts as opaque
     np.testing.assert_allclose(mid.rgb, expected[..., :3], atol=1 / 65535)
     np.testing.assert_allclose(mid.alpha, expected[..., 3], atol=1 / 65535)
+
+
+# ---------------------------------------------------------------- issue 18: video jobs
+
+
+def _binary(args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "film_tf.cli.interpolate_frames", *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+    )  # fmt: skip
+
+
+def _records(work) -> int:
+    try:
+        with open(work / "manifest.jsonl") as f:
+            return sum(1 for line in f if line.endswith("\n"))
+    except FileNotFoundError:
+        return 0
+
+
+def _wait_for_records(proc, work, count, timeout=600):
+    import time
+
+    start = time.time()
+    while _records(work) < count:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.time() - start < timeout
+        time.sleep(0.02)
+
+
+def test_killed_and_interrupted_job_resumes_to_the_same_video(workdir, api, tmp_path):
+    """SIGKILL half way, then Ctrl-C (exit 130, one line), then the same command finishes:
+    the same frames as an uninterrupted run, and no temporaries left."""
+    import signal
+
+    from film_tf import frame_jobs, media
+
+    frames = video_frames("carphone_pristine.mp4", 0, 40)[:, :64, :80]
+    source = tmp_path / "in.mp4"
+    with media.VideoWriter(str(source), 64, 80, fps=25) as writer:
+        for frame in frames:
+            writer.add(frame / 255.0)
+    reference = tmp_path / "ref" / "whole.mp4"
+    frame_jobs.run_video(str(source), str(reference), 3, None, api, chunk_frames=16, say=lambda line: None)
+    out = tmp_path / "out" / "slow.mp4"
+    work = tmp_path / "out" / ".slow.mp4.film-work"
+    args = [f"--input_video={source}", f"--output_video={out}", "--times_to_interpolate=3", "--chunk_frames=16",
+            f"--model_path={workdir / 'tiny.weights.h5'}"]  # fmt: skip
+    proc = _binary(args)
+    _wait_for_records(proc, work, 3)
+    proc.kill()  # SIGKILL: no cleanup at all
+    proc.communicate()
+    killed_at = _records(work)
+    assert not out.exists() and 3 <= killed_at < 20
+    proc = _binary(args)
+    _wait_for_records(proc, work, killed_at + 3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert [line for line in stderr.splitlines() if line.strip()][
+        -1
+    ] == "interrupted; rerun the same command to continue"
+    assert "Traceback" not in stderr and f"resuming: {killed_at} of 20 chunks already done." in stderr
+    assert not out.exists()
+    proc = _binary(args)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "resuming: " in stderr
+    assert stdout.splitlines() == [
+        f"wrote 313 frames at 25 fps to {out} (slow motion; 0 scene cut(s), resumed)"
+    ]
+    np.testing.assert_array_equal(np.stack(list(media.iter_frames(str(out)))),
+                                  np.stack(list(media.iter_frames(str(reference)))))  # fmt: skip
+    assert os.listdir(tmp_path / "out") == ["slow.mp4"]  # no work folder, no temporaries
+
+
+def test_video_flag_errors_are_one_line_before_any_work(workdir, tmp_path):
+    from film_tf import media
+
+    source = tmp_path / "in.mp4"
+    with media.VideoWriter(str(source), 16, 16, fps=25) as writer:
+        for _ in range(3):
+            writer.add(np.zeros((16, 16, 3)))
+    weights = f"--model_path={workdir / 'tiny.weights.h5'}"
+    video = [f"--input_video={source}"]
+    cases = [
+        (
+            [*video, f"--output_video={tmp_path / 'o.webm'}", "--codec=h264"],
+            "Cannot write --codec h264 into .webm",
+        ),
+        ([*video, f"--output_video={tmp_path / 'o.gif'}", "--crf=20"], "--crf does not apply to gif"),
+        ([*video, f"--output_video={tmp_path / 'o.avi'}"], "must end in .mp4, .mov, .mkv, .webm or .gif"),
+        (
+            [*video, f"--output_video={tmp_path / 'o.mp4'}", "--times_to_interpolate=9"],
+            "--force accepts more",
+        ),
+        (
+            [*video, f"--output_video={tmp_path / 'o.mp4'}", "--target_fps=60", "--multiplier=2"],
+            "at most one",
+        ),
+        (
+            [*video, f"--output_video={tmp_path / 'o.mp4'}", "--target_fps=60", "--fps=30"],
+            "drop --pattern, --fps",
+        ),
+        (
+            [*video, f"--output_video={tmp_path / 'o.mp4'}", "--multiplier=-2"],
+            "--multiplier must be positive",
+        ),
+        ([f"--pattern={ROOT}/film_tf/assets/examples"], "inside the installed film_tf package"),
+    ]
+    for args, message in cases:
+        with pytest.raises(Exception, match=re.escape(message)):
+            run_main(interpolate_frames, [*args, weights])
+    assert sorted(os.listdir(tmp_path)) == ["in.mp4"]
+    assert sorted(os.listdir(f"{ROOT}/film_tf/assets/examples")) == [
+        "ATTRIBUTION.txt",
+        "frame_0.png",
+        "frame_1.png",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "film_tf.cli.interpolate_frames", *video, f"--output_video={tmp_path / 'o.mp4'}",
+         "--times_to_interpolate=12", weights],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
+        "error: --times_to_interpolate must be in 0..8 (2^k - 1 new frames per pair), got 12; --force accepts more."
+    ]
+
+
+def test_frame_rate_conversion_from_the_cli(workdir, tmp_path, capsys):
+    from tests.media_test import audio_packets, ffmpeg_probe, make_clip_with_tone
+
+    source = make_clip_with_tone(tmp_path / "tone.mp4", frames=10, fps=25)
+    out = tmp_path / "at60.mkv"
+    run_main(
+        interpolate_frames,
+        [f"--input_video={source}", "--target_fps=60", f"--output_video={out}",
+         f"--model_path={workdir / 'tiny.weights.h5'}"],
+    )  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote 24 frames at 60 fps to {out} (frame rate; 0 scene cut(s), audio copied (aac))"
+    ]
+    probe = ffmpeg_probe(out)
+    assert (probe["frames"], probe["fps"], probe["size"], probe["audio"]) == (24, 60.0, (64, 48), ["aac"])
+    assert audio_packets(out) == audio_packets(source)
+
+
+def test_times_to_interpolate_defaults_to_one():
+    fv = flags.FlagValues()
+    interpolate_frames.define_flags(fv)
+    fv(["prog"])
+    assert fv.times_to_interpolate == 1 and fv.scene_cut_threshold == 0.15 and fv.target_fps is None
+
+
+def test_boomerang_gif_of_a_folder(workdir, tmp_path):
+    """The README's first command on the test frames: a looping gif, frames forward then back."""
+    import mediapy
+
+    from tests.media_test import ffmpeg_probe
+
+    gif = tmp_path / "loop" / "example.gif"
+    run_main(
+        interpolate_frames,
+        [f"--pattern={workdir / 'clip'}", "--times_to_interpolate=2", f"--output_dir={tmp_path / 'loop'}",
+         f"--output_video={gif}", "--fps=20", "--boomerang", f"--model_path={workdir / 'tiny.weights.h5'}"],
+    )  # fmt: skip
+    names = sorted(os.listdir(tmp_path / "loop" / "interpolated_frames"))
+    assert len(names) == 9
+    probe = ffmpeg_probe(gif)
+    assert (probe["codec"], probe["frames"], probe["fps"], probe["size"]) == ("gif", 16, 20.0, (176, 144))
+    frames = mediapy.read_video(str(gif)).astype(float)
+    for i in range(1, 8):  # 0 .. 8 then 7 .. 1
+        assert np.abs(frames[8 + i] - frames[8 - i]).mean() < 1
+    assert np.abs(frames[0] - frames[8]).mean() > 5
+    assert sorted(os.listdir(tmp_path / "loop")) == ["example.gif", "interpolated_frames"]

@@ -254,6 +254,7 @@ SH_SKIP_RULES = (
 PATH_PROGRAMS = [
     "film-interpolate",
     "film-interpolate-frames",
+    "film-interpolate-frames",
     "film-create-synthetic-motion-tfrecord",
     "film-train",
     "film-eval",
@@ -336,14 +337,18 @@ def test_readme_shell_commands_run_as_written(tmp_path):
         assert done.returncode == 0, f"{command}\n{done.stderr[-2000:]}"
         outputs.setdefault(command.split()[0], []).append(done)
     frames = sorted(os.listdir(tmp_path / "slowmo" / "interpolated_frames"))
-    assert frames == [f"frame_{i:03d}.png" for i in range(9)]
-    assert os.path.getsize(tmp_path / "slowmo" / "interpolated.mp4") > 0
+    assert frames == [f"frame_{i:03d}.png" for i in range(17)]
+    assert os.path.getsize(tmp_path / "slowmo" / "example.gif") > 0
     film = private / "film"
     assert os.path.isfile(film / "tiny" / "train" / "checkpoint")
     # What the tools say they wrote, in one last line.
     (interpolated,) = outputs["film-interpolate"]
     assert interpolated.stdout.splitlines() == [f"wrote the middle frame to {film}/middle.png"]
-    assert (film / "middle.png").is_file() and (film / "slower.mp4").stat().st_size > 0
+    assert (film / "middle.png").is_file() and (film / "clip_30fps.mp4").stat().st_size > 0
+    from film_tf import media
+
+    converted = media.open_video(str(film / "clip_30fps.mp4"))  # 5 frames at 10 fps -> 30 fps
+    assert (converted.fps, converted.num_images) == (30.0, 15)
     (trained,) = outputs["film-train"]
     assert trained.stdout.splitlines()[-1].startswith(f"trained to step 20: wrote {film}/tiny")
     with open(film / "tiny_eval" / "results.json") as f:

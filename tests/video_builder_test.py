@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from film_tf import scene_cuts
 from film_tf.data.tfrecord import existing_shards, parse_example
 from film_tf.datasets import video
 
@@ -58,7 +59,7 @@ def area_half(image: np.ndarray) -> np.ndarray:
 
 def test_repeats_differ_far_less_than_motion(clip):
     _, frames = clip
-    steps = [video.mean_abs_difference(frames[j - 1], frames[j]) for j in range(1, len(frames))]
+    steps = [scene_cuts.mean_abs_difference(frames[j - 1], frames[j]) for j in range(1, len(frames))]
     repeats = [j for j in range(1, len(frames)) if steps[j - 1] == 0]
     assert repeats == [3, 8]
     assert min(s for s in steps if s > 0) > 0.01  # real motion, far above the 0.001 threshold used below

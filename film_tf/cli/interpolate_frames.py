@@ -1,31 +1,40 @@
-"""film-interpolate-frames: folders of frames or a video to slow motion.
+"""film-interpolate-frames: folders of frames or a video to slow motion or a higher frame rate.
+
+A video, frame-rate conversion (same duration, audio kept):
+  film-interpolate-frames --input_video clip.mp4 --target_fps 60 --output_video smooth.mp4
+  film-interpolate-frames --input_video clip.mp4 --multiplier 2 --output_video smooth.mkv
+Rates that are not 2^k multiples take, per output frame, the nearest time the
+recursion gives (film_net predicts only t = 0.5; see film_tf/frame_rate.py).
+
+A video, slow motion (2^k times longer, at the input's rate or --fps; no audio):
+  film-interpolate-frames --input_video clip.mp4 --times_to_interpolate 2 --output_video slow.mp4
 
 Folders (each matched folder's frames, natural sort order):
-  film-interpolate-frames --pattern "photos/*" --times_to_interpolate 3
-      [--output_video] [--fps 30]
-writes <folder>/interpolated_frames/frame_000.png ... and, with
---output_video, <folder>/interpolated.mp4 (under --output_dir instead, when given).
+  film-interpolate-frames --pattern "photos/*" --times_to_interpolate 3 [--output_video] [--fps 30]
+writes <folder>/interpolated_frames/frame_000.png ... and, with --output_video,
+<folder>/interpolated.mp4 (under --output_dir instead, when given).
 
-A video:
-  film-interpolate-frames --input_video clip.mp4 --times_to_interpolate 2
-      --output_video slow.mp4 [--fps F]
-plays 2^k times slower at the input frame rate (pass --fps to raise the
-frame rate instead).
-
-Each pair gets 2^k - 1 in-between frames. Frames are read, interpolated and
-written one at a time; outputs appear under their final names only when
-complete.
+Outputs: .mp4/.mov (H.264, H.265), .mkv (also VP9), .webm (VP9, VP8), .gif
+(--codec, --crf). Scene cuts (--scene_cut_threshold, 0 disables) are held,
+not morphed. An interrupted job (Ctrl-C, kill, power loss) continues where it
+stopped when the same command is run again; outputs appear under their
+final names only when complete.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 from absl import flags
 
-from film_tf import cli_utils, frame_jobs, media
+from film_tf import cli_utils, video_formats
 from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
 from film_tf.cli_utils import UserError
+
+MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
+INTERRUPTED = "interrupted; rerun the same command to continue"
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -34,13 +43,20 @@ def define_flags(fv: flags.FlagValues) -> None:
     )
     flags.DEFINE_string("input_video", None, "A video to interpolate (instead of --pattern).", flag_values=fv)
     flags.DEFINE_integer(
-        "times_to_interpolate", 5, "Recursion depth k: 2^k - 1 new frames per pair.", flag_values=fv
+        "times_to_interpolate",
+        1,
+        "Slow motion's recursion depth k: 2^k - 1 new frames per pair.",
+        flag_values=fv,
+    )
+    flags.DEFINE_float("target_fps", None, "Frame-rate conversion to this rate (video only).", flag_values=fv)
+    flags.DEFINE_float(
+        "multiplier", None, "Frame-rate conversion to the input rate x M (video only).", flag_values=fv
     )
     flags.DEFINE_string(
         "output_video",
         None,
         "With --pattern: also write <folder>/interpolated.mp4 (bare flag), or this path for a single "
-        "folder. With --input_video: the output video path.",
+        "folder. With --input_video: the output video path. " + video_formats.supported_formats() + ".",
         flag_values=fv,
     )
     flags.DEFINE_string(
@@ -51,37 +67,141 @@ def define_flags(fv: flags.FlagValues) -> None:
         flag_values=fv,
     )
     flags.DEFINE_float(
-        "fps", None, "Output frame rate. Default: 30 for folders, the input's for a video.", flag_values=fv
+        "fps",
+        None,
+        "Slow motion's output rate. Default: 30 for folders, the input's for a video.",
+        flag_values=fv,
+    )
+    flags.DEFINE_string("codec", None, "Video codec (default: h264, vp9 for .webm, gif).", flag_values=fv)
+    flags.DEFINE_integer(
+        "crf", None, "Quality: lower is better and larger (h264 default 18).", flag_values=fv
+    )
+    flags.DEFINE_float(
+        "scene_cut_threshold", 0.15, "Mean |a - b| (0..1) above which two frames are a scene cut; 0: off.",
+        flag_values=fv,
+    )  # fmt: skip
+    flags.DEFINE_bool("boomerang", False, "Folders' videos play forward then back (a loop).", flag_values=fv)
+    flags.DEFINE_bool("force", False, f"Accept --times_to_interpolate above {MAX_TIMES}.", flag_values=fv)
+    flags.DEFINE_bool("overlap", True, "Decode and encode on their own threads.", flag_values=fv)
+    flags.DEFINE_integer(
+        "chunk_frames",
+        120,
+        "Video output frames per resumable chunk (work saved between runs).",
+        flag_values=fv,
     )
     define_model_flags(fv)
 
 
 _TRUE = ("true", "1", "yes")
-MAX_TIMES = 12
+
+
+def _check(fv: flags.FlagValues) -> None:
+    k = fv.times_to_interpolate
+    if k < 0 or (k > MAX_TIMES and not fv.force):
+        raise ValueError(
+            f"--times_to_interpolate must be in 0..{MAX_TIMES} (2^k - 1 new frames per pair), got {k}; "
+            "--force accepts more."
+        )
+    if fv.chunk_frames < 1:
+        raise ValueError(f"--chunk_frames must be at least 1, got {fv.chunk_frames}.")
+    for name in ("fps", "target_fps", "multiplier"):
+        if fv[name].value is not None and fv[name].value <= 0:
+            raise ValueError(f"--{name} must be positive, got {fv[name].value:g}.")
+    if (fv.pattern is None) == (fv.input_video is None):
+        raise UserError("Pass exactly one of --pattern (folders of frames) and --input_video.")
+    rate = fv.target_fps is not None or fv.multiplier is not None
+    if fv.target_fps is not None and fv.multiplier is not None:
+        raise UserError("Pass at most one of --target_fps and --multiplier.")
+    if rate and (fv.pattern is not None or fv.fps is not None or fv["times_to_interpolate"].present):
+        raise UserError(
+            "--target_fps/--multiplier convert a video's rate; drop --pattern, --fps, --times_to_interpolate."
+        )
+    if fv.input_video is not None and fv.boomerang:
+        raise UserError("--boomerang is for --pattern folders.")
 
 
 def _run(fv: flags.FlagValues) -> None:
-    k = fv.times_to_interpolate
-    if not 0 <= k <= MAX_TIMES:
-        raise ValueError(f"--times_to_interpolate must be in 0..{MAX_TIMES}, got {k}.")
-    if fv.fps is not None and fv.fps <= 0:
-        raise ValueError(f"--fps must be positive, got {fv.fps}.")
-    if (fv.pattern is None) == (fv.input_video is None):
-        raise UserError("Pass exactly one of --pattern (folders of frames) and --input_video.")
+    _check(fv)
     check_model_flags(fv)
-    if fv.input_video is not None:
-        output = fv.output_video
-        if output is None or output.lower() in _TRUE:
-            raise UserError("--input_video needs --output_video OUT.mp4.")
-        media.check_video_output(output, (fv.input_video,))
-        media.open_video(fv.input_video).close()  # Fail before the model loads.
-        frame_jobs.run_video(fv.input_video, output, k, fv.fps, make_interpolator(fv))
-    else:
-        video = fv.output_video
-        if video is not None and video.lower() in _TRUE:
-            video = True  # a video in each output folder
-        jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir)
-        frame_jobs.run_folders(jobs, k, fv.fps or frame_jobs.DEFAULT_FPS, make_interpolator(fv))
+    from film_tf import frame_jobs, media
+
+    key = {"model_path": os.path.abspath(fv.model_path) if fv.model_path else None,
+           "options_json": fv.options_json, "precision": fv.precision}  # fmt: skip
+    stack = contextlib.ExitStack()
+    cancel = stack.enter_context(_cancel_on_ctrl_c())
+    common = dict(
+        scene_cut_threshold=fv.scene_cut_threshold,
+        codec=fv.codec,
+        crf=fv.crf,
+        overlap=fv.overlap,
+        cancel=cancel,
+    )
+    try:
+        if fv.input_video is not None:
+            output = fv.output_video
+            if output is None or output.lower() in _TRUE:
+                raise UserError("--input_video needs --output_video OUT.mp4.")
+            media.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
+            media.open_video(fv.input_video).close()  # Fail before the model loads.
+            result = frame_jobs.run_video(
+                fv.input_video, output, fv.times_to_interpolate, fv.fps, make_interpolator(fv),
+                target_fps=fv.target_fps, multiplier=fv.multiplier, job_key=key, chunk_frames=fv.chunk_frames,
+                **common,
+            )  # fmt: skip
+            extra = [
+                f"{result.cuts} scene cut(s)",
+                *result.streams,
+                *(["resumed"] if result.resumed_chunks else []),
+            ]
+            cli_utils.report(
+                f"wrote {result.frames_out} frames at {result.fps_out:g} fps to {output} "
+                f"({result.mode}; {', '.join(extra)})"
+            )
+        else:
+            video = fv.output_video
+            if video is not None and video.lower() in _TRUE:
+                video = True  # a video in each output folder
+            jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
+            results = frame_jobs.run_folders(
+                jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, make_interpolator(fv),
+                job_key=key, boomerang=fv.boomerang, **common,
+            )  # fmt: skip
+            frames = sum(r.frames_out for r in results)
+            videos = [r.video for r in results if r.video]
+            where = results[0].frames_dir if len(results) == 1 else f"{len(results)} folders"
+            cli_utils.report(
+                f"wrote {frames} frames to {where}" + (f" and {', '.join(videos)}" if videos else "")
+                + f" ({sum(r.cuts for r in results)} scene cut(s))"
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+        sys.exit(130)
+    finally:
+        stack.close()
+
+
+@contextlib.contextmanager
+def _cancel_on_ctrl_c():
+    """Yields an Event that Ctrl-C sets (and still raises KeyboardInterrupt):
+    the jobs also check it at every frame, so an interrupt that some library
+    swallowed still stops the job. The previous handler is restored after."""
+    import signal
+    import threading
+
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_sigint(signum, frame):
+        cancel.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def bare_output_video(argv: list[str]) -> list[str]:

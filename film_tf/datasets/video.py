@@ -136,13 +136,6 @@ def find_videos(input_path: str) -> list[str]:
     return videos
 
 
-def mean_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """mean |a - b| of two uint8 frames, in [0, 1] units."""
-    import numpy as np
-
-    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)))) / 255.0
-
-
 def downscale_area(frame: np.ndarray, factor: int) -> np.ndarray:
     """uint8 (H, W, 3) -> (H // factor, W // factor, 3), OpenCV INTER_AREA; factor 1 returns `frame`."""
     if factor == 1:
@@ -164,6 +157,7 @@ def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np
     the middle frame's index among all decoded frames.
     """
     from film_tf import media
+    from film_tf.scene_cuts import mean_abs_difference  # the one scene-cut measure
 
     g = options.frame_gap
     # (decoded index, frame) of the last 2g + 1 kept frames.
