@@ -3,6 +3,7 @@
     python -m benchmarks.performance                 # every row, ~35 min on 2 cores
     python -m benchmarks.performance --rows=inference --sizes=256x256 --modes=xla
     python -m benchmarks.performance --out=benchmarks/RESULTS.md   # also write the table
+    python -m benchmarks.performance --rows=formats      # TF vs onnxruntime vs LiteRT
 
 The released configuration (34.4M parameters) with random weights (speed does
 not depend on their values), through `film_tf.Interpolator` as users call it
@@ -17,7 +18,16 @@ Rows:
              pair, then with feature reuse (`film_tf.recursive`);
   4k         one 3840x2160 pair (tiled under the default budget);
   training   examples/s of the real training step at 256x256 crops, batch 8
-             (`benchmarks/train_throughput.py`).
+             (`benchmarks/train_throughput.py`);
+  formats    the same weights and inputs through each runtime (--formats): tf
+             (`Interpolator` in its default mode: XLA for the released model,
+             plain for the bundled one), onnxruntime (`Interpolator` on the
+             `film-export --format onnx` file) and litert (the `.tflite` file
+             in the ai_edge_litert interpreter, XNNPACK, one thread per core;
+             the Interpolator's padding and tiling around it): the released
+             configuration (random weights, seed 0) at 256x256 and 512x512,
+             the bundled model at 640x272. Exports are cached per model for
+             the run in a temporary folder (not timed).
 
 Columns: seconds per output frame (median of --repeats calls after one
 untimed warm-up call; 4K: one timed call), GFLOP/s from the convolutions'
@@ -51,6 +61,7 @@ flags.DEFINE_list("rows", ["inference", "recursive", "4k", "training"], "Which r
 flags.DEFINE_list("sizes", ["256x256", "512x512", "720x1280", "1080x1920"], "HxW for inference rows.")
 flags.DEFINE_list("modes", ["plain", "xla", "bf16"], "Modes for the inference and recursive rows.")
 flags.DEFINE_list("modes_4k", ["xla", "bf16"], "Modes for the 4K row.")
+flags.DEFINE_list("formats", ["tf", "onnxruntime", "litert"], "Runtimes for the formats rows.")
 flags.DEFINE_integer("repeats", 3, "Timed calls per row (median).")
 flags.DEFINE_string("out", None, "Also write the table (markdown, with date and machine) here.")
 flags.DEFINE_string("child", None, "Internal: run one row (JSON spec) in this process.")
@@ -182,8 +193,65 @@ def run_training(spec: dict) -> dict:
     }
 
 
+def _format_interpolator(spec: dict):
+    """(Interpolator, options) running spec['model'] through spec['mode']'s runtime."""
+    import keras
+
+    from film_tf import Options, create_model, model_io
+    from film_tf.inference import Interpolator
+    from film_tf.serving import export_lib
+
+    if spec["model"] == "bundled":
+        model = model_io.load_model(None, use_aux_outputs=False)
+    else:
+        keras.utils.set_random_seed(0)  # The same random weights in every row.
+        model = create_model(Options(use_aux_outputs=False))
+    if spec["mode"] == "tf":
+        return Interpolator.from_model(model, jit_compile=model.film_options.filters >= 48)
+    fmt = "onnx" if spec["mode"] == "onnxruntime" else "litert"
+    path = os.path.join(spec["cache"], f"{spec['model']}{export_lib.FILE_EXTENSIONS[fmt]}")
+    if not os.path.exists(path):
+        export_lib.export_file(model, fmt, path)
+    if fmt == "onnx":
+        return Interpolator(path)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpolator.from_model(model)
+    runner = Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner()
+
+    def forward(x0, x1):
+        return runner(x0=x0, x1=x1, time=np.full((len(x0), 1), 0.5, np.float32))["image"]
+
+    interp._forward = forward  # Same padding and tiling, the LiteRT forward pass.
+    interp.feature_reuse = lambda *a: None
+    return interp
+
+
+def run_format(spec: dict) -> dict:
+    from film_tf.cost import conv_macs
+
+    h, w = spec["height"], spec["width"]
+    interp = _format_interpolator(spec)
+    x0, x1 = _pair(h, w)
+    interp(x0, x1)
+    times = [_timed(lambda: interp(x0, x1)) for _ in range(spec["repeats"])]
+    hp, wp = interp.padded_size(h, w)
+    note = f"{spec['model']} model" + ("" if interp._tile_for(hp, wp) is None else ", tiled")
+    return {
+        "seconds": statistics.median(times),
+        "flop": 2 * conv_macs(interp.options, hp, wp)["total"],
+        "times": times,
+        "note": note,
+    }
+
+
 def child(spec: dict) -> dict:
-    runner = {"inference": run_inference, "recursive": run_recursive, "training": run_training}[spec["kind"]]
+    runner = {
+        "inference": run_inference,
+        "recursive": run_recursive,
+        "training": run_training,
+        "formats": run_format,
+    }[spec["kind"]]
     result = runner(spec)
     result.setdefault("peak_rss_gb", peak_rss_gb())
     return result
@@ -207,8 +275,21 @@ def plan_rows() -> list[dict]:
             ]
         elif name == "training":
             rows += [{"kind": "training", "mode": m} for m in ("plain", "bf16")]
+        elif name == "formats":
+            import tempfile
+
+            cache = tempfile.mkdtemp(prefix="film_tf_formats_")
+            for model, (h, w) in (
+                ("released", (256, 256)),
+                ("released", (512, 512)),
+                ("bundled", (272, 640)),
+            ):
+                rows += [
+                    {"kind": "formats", "model": model, "height": h, "width": w, "mode": m, "cache": cache}
+                    for m in FLAGS.formats
+                ]
         else:
-            raise ValueError(f"Unknown row '{name}' (inference, recursive, 4k, training).")
+            raise ValueError(f"Unknown row '{name}' (inference, recursive, 4k, training, formats).")
     for row in rows:
         row.setdefault("repeats", FLAGS.repeats)
     return rows
@@ -253,6 +334,10 @@ def main(argv: list[str]) -> None:
             )
         tqdm.write(f"{line}  ({time.time() - started:.0f} s)")
         lines.append(line)
+    import shutil
+
+    for cache in {row["cache"] for row in rows if "cache" in row}:
+        shutil.rmtree(cache, ignore_errors=True)  # The formats rows' exports.
     table = "\n".join([header, *lines])
     print(table)
     if FLAGS.out:

@@ -1,34 +1,43 @@
-"""film-export: writes a FILM model as a SavedModel for TF Serving.
+"""film-export: writes a FILM model as a SavedModel (TF Serving), ONNX or LiteRT.
 
   film-export --run_folder <base_folder>/<label>     (latest checkpoint of a run)
   film-export --official_checkpoint <released saved_model dir> --export_base exports/film
   film-export --weights film.weights.h5 [--options_json film.json] --export_dir exports/film_h5
+  film-export --bundled --format onnx --output film.onnx
+  film-export --model_path <any model> --format litert --output film.tflite [--height 256 --width 256]
 
-Writes `--export_dir` (default `<run_folder>/saved_model`) or
-`<export_base>/<next version>/`. The model comes from `film_tf.model_io`,
-the SavedModel and its signatures from `film_tf.serving` (see there).
+--format saved_model (default) writes `--export_dir` (default
+`<run_folder>/saved_model`) or `<export_base>/<next version>/`; onnx and
+litert write the file `--output` (default `<run_folder>/model.onnx`,
+`model.tflite`): the bare forward pass on frames padded to the model's
+alignment (`film_tf.serving.onnx_export`, `litert_export`). If the default
+export of a run folder exists already, film-export says so and exits 0
+(pass --overwrite to export again). The model comes from `film_tf.model_io`.
 """
 
 from __future__ import annotations
-
-import os
 
 from absl import flags
 
 from film_tf import cli_utils
 
-# Flag -> the model_io kinds it takes, and what to call them.
-_SOURCES = {
-    "run_folder": (("run_folder",), "a film-train run folder"),
-    "official_checkpoint": (("official_saved_model", "official_variables"), "an official FILM SavedModel"),
-    "weights": (("keras_weights",), "a .weights.h5 file"),
-}
-
-
 _FLAGS = (
     ("string", "run_folder", None, "A training run: config.gin and train/ckpt-*."),
     ("string", "official_checkpoint", None, "A released film_net SavedModel folder (or its variables/)."),
     ("string", "weights", None, "A Keras .weights.h5 file (options: its .json sidecar)."),
+    ("string", "model_path", None, "Any model film_tf loads (see film_tf.model_io.describe)."),
+    ("bool", "bundled", False, "Export the bundled default model."),
+    ("enum", "format", "saved_model", "saved_model, onnx or litert.", ["saved_model", "onnx", "litert"]),
+    ("string", "output", None, "The .onnx / .tflite file (default: <run_folder>/model.onnx|.tflite)."),
+    ("integer", "height", None, "onnx/litert: fixed input height, a multiple of the alignment."),
+    ("integer", "width", None, "onnx/litert: fixed input width (default: dynamic H, W)."),
+    (
+        "enum",
+        "precision",
+        "float32",
+        "litert: float16 or int8 (dynamic range) weights.",
+        ["float32", "float16", "int8"],
+    ),
     (
         "string",
         "options_json",
@@ -46,86 +55,41 @@ _FLAGS = (
 
 def define_flags(fv: flags.FlagValues) -> None:
     """film-export's flags, on `fv`."""
-    for kind, name, default, help_text in _FLAGS:
-        getattr(flags, f"DEFINE_{kind}")(name, default, help_text, flag_values=fv)
+    for kind, name, default, help_text, *enum in _FLAGS:
+        getattr(flags, f"DEFINE_{kind}")(name, default, *enum, help_text, flag_values=fv)
 
 
-def run(
-    run_folder: str | None = None,
-    official_checkpoint: str | None = None,
-    weights: str | None = None,
-    options=None,
-    export_dir: str | None = None,
-    export_base: str | None = None,
-    version: int | None = None,
-    overwrite: bool = False,
-) -> str:
-    """Loads the model from one source and exports it; returns the folder."""
-    from film_tf.serving.export_lib import check_export_dir, export_for_serving, export_saved_model
+def run(**kwargs) -> str:
+    """`film_tf.serving.export_run.export_from_source` (the flags as keyword
+    arguments): loads the model from one source, exports it, returns the path."""
+    from film_tf.serving.export_run import export_from_source
 
-    given = {"run_folder": run_folder, "official_checkpoint": official_checkpoint, "weights": weights}
-    sources = [(flag, path) for flag, path in given.items() if path]
-    if len(sources) != 1:
-        raise ValueError("Pass exactly one of --run_folder, --official_checkpoint, --weights.")
-    ((source, path),) = sources
-    if export_dir and export_base:
-        raise ValueError("Pass either --export_dir or --export_base, not both.")
-    if version is not None and not export_base:
-        raise ValueError("--version needs --export_base.")
-    if run_folder and options is not None:
-        raise ValueError("--run_folder takes its options from <run_folder>/config.gin; drop --options_json.")
-    if run_folder and not export_dir and not export_base:
-        export_dir = os.path.join(run_folder, "saved_model")
-    if not export_dir and not export_base:
-        raise ValueError("Pass --export_dir or --export_base.")
-    if export_dir:
-        check_export_dir(export_dir, overwrite)  # Before the (slow) restore and tracing.
-
-    model, info = _load(source, path, options)
-    if export_base:
-        return export_for_serving(model, export_base, version, overwrite=overwrite, extra_metadata=info)
-    return export_saved_model(model, export_dir, overwrite=overwrite, extra_metadata=info)
-
-
-def _load(source: str, path: str, options=None):
-    """(model, metadata naming its source) from a --run_folder, --official_checkpoint or --weights path."""
-    from film_tf import model_io
-
-    kind = "run_folder" if source == "run_folder" else model_io.describe(path)
-    kinds, what = _SOURCES[source]
-    if kind not in kinds:
-        raise ValueError(f"--{source} takes {what}; '{path}' is a {kind.replace('_', ' ')}.")
-    model, weights = model_io.load_model_and_source(path, options=options, kind=kind)
-    info = {"source": source, "checkpoint": weights.checkpoint}
-    if weights.step is not None:
-        info["step"] = weights.step
-    return model, info
+    return export_from_source(**kwargs)
 
 
 def _run(f: flags.FlagValues) -> None:
     from absl import logging
 
-    from film_tf import model_io
+    from film_tf.serving import export_run
 
     logging.set_verbosity(logging.WARNING)  # TensorFlow logs every saved function at INFO.
     if f.options_json and f.gin_bindings:
         raise ValueError("Pass either --options_json or --gin_bindings, not both.")
     options = None  # A run folder's config.gin, a weights file's sidecar, or the released configuration.
-    if f.options_json:
-        options = model_io.options_from_json(f.options_json)
-    elif f.gin_bindings:
-        options = model_io.options_from_gin(bindings=f.gin_bindings)
-    path = run(
-        run_folder=f.run_folder,
-        official_checkpoint=f.official_checkpoint,
-        weights=f.weights,
-        options=options,
-        export_dir=f.export_dir,
-        export_base=f.export_base,
-        version=f.version,
-        overwrite=f.overwrite,
-    )
-    print(f"Exported SavedModel to {path}")
+    if f.options_json or f.gin_bindings:
+        from film_tf import model_io
+
+        if f.options_json:
+            options = model_io.options_from_json(f.options_json)
+        else:
+            options = model_io.options_from_gin(bindings=f.gin_bindings)
+    names = [name for _, name, *_ in _FLAGS if name not in ("options_json", "gin_bindings")]
+    try:
+        path = run(options=options, **{name: f[name].value for name in names})
+    except export_run.AlreadyExported as e:
+        cli_utils.report(str(e))
+        return
+    cli_utils.report(f"Exported {export_run.FORMAT_NAMES[f.format]} to {path}")
 
 
 main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)

@@ -2,7 +2,8 @@
 
 `Interpolator(model_path)` runs any model `film_tf.model_io` loads (see
 `model_io.describe`): a film_tf SavedModel through its `serving_default`
-signature as it was exported, every other kind (official SavedModel or its
+signature as it was exported, a film_tf `.onnx` export through onnxruntime
+(`film_tf.serving.onnx_export.load_onnx_function`), every other kind (official SavedModel or its
 `variables/`, `.weights.h5` + options JSON, a film-train run or checkpoint,
 and with no path the bundled default model) as a compiled Keras pass.
 
@@ -143,13 +144,18 @@ def load_forward(
     kind = model_io.describe(model_path)
     if options is None:
         options = model_io.options_for(model_path)
-    if kind == "film_tf_saved_model":
+    if kind in ("film_tf_saved_model", "onnx"):
         if precision != "float32" or jit_compile:
             setting = f"precision '{precision}'" if precision != "float32" else "XLA compilation"
+            what = "a film_tf SavedModel" if kind == "film_tf_saved_model" else "an ONNX model"
             raise ValueError(
                 f"{setting} applies to weights files and checkpoints; "
-                f"a film_tf SavedModel ('{model_path}') runs as it was exported."
+                f"{what} ('{model_path}') runs as it was exported."
             )
+        if kind == "onnx":
+            from film_tf.serving.onnx_export import load_onnx_function
+
+            return load_onnx_function(model_path), options
         return model_io.load_serving_function(model_path), options
     # The forward pass needs `image` only; skipping the auxiliary outputs
     # does not change the variables.
@@ -165,8 +171,9 @@ class Interpolator:
     Args:
       model_path: any kind of `film_tf.model_io.describe` (a film_tf or
         official SavedModel, official variables/, `.weights.h5` with its
-        `.json` options, a film-train run folder or checkpoint); None for
-        the bundled default model.
+        `.json` options, a film-train run folder or checkpoint, a film_tf
+        `.onnx` export: needs onnxruntime); None for the bundled default
+        model.
       options: model options, for official checkpoints of non-released
         configurations or weights without a sidecar; read from the model
         otherwise (the released configuration for official checkpoints).
@@ -219,8 +226,8 @@ class Interpolator:
         progress: bool = False,
     ) -> None:
         self.alignment = self.options.alignment
-        # Memory per pixel depends on how the pass runs; a SavedModel runs
-        # as a plain graph.
+        # Memory per pixel depends on how the pass runs; a SavedModel or an
+        # ONNX model runs as a plain graph.
         self.mode = getattr(self._forward, "mode", "plain")
         self.overlap = default_overlap(self.options) if overlap is None else int(overlap)
         self.memory = MemoryPlan.from_gb(self.options, memory_budget_gb, self.overlap, self.mode, tile_size)

@@ -19,6 +19,10 @@ Kinds of path (`describe`):
   run_folder            a film-train run: `config.gin` and `train/ckpt-<step>`.
   checkpoint            a film-train `ckpt-<step>` prefix, or a folder of
                         them (`train/`, with its `checkpoint` state file).
+  onnx                  a `.onnx` file written by `film-export --format onnx`
+                        (`film_tf.serving.onnx_export`): its options are in
+                        its metadata; it runs through onnxruntime
+                        (`film_tf.Interpolator`), not as a Keras model.
 
 `load_model(path)` builds `create_model(options)` and loads the weights for
 every kind; the options come from the path (sidecar, marker, config.gin; the
@@ -65,6 +69,10 @@ KINDS = (
     "run_folder",
     "checkpoint",
 )
+# Kinds `describe` also names that run outside Keras (through their own
+# runtime, `film_tf.Interpolator`): `load_model` refuses them in one line.
+RUNTIME_KINDS = ("onnx",)
+ONNX_SUFFIX = ".onnx"
 MARKER = "film_tf.json"  # The metadata file that marks a film_tf SavedModel.
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 BUNDLED_WEIGHTS_FILE = os.path.join(ASSETS_DIR, "default_model" + WEIGHTS_SUFFIX)
@@ -142,6 +150,10 @@ def options_for(path: str | None) -> Options:
         return Options()
     if kind == "film_tf_saved_model":
         return options_from_json(film_tf_metadata_path(path))
+    if kind == "onnx":
+        from film_tf.serving.onnx_export import read_options
+
+        return read_options(path)
     if kind == "keras_weights":
         sidecar = options_sidecar_path(path)
         if not os.path.isfile(sidecar):
@@ -171,7 +183,8 @@ def _is_checkpoint(path: str) -> bool:
 
 
 def describe(path: str | None) -> str:
-    """Which kind of model lies at `path` (one of `KINDS`; None is 'bundled').
+    """Which kind of model lies at `path` (one of `KINDS` or `RUNTIME_KINDS`;
+    None is 'bundled').
 
     Raises:
       FileNotFoundError: nothing at `path`.
@@ -199,10 +212,12 @@ def describe(path: str | None) -> str:
             return "run_folder"
     elif path.endswith(WEIGHTS_SUFFIX):
         return "keras_weights"
+    elif path.lower().endswith(ONNX_SUFFIX):
+        return "onnx"
     raise ValueError(
         f"'{path}' is not a FILM model: expected a SavedModel folder (with saved_model.pb), an official "
-        f"variables/ folder, a {WEIGHTS_SUFFIX} file with its .json options, or a film-train run "
-        "folder or checkpoint."
+        f"variables/ folder, a {WEIGHTS_SUFFIX} file with its .json options, a film-train run "
+        "folder or checkpoint, or a film_tf .onnx export."
     )
 
 
@@ -299,6 +314,11 @@ def load_model_and_source(
         kind = describe(path)
     elif kind == "run_folder" and not os.path.isdir(path):
         raise FileNotFoundError(f"No training run folder at '{path}'.")
+    if kind == "onnx":
+        raise ValueError(
+            f"'{path}' is an ONNX export: it runs through onnxruntime (film_tf.Interpolator), "
+            "it has no Keras weights to load."
+        )
     if kind not in KINDS:
         raise ValueError(f"Unknown model kind '{kind}'; one of {', '.join(KINDS)}.")
     if options is None:

@@ -383,6 +383,31 @@ def test_film_export_binary_from_a_run_folder(tmp_path, tiny_options):
         export_lib.run(run_folder=run)
 
 
+def test_film_export_binary_on_an_already_exported_run_says_where_and_exits_0(tmp_path):
+    """A second `film-export --run_folder RUN` (issue 19): RUN/saved_model (or
+    RUN/model.onnx) exists, so it says where, writes nothing and exits 0;
+    --overwrite exports again. An explicit --export_dir that exists is still an error."""
+    run = tmp_path / "run"
+    (run / "saved_model").mkdir(parents=True)
+    (run / "saved_model" / "saved_model.pb").write_bytes(b"earlier export")
+    (run / "model.onnx").write_bytes(b"earlier onnx")
+    (run / "config.gin").write_text("")
+    for extra, target in (([], run / "saved_model"), (["--format", "onnx"], run / "model.onnx")):
+        result = _run_tool(
+            [sys.executable, "-m", "film_tf.export", "--run_folder", str(run), *extra], cwd=REPO
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip().splitlines() == [
+            f"{target} exists already (nothing written); pass --overwrite to export the run again."
+        ]
+    assert (run / "saved_model" / "saved_model.pb").read_bytes() == b"earlier export"
+    assert (run / "model.onnx").read_bytes() == b"earlier onnx"
+    assert sorted(os.listdir(run)) == ["config.gin", "model.onnx", "saved_model"]
+    with pytest.raises(FileExistsError, match="overwrite") as error:
+        export_lib.run(run_folder=str(run), export_dir=str(run / "saved_model"))
+    assert type(error.value) is FileExistsError  # Not the "already exported" answer.
+
+
 def test_film_export_binary_reports_user_errors_in_one_line(tmp_path):
     result = _run_tool(
         [sys.executable, "-m", "film_tf.export", "--run_folder", str(tmp_path / "missing")], cwd=REPO

@@ -1,18 +1,33 @@
-"""Serving: the SavedModel a model server loads, and how it is written.
+"""Serving: the exports a model server or another runtime loads, and how they are written.
 
-  module.py      `FilmServingModule`: the variables and the signatures.
-  metadata.py    `assets/film_tf.json`: options, padding, signatures.
-  export_lib.py  `export_saved_model`, `export_for_serving`, versions.
+  module.py         `FilmServingModule`: the SavedModel's variables and signatures;
+                    `aligned_image_function`: the bare forward pass (ONNX, LiteRT).
+  metadata.py       `assets/film_tf.json`: options, padding, signatures; the same
+                    for the portable files, and their checks.
+  export_lib.py     `export_saved_model`, `export_for_serving`, versions;
+                    `export_file` (ONNX / LiteRT).
+  onnx_export.py    `export_onnx` (tf2onnx), `load_onnx_function` (onnxruntime).
+  litert_export.py  `export_litert` (TFLiteConverter), `read_metadata`.
+  export_run.py     film-export's work: one model source in, one export out.
 
-The `film-export` binary (`film_tf/export.py`) builds a model with
-`film_tf.model_io` and calls `export_lib`.
+The `film-export` binary (`film_tf/export.py`) calls `export_run`, which
+builds the model with `film_tf.model_io` and calls `export_lib`.
 """
 
 from film_tf.serving.export_lib import (
+    FORMATS,
     existing_versions,
+    export_file,
     export_for_serving,
     export_saved_model,
     next_version,
 )
 
-__all__ = ["existing_versions", "export_for_serving", "export_saved_model", "next_version"]
+__all__ = [
+    "FORMATS",
+    "existing_versions",
+    "export_file",
+    "export_for_serving",
+    "export_saved_model",
+    "next_version",
+]

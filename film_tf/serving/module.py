@@ -58,8 +58,26 @@ def signature_io(use_aux_outputs: bool) -> dict[str, dict[str, list[str]]]:
     return io
 
 
-def _image_spec(name: str) -> tf.TensorSpec:
-    return tf.TensorSpec([None, None, None, 3], tf.float32, name=name)
+def _image_spec(name: str, height: int | None = None, width: int | None = None) -> tf.TensorSpec:
+    return tf.TensorSpec([None, height, width, 3], tf.float32, name=name)
+
+
+def aligned_image_function(model, height: int | None = None, width: int | None = None):
+    """The bare forward pass for the portable formats (ONNX, LiteRT): a
+    tf.function x0, x1 (B, H, W, 3) float32, time (B, 1) -> {'image':
+    (B, H, W, 3) float32}, with no padding in the graph: H and W must be
+    multiples of the model's alignment (the caller pads, as
+    `film_tf.padding.pad_to_alignment` does). `height`/`width` fix the
+    spatial size; None leaves it dynamic."""
+    specs = [_image_spec("x0", height, width), _image_spec("x1", height, width)]
+    specs.append(tf.TensorSpec([None, 1], tf.float32, name="time"))
+
+    @tf.function(input_signature=specs, autograph=False)
+    def image(x0, x1, time):
+        outputs = model({"x0": x0, "x1": x1, "time": time}, training=False)
+        return {"image": tf.cast(outputs["image"], tf.float32)}
+
+    return image
 
 
 def _decode(encoded: tf.Tensor) -> tf.Tensor:
