@@ -356,3 +356,13 @@ def test_readme_shell_commands_run_as_written(tmp_path):
     assert (film / "exports" / "1" / "saved_model.pb").is_file()
     (shown,) = outputs["saved_model_cli"]
     assert "x0" in shown.stdout and "image" in shown.stdout
+
+
+def test_readme_test_command_is_what_ci_runs():
+    """The first screen's test command installs the extras `.ci/run` installs and runs its pytest line."""
+    with open(os.path.join(ROOT, ".ci", "run")) as f:
+        ci = f.read()
+    (extras,) = re.findall(r'pip install --quiet -e "\.\[([a-z,-]+)\]"', ci)
+    (command,) = [c for c in sh_commands(_readme()) if "python -m pytest" in c]
+    assert f'pip install -e ".[{extras}]"' in command
+    assert command.endswith("python -m pytest -n 2 tests") and "\npython -m pytest -n 2 tests\n" in ci
