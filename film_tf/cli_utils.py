@@ -25,6 +25,7 @@ import importlib.machinery
 import os
 import sys
 import tempfile
+import threading
 from typing import Callable, Iterator, Sequence
 
 from absl import flags
@@ -195,9 +196,11 @@ def quiet_tensorflow() -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    absl_logger = logging.getLogger("absl")
-    if not any(isinstance(f, _LibraryInfoFilter) for f in absl_logger.filters):
-        absl_logger.addFilter(_LibraryInfoFilter())
+    # Beam logs on its own loggers and, at import (e.g. "apitools not found"), on the root one.
+    logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    for logger in (logging.getLogger("absl"), logging.getLogger()):
+        if not any(isinstance(f, _LibraryInfoFilter) for f in logger.filters):
+            logger.addFilter(_LibraryInfoFilter())
     warnings.filterwarnings("ignore", module=r"(tensorflow|keras|tf_keras)(\.|$)")
     if "tensorflow" not in sys.modules and not any(
         isinstance(finder, _QuietTensorFlowImport) for finder in sys.meta_path
@@ -225,6 +228,47 @@ def required(fv: flags.FlagValues, name: str):
     if value is None or value == "":
         raise UserError(f"--{name} is required.")
     return value
+
+
+INTERRUPTED = "interrupted; rerun the same command to continue"
+
+
+@contextlib.contextmanager
+def interruptible(message: str = INTERRUPTED) -> Iterator[threading.Event]:
+    """For a long job: yields an Event that Ctrl-C sets, for the job to check
+    at every step (so an interrupt that some library swallowed still stops
+    it), and turns the KeyboardInterrupt into `message` on stderr and exit
+    code 130. The previous SIGINT handler is restored after."""
+    import signal
+
+    cancel = threading.Event()
+
+    def on_sigint(signum, frame):
+        cancel.set()
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
+    try:
+        yield cancel
+    except KeyboardInterrupt:
+        print(message, file=sys.stderr, flush=True)
+        sys.exit(130)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+
+
+def bare_bool_flag(argv: Sequence[str], name: str) -> list[str]:
+    """`argv` with a bare `--name` (followed by another flag or nothing) as
+    `--name=true`, for a string flag that may also stand alone."""
+    out = []
+    for i, arg in enumerate(argv):
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if arg == f"--{name}" and (following is None or following.startswith("--")):
+            arg = f"--{name}=true"
+        out.append(arg)
+    return out
 
 
 def report(message: str) -> None:

@@ -25,7 +25,7 @@ import os
 import sys
 import threading
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from film_tf import files, media, pipelining, resume, scene_cuts
 from film_tf.image_io import image_info, read_image, write_image
@@ -158,6 +158,17 @@ class FolderResult:
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def summarize(results: Sequence[FolderResult]) -> str:
+    """The one line finished folder jobs report."""
+    frames = sum(r.frames_out for r in results)
+    videos = [r.video for r in results if r.video]
+    where = results[0].frames_dir if len(results) == 1 else f"{len(results)} folders"
+    return (
+        f"wrote {frames} frames to {where}" + (f" and {', '.join(videos)}" if videos else "")
+        + f" ({sum(r.cuts for r in results)} scene cut(s))"
+    )  # fmt: skip
 
 
 def run_folders(

@@ -65,6 +65,11 @@ class VideoResult:
     warnings: list[str] = dataclasses.field(default_factory=list)
     resumed_chunks: int = 0
 
+    def summary(self, output: str) -> str:
+        """The one line a finished job reports."""
+        extra = [f"{self.cuts} scene cut(s)", *self.streams, *(["resumed"] if self.resumed_chunks else [])]
+        return f"wrote {self.frames_out} frames at {self.fps_out:g} fps to {output} ({self.mode}; {', '.join(extra)})"
+
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)

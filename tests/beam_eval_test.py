@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from film_tf import cli_utils
 from film_tf.evaluation import eval_cli
 from tests.evaluation_test import carphone, vimeo_set, write_gin  # noqa: F401 (fixtures)
 
@@ -48,7 +49,7 @@ def test_beam_eval_errors_are_one_line(tmp_path, vimeo_set):  # noqa: F811
             ["prog", f"--gin_config={gin_file}", "--model_path=baseline:nope", f"--output_dir={out}",
              "--runner=FnApiRunner"]
         )  # fmt: skip
-    with pytest.raises(ValueError, match=r"^Unknown option\(s\): --save_frame "):
+    with pytest.raises(cli_utils.UserError, match=r"^Unknown command line flag 'save_frame' \(--help"):
         eval_cli.main(
             ["prog", f"--gin_config={gin_file}", "--model_path=baseline:average", f"--output_dir={out}",
              "--save_frame"]

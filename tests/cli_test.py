@@ -10,7 +10,7 @@ import pytest
 from absl import flags
 from PIL import Image as PilImage
 
-from film_tf import create_model, load_official_weights
+from film_tf import cli_utils, create_model, load_official_weights
 from film_tf.cli import interpolate, interpolate_frames
 from film_tf.image_io import read_image, to_uint
 from film_tf.inference import Interpolator
@@ -279,15 +279,15 @@ def test_frames_errors_write_nothing(workdir, tmp_path):
 
 def test_bare_output_video_flag():
     argv = ["prog", "--pattern=x", "--output_video", "--fps=5"]
-    assert interpolate_frames.bare_output_video(argv) == [
+    assert cli_utils.bare_bool_flag(argv, "output_video") == [
         "prog",
         "--pattern=x",
         "--output_video=true",
         "--fps=5",
     ]
     argv = ["prog", "--input_video=a.mp4", "--output_video", "b.mp4"]
-    assert interpolate_frames.bare_output_video(argv) == argv
-    assert interpolate_frames.bare_output_video(["prog", "--output_video"])[-1] == "--output_video=true"
+    assert cli_utils.bare_bool_flag(argv, "output_video") == argv
+    assert cli_utils.bare_bool_flag(["prog", "--output_video"], "output_video")[-1] == "--output_video=true"
 
 
 def test_alpha_and_16_bit_are_kept(workdir, api, tmp_path):

@@ -1,29 +1,22 @@
 """film-interpolate-frames: folders of frames or a video to slow motion or a higher frame rate.
 
-A video, frame-rate conversion (same duration, audio kept):
+Frame-rate conversion of a video (same duration, audio kept; rates that are not 2^k
+multiples take the nearest time the recursion gives, see film_tf/frame_rate.py):
   film-interpolate-frames --input_video clip.mp4 --target_fps 60 --output_video smooth.mp4
-  film-interpolate-frames --input_video clip.mp4 --multiplier 2 --output_video smooth.mkv
-Rates that are not 2^k multiples take, per output frame, the nearest time the
-recursion gives (film_net predicts only t = 0.5; see film_tf/frame_rate.py).
-
-A video, slow motion (2^k times longer, at the input's rate or --fps; no audio):
+Slow motion (2^k times longer, at the input's rate or --fps; no audio):
   film-interpolate-frames --input_video clip.mp4 --times_to_interpolate 2 --output_video slow.mp4
-
-Folders (each matched folder's frames, natural sort order):
   film-interpolate-frames --pattern "photos/*" --times_to_interpolate 3 [--output_video] [--fps 30]
-writes <folder>/interpolated_frames/frame_000.png ... and, with --output_video,
+Folders write <folder>/interpolated_frames/frame_000.png ... and, with --output_video,
 <folder>/interpolated.mp4 (under --output_dir instead, when given).
 
-Outputs: .mp4/.mov (H.264, H.265), .mkv (also VP9), .webm (VP9, VP8), .gif
-(--codec, --crf). Scene cuts (--scene_cut_threshold, 0 disables) are held,
-not morphed. An interrupted job (Ctrl-C, kill, power loss) continues where it
-stopped when the same command is run again; outputs appear under their
-final names only when complete.
+Outputs: .mp4/.mov (H.264, H.265), .mkv (also VP9), .webm (VP9, VP8), .gif (--codec, --crf).
+Scene cuts (--scene_cut_threshold, 0 disables) are held, not morphed. An interrupted job
+continues where it stopped when the same command is run again; outputs appear under
+their final names only when complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -34,7 +27,6 @@ from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
 from film_tf.cli_utils import UserError
 
 MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
-INTERRUPTED = "interrupted; rerun the same command to continue"
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -127,16 +119,9 @@ def _run(fv: flags.FlagValues) -> None:
 
     key = {"model_path": os.path.abspath(fv.model_path) if fv.model_path else None,
            "options_json": fv.options_json, "precision": fv.precision}  # fmt: skip
-    stack = contextlib.ExitStack()
-    cancel = stack.enter_context(_cancel_on_ctrl_c())
-    common = dict(
-        scene_cut_threshold=fv.scene_cut_threshold,
-        codec=fv.codec,
-        crf=fv.crf,
-        overlap=fv.overlap,
-        cancel=cancel,
-    )
-    try:
+    with cli_utils.interruptible() as cancel:
+        common = dict(scene_cut_threshold=fv.scene_cut_threshold, codec=fv.codec, crf=fv.crf,
+                      overlap=fv.overlap, cancel=cancel, job_key=key)  # fmt: skip
         if fv.input_video is not None:
             output = fv.output_video
             if output is None or output.lower() in _TRUE:
@@ -145,18 +130,9 @@ def _run(fv: flags.FlagValues) -> None:
             media.open_video(fv.input_video).close()  # Fail before the model loads.
             result = frame_jobs.run_video(
                 fv.input_video, output, fv.times_to_interpolate, fv.fps, make_interpolator(fv),
-                target_fps=fv.target_fps, multiplier=fv.multiplier, job_key=key, chunk_frames=fv.chunk_frames,
-                **common,
+                target_fps=fv.target_fps, multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, **common,
             )  # fmt: skip
-            extra = [
-                f"{result.cuts} scene cut(s)",
-                *result.streams,
-                *(["resumed"] if result.resumed_chunks else []),
-            ]
-            cli_utils.report(
-                f"wrote {result.frames_out} frames at {result.fps_out:g} fps to {output} "
-                f"({result.mode}; {', '.join(extra)})"
-            )
+            cli_utils.report(result.summary(output))
         else:
             video = fv.output_video
             if video is not None and video.lower() in _TRUE:
@@ -164,65 +140,18 @@ def _run(fv: flags.FlagValues) -> None:
             jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
             results = frame_jobs.run_folders(
                 jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, make_interpolator(fv),
-                job_key=key, boomerang=fv.boomerang, **common,
+                boomerang=fv.boomerang, **common,
             )  # fmt: skip
-            frames = sum(r.frames_out for r in results)
-            videos = [r.video for r in results if r.video]
-            where = results[0].frames_dir if len(results) == 1 else f"{len(results)} folders"
-            cli_utils.report(
-                f"wrote {frames} frames to {where}" + (f" and {', '.join(videos)}" if videos else "")
-                + f" ({sum(r.cuts for r in results)} scene cut(s))"
-            )  # fmt: skip
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr, flush=True)
-        sys.exit(130)
-    finally:
-        stack.close()
-
-
-@contextlib.contextmanager
-def _cancel_on_ctrl_c():
-    """Yields an Event that Ctrl-C sets (and still raises KeyboardInterrupt):
-    the jobs also check it at every frame, so an interrupt that some library
-    swallowed still stops the job. The previous handler is restored after."""
-    import signal
-    import threading
-
-    cancel = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield cancel
-        return
-
-    def on_sigint(signum, frame):
-        cancel.set()
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def bare_output_video(argv: list[str]) -> list[str]:
-    """Lets `--output_video` stand alone (as in the official binary): a bare
-    flag, followed by another flag or nothing, means 'true'."""
-    out = []
-    for i, arg in enumerate(argv):
-        following = argv[i + 1] if i + 1 < len(argv) else None
-        if arg == "--output_video" and (following is None or following.startswith("--")):
-            arg = "--output_video=true"
-        out.append(arg)
-    return out
+            cli_utils.report(frame_jobs.summarize(results))
 
 
 def main(argv: list[str]) -> None:
     """Runs from a command line (program name first)."""
-    cli_utils.run_argv(bare_output_video(list(argv)), define_flags, _run)
+    cli_utils.run_argv(cli_utils.bare_bool_flag(argv, "output_video"), define_flags, _run)
 
 
 def run_main() -> None:
-    sys.argv = bare_output_video(sys.argv)
+    sys.argv = cli_utils.bare_bool_flag(sys.argv, "output_video")
     cli_utils.run_binary(define_flags, _run, __doc__)
 
 

@@ -60,6 +60,30 @@ def split_argv(argv: Sequence[str], define: Callable) -> tuple[list[str], list[s
     return absl_args, beam_args
 
 
+def check_beam_args(beam_args: Sequence[str]) -> None:
+    """Fails fast, before any TensorFlow import, on an option that is neither
+    this binary's flag nor a Beam pipeline option (a typo), with the same one
+    line as absl's unknown-flag error. Without Beam installed nothing is
+    checked here: the builder then says what to install."""
+    if not beam_args or importlib.util.find_spec("apache_beam") is None:
+        return
+    from film_tf.datasets.beam_pipeline import check_pipeline_args
+
+    try:
+        check_pipeline_args(beam_args)
+    except ValueError:
+        unknown = [a for a in beam_args if a.startswith("--")]
+        for arg in unknown:
+            try:
+                check_pipeline_args([arg])
+            except ValueError:
+                name = arg[2:].split("=", 1)[0]
+                raise cli_utils.UserError(
+                    f"Unknown command line flag '{name}' (--help lists the flags)"
+                ) from None
+        raise
+
+
 def require_beam() -> None:
     """A one-line UserError saying what to install when Beam is missing."""
     if importlib.util.find_spec("apache_beam") is None:
@@ -73,13 +97,17 @@ def entry_points(
     `run(fv, beam_args)` that also takes the Beam pipeline options."""
     usage = (usage or "") + BEAM_USAGE
 
+    def checked_run(fv: flags.FlagValues, beam_args: list[str]) -> None:
+        check_beam_args(beam_args)
+        run(fv, beam_args)
+
     def main(argv: Sequence[str]) -> None:
         absl_argv, beam_args = split_argv(argv, define)
-        cli_utils.run_argv(absl_argv, define, lambda fv: run(fv, beam_args))
+        cli_utils.run_argv(absl_argv, define, lambda fv: checked_run(fv, beam_args))
 
     def run_main() -> None:
         absl_argv, beam_args = split_argv(sys.argv, define)
         sys.argv[:] = absl_argv
-        cli_utils.run_binary(define, lambda fv: run(fv, beam_args), usage)
+        cli_utils.run_binary(define, lambda fv: checked_run(fv, beam_args), usage)
 
     return main, run_main
