@@ -115,16 +115,15 @@ def _encode_unit(item: tuple[int, Any], expand: Callable | None, encode: Callabl
     import apache_beam as beam
 
     u, unit = item
+    # The unit's examples are collected before any is emitted: emitting from
+    # inside the decoding loop lost an element now and then on the in-process
+    # runner under CPU load (one of 40, bikes.mp4 in tests/datasets_test.py).
     try:
         triplets = expand(unit) if expand is not None else (unit,)
-        k = 0
-        for triplet in triplets:
-            serialized = encode(triplet)
-            if serialized is not None:
-                yield (u, k), serialized
-                k += 1
+        examples = [s for s in map(encode, triplets) if s is not None]
     except _TRIPLET_ERRORS as e:
-        yield beam.pvalue.TaggedOutput("error", (u, e))
+        return [beam.pvalue.TaggedOutput("error", (u, e))]
+    return [((u, k), serialized) for k, serialized in enumerate(examples)]
 
 
 def _offsets(counts: Iterable[tuple[int, int]]) -> dict[int, int]:
