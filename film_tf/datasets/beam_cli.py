@@ -67,21 +67,12 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
     checked here: the builder then says what to install."""
     if not beam_args or importlib.util.find_spec("apache_beam") is None:
         return
-    from film_tf.datasets.beam_pipeline import check_pipeline_args
+    from film_tf.datasets.beam_pipeline import unknown_pipeline_args
 
-    try:
-        check_pipeline_args(beam_args)
-    except ValueError:
-        unknown = [a for a in beam_args if a.startswith("--")]
-        for arg in unknown:
-            try:
-                check_pipeline_args([arg])
-            except ValueError:
-                name = arg[2:].split("=", 1)[0]
-                raise cli_utils.UserError(
-                    f"Unknown command line flag '{name}' (--help lists the flags)"
-                ) from None
-        raise
+    unknown = [a for a in unknown_pipeline_args(beam_args) if a.startswith("--")]
+    if unknown:
+        name = unknown[0][2:].split("=", 1)[0]
+        raise cli_utils.UserError(f"Unknown command line flag '{name}' (--help lists the flags)")
 
 
 def require_beam() -> None:

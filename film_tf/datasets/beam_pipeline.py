@@ -78,16 +78,21 @@ def default_pipeline_args(args: Sequence[str] = (), num_workers: int = 0) -> lis
     return list(args) + defaults
 
 
-def check_pipeline_args(args: Sequence[str]) -> None:
-    """A ValueError naming any option in `args` that no Beam options class knows
-    (a typo would otherwise be dropped with a warning)."""
+def unknown_pipeline_args(args: Sequence[str]) -> list[str]:
+    """The options in `args` that no Beam options class knows (a typo would
+    otherwise be dropped by Beam with a warning)."""
     beam = import_beam()
     from apache_beam.options.pipeline_options import PipelineOptions
 
     parser = beam.options.pipeline_options._BeamArgumentParser(allow_abbrev=False)
     for cls in _subclasses(PipelineOptions):
         cls._add_argparse_args(parser)
-    _, unknown = parser.parse_known_args(list(args))
+    return parser.parse_known_args(list(args))[1]
+
+
+def check_pipeline_args(args: Sequence[str]) -> None:
+    """A ValueError naming any option in `args` that no Beam options class knows."""
+    unknown = unknown_pipeline_args(args)
     if unknown:
         raise ValueError(
             f"Unknown option(s): {' '.join(unknown)} (neither a flag of this binary nor a Beam option)."
