@@ -57,6 +57,16 @@ class UserError(Exception):
     """An input problem the user can fix; reported as one line, exit code 2."""
 
 
+def error_line(error: BaseException) -> str:
+    """A user error as one line, without the `error: ` prefix: an OSError as
+    `<reason>: '<file>'`, anything else as its message with line breaks
+    folded (the class name when it has no message). The binaries and the web
+    page both report errors through this."""
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.strerror}: '{error.filename}'"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def _fail(message: str) -> None:
     """Prints `error: message` as one line on stderr and exits 2."""
     print(f"error: {' '.join(message.split())}", file=sys.stderr)
@@ -88,10 +98,7 @@ def run_absl(main: Callable[[list[str]], None], flags_parser: Callable | None = 
         try:
             main(argv)
         except (UserError, *USER_ERRORS) as e:
-            message = str(e) or type(e).__name__
-            if isinstance(e, OSError) and e.filename and e.strerror:
-                message = f"{e.strerror}: '{e.filename}'"
-            _fail(message)
+            _fail(error_line(e))
 
     if flags_parser is None:
         app.run(guarded)

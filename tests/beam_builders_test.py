@@ -132,8 +132,38 @@ def test_killed_build_leaves_no_final_file_and_rerun_matches(tmp_path):
         assert result.stdout.splitlines()[-1] == (
             f"wrote 40 examples to 3 shard(s) {out / 's.tfrecord'}-*-of-00003 from 3 photo(s)"
         )
-    rerun = {n: b for n, b in shard_bytes(killed).items() if n in final}
+        cleaned = "removed 1 leftover temporary folder(s) of an interrupted build." in result.stderr
+        assert cleaned == (out == killed), result.stderr
+    # The killed build's hidden folder is gone: only the final shards are left.
+    assert sorted(os.listdir(killed)) == final
+    rerun = shard_bytes(killed)
     assert sorted(rerun) == final and rerun == shard_bytes(whole)
+
+
+def test_temporaries_of_live_or_remote_builds_are_kept(tmp_path):
+    import socket
+
+    from film_tf.datasets import beam_pipeline
+
+    prefix = ".s.tfrecord-00000-of-00001.beam-"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    owners = {
+        "dead": f"{socket.gethostname()}\n{dead.stdout.strip()}\n",
+        "live": f"{socket.gethostname()}\n{os.getpid()}\n",
+        "remote": f"another-host-{socket.gethostname()}\n{dead.stdout.strip()}\n",
+        "unreadable": "",
+    }
+    for name, owner in owners.items():
+        (tmp_path / f"{prefix}{name}.tmp").mkdir()
+        (tmp_path / f"{prefix}{name}.tmp" / "owner").write_text(owner)
+    (tmp_path / ".other.tfrecord-00000-of-00001.beam-x.tmp").mkdir()  # another output's: not ours
+    assert beam_pipeline.remove_dead_temporaries(str(tmp_path), prefix) == 1
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [f"{prefix}{n}.tmp" for n in ("live", "remote", "unreadable")]
+        + [".other.tfrecord-00000-of-00001.beam-x.tmp"]
+    )
 
 
 # ---------------------------------------------------------------- command line

@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from typing import Callable, Sequence
 
-from film_tf import files, frame_jobs, media, scene_cuts
+from film_tf import cli_utils, files, frame_jobs, media, scene_cuts
 from film_tf.frame_rate import plan_rate
 from film_tf.recursive import output_length
 
@@ -102,14 +102,6 @@ class ModelCache:
             self._interpolator = Interpolator(model_path, memory_budget_gb=self.memory_budget_gb)
             self._key = model_path
         return self._interpolator
-
-
-def _message(error: BaseException) -> str:
-    """One line, as film_tf.cli_utils prints a user error (without 'error: ')."""
-    if isinstance(error, OSError) and error.filename and error.strerror:
-        return f"{error.strerror}: '{error.filename}'"
-    lines = (str(error) or type(error).__name__).splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _shown(text: str, work: str) -> str:
@@ -246,7 +238,7 @@ class JobRunner:
             return self._run(work, inputs, list(uploads or ()), *options)
         except _USER_ERRORS as e:
             self.cleanup(work)
-            raise JobError(_shown(_message(e), work)) from None
+            raise JobError(_shown(cli_utils.error_line(e), work)) from None
         except BaseException:
             self.cleanup(work)
             raise

@@ -28,7 +28,9 @@ Nothing partial under the final names: shards are written into a hidden
 folder `.<base>.beam-<random>.tmp` beside the output and renamed onto their
 final names only after the whole pipeline succeeded and every shard is there;
 on failure the folder is removed. A killed run (SIGKILL) can leave that hidden
-folder, never a file under a final name; a rerun writes a new one.
+folder, never a file under a final name; the next build of the same output on
+this machine removes it (the folder's `owner` file names the host and process
+that wrote it: folders of live processes and of other hosts are left alone).
 
 Errors in a triplet (a missing frame, frames of different sizes) do not stop the
 runner: they are collected, the pipeline finishes, nothing is published, and the
@@ -38,8 +40,12 @@ message naming the path, on every runner.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import shutil
+import socket
+import sys
 import uuid
 from typing import Any, Callable, Iterable, Sequence
 
@@ -49,6 +55,7 @@ INSTALL_HINT = (
 # Errors raised by `encode`/`expand` that are the user's to fix: re-raised as they are.
 _TRIPLET_ERRORS = (ValueError, OSError)
 _ERROR_FILE = "error.pickle"
+_OWNER_FILE = "owner"  # "<host>\n<pid>\n" of the build writing a temporary folder
 
 
 def import_beam():
@@ -138,6 +145,42 @@ def _offsets(counts: Iterable[tuple[int, int]]) -> dict[int, int]:
         offsets[u] = total
         total += n
     return offsets
+
+
+def _owner_alive(folder: str) -> bool:
+    """Whether the build that made the temporary `folder` may still run: its
+    owner file names another host or a live process (or is unreadable,
+    e.g. still being written)."""
+    try:
+        with open(os.path.join(folder, _OWNER_FILE)) as f:
+            host, pid = f.read().split()
+        if host != socket.gethostname():
+            return True
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):
+        return True
+    return True
+
+
+def remove_dead_temporaries(parent: str, prefix: str) -> int:
+    """Deletes the temporary folders `<parent>/<prefix>*.tmp` whose build was
+    killed on this machine (its process is gone); returns how many. Folders
+    of builds still running, or of other hosts, are left alone."""
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(parent):
+            path = os.path.join(parent, entry)
+            if (
+                entry.startswith(prefix)
+                and entry.endswith(".tmp")
+                and os.path.isdir(path)
+                and not _owner_alive(path)
+            ):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 def _write_shard(item: tuple[int, Iterable], names: Sequence[str], tmp_dir: str) -> int:
@@ -258,8 +301,12 @@ def write_examples(
     parent = (
         os.path.dirname(os.path.abspath(names[0])) if "://" not in names[0] else os.path.dirname(names[0])
     )
-    tmp_dir = os.path.join(parent, f".{os.path.basename(names[0])}.beam-{uuid.uuid4().hex[:12]}.tmp")
+    prefix = f".{os.path.basename(names[0])}.beam-"
+    if "://" not in parent and (removed := remove_dead_temporaries(parent, prefix)):
+        print(f"removed {removed} leftover temporary folder(s) of an interrupted build.", file=sys.stderr)
+    tmp_dir = os.path.join(parent, f"{prefix}{uuid.uuid4().hex[:12]}.tmp")
     tf.io.gfile.makedirs(tmp_dir)
+    _write_text(os.path.join(tmp_dir, _OWNER_FILE), f"{socket.gethostname()}\n{os.getpid()}\n".encode())
     try:
         with beam.Pipeline(options=PipelineOptions(args)) as pipeline:
             build_pipeline(pipeline, units, encode, names, tmp_dir, expand)

@@ -17,7 +17,7 @@ from typing import Sequence
 import gin
 import numpy as np
 
-from film_tf.evaluation.evaluator import Predictor, evaluate_examples, iterate_examples
+from film_tf.evaluation.evaluator import EvalResult, Predictor, evaluate_examples, iterate_examples
 from film_tf.evaluation.metrics import METRICS, check_metrics
 from film_tf.files import write_json_atomic, write_text_atomic
 
@@ -134,11 +134,8 @@ def evaluate_on_beam(
     rows = score_on_beam(
         model_path, tfrecord, metrics, max_examples, memory_budget_gb, frames_dir, pipeline_args, output_dir
     )
-    if not rows:
-        raise ValueError(f"No examples in '{tfrecord}'.")
-    # The evaluator's means (`evaluator.evaluate_examples`), over the same rows.
-    means = {name: float(np.mean([row[name] for row in rows])) for name in metrics}
-    return write_results(output_dir, metrics, rows, means)
+    result = EvalResult.from_rows(metrics, rows, tfrecord)
+    return write_results(output_dir, metrics, result.examples, result.means)
 
 
 @gin.configurable("evaluation")

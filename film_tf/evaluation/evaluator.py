@@ -48,6 +48,15 @@ class EvalResult:
     def num_examples(self) -> int:
         return len(self.examples)
 
+    @classmethod
+    def from_rows(cls, metrics: tuple[str, ...], rows: list[dict], source: str = "") -> EvalResult:
+        """The result of per-example `rows` (each with every metric): the one
+        place the means are taken, for the in-process and the Beam evaluator."""
+        if not rows:
+            raise ValueError(f"No examples in '{source}'." if source else "No examples to evaluate.")
+        means = {name: float(np.mean([row[name] for row in rows])) for name in metrics}
+        return cls(tuple(metrics), list(rows), means)
+
 
 def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str, np.ndarray]]:
     """The one eval-dataset reader: decoded triplets `{'x0', 'y', 'x1', 'path'}`
@@ -110,7 +119,4 @@ def evaluate_examples(
         rows.append({"path": path, **compute_metrics(prediction, example["y"], metrics)})
         if on_prediction is not None:
             on_prediction(index, example, prediction)
-    if not rows:
-        raise ValueError(f"No examples in '{source}'." if source else "No examples to evaluate.")
-    means = {name: float(np.mean([row[name] for row in rows])) for name in metrics}
-    return EvalResult(metrics, rows, means)
+    return EvalResult.from_rows(metrics, rows, source)
