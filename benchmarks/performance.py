@@ -4,6 +4,7 @@
     python -m benchmarks.performance --rows=inference --sizes=256x256 --modes=xla
     python -m benchmarks.performance --out=benchmarks/RESULTS.md   # also write the table
     python -m benchmarks.performance --rows=formats      # TF vs onnxruntime vs LiteRT
+    python -m benchmarks.performance --rows=cli,threads  # end-to-end CLI wall; thread settings
 
 The released configuration (34.4M parameters) with random weights (speed does
 not depend on their values), through `film_tf.Interpolator` as users call it
@@ -12,36 +13,53 @@ Every row runs in a fresh process, so its peak RSS is its own.
 
 Rows:
   inference  one pair at each --sizes, in each --modes: plain (float32
-             tf.function), xla (float32, XLA; the default), bf16 (bfloat16
-             compute, float32 weights);
+             tf.function: the official implementation's stand-in), xla
+             (float32, XLA), auto (what `Interpolator` picks by default here:
+             `film_tf.execution_choice`, cache or static rule), winograd
+             (float32, Winograd 3x3 convolutions, when `film_tf.winograd`
+             exists), bf16 (bfloat16 compute, float32 weights);
   recursive  times_to_interpolate = 3 on one 256x256 pair (7 frames): pair by
              pair, then with feature reuse (`film_tf.recursive`);
   4k         one 3840x2160 pair (tiled under the default budget);
   training   examples/s of the real training step at 256x256 crops, batch 8
              (`benchmarks/train_throughput.py`);
   formats    the same weights and inputs through each runtime (--formats): tf
-             (`Interpolator` in its default mode: XLA for the released model,
-             plain for the bundled one), onnxruntime (`Interpolator` on the
+             (`Interpolator` in its default mode, `film_tf.execution_choice`:
+             here the plain graph with Winograd layers), onnxruntime (`Interpolator` on the
              `film-export --format onnx` file) and litert (the `.tflite` file
              in the ai_edge_litert interpreter, XNNPACK, one thread per core;
              the Interpolator's padding and tiling around it): the released
              configuration (random weights, seed 0) at 256x256 and 512x512,
              the bundled model at 640x272. Exports are cached per model for
-             the run in a temporary folder (not timed).
+             the run in a temporary folder (not timed);
+  cli        end-to-end wall of `film-interpolate` (one 640x272 pair, the
+             bundled model) and of `film-interpolate-frames` (the same two
+             frames, --times_to_interpolate 3: 9 frames), fresh process each,
+             with an empty cache folder (cold) and again (warm); see
+             `benchmarks/cli_wall.py`;
+  threads    the plain path of the released configuration at 256x256 under
+             each --threads setting (inter-op:intra-op threads; 0 = TF's
+             default).
 
 Columns: seconds per output frame (median of --repeats calls after one
-untimed warm-up call; 4K: one timed call), GFLOP/s from the convolutions'
-multiply-adds (`film_tf.cost.conv_macs`, 2 FLOP each; counting what actually
-ran: tiles with their overlap, pyramids skipped by reuse; training: 3x the
-forward pass), that rate as a fraction of this machine's float32 matrix
-product rate (numpy 4096^3, best of 5, measured first), and peak RSS.
+untimed warm-up call; 4K: one timed call; cli: one command's wall), that time
+relative to the plain float32 row of the same case in the same run ("vs
+plain"; threads rows: relative to the 0:0 default), GFLOP/s effective (the
+model's nominal multiply-adds, `film_tf.cost.conv_macs`, 2 FLOP each, over
+the time; counting what actually ran: tiles with their overlap, pyramids
+skipped by reuse; training: 3x the forward pass) and as executed (the
+multiplications the traced graph's Conv2D/MatMul ops do, from TensorFlow's
+FLOP statistics, for rows that change the algorithm: fewer for Winograd;
+the nominal count elsewhere), the effective rate as a fraction of this
+machine's float32 matrix product rate (numpy 4096^3, best of 5, measured
+first), and peak RSS. The header names the CPU (model, cores, its SIMD/AMX
+flags) and the matrix product rate.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -53,6 +71,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from absl import flags
 
+from benchmarks.performance_table import format_lines, machine_line
 from film_tf import files
 from film_tf.cli_utils import run_absl
 
@@ -62,6 +81,9 @@ flags.DEFINE_list("sizes", ["256x256", "512x512", "720x1280", "1080x1920"], "HxW
 flags.DEFINE_list("modes", ["plain", "xla", "bf16"], "Modes for the inference and recursive rows.")
 flags.DEFINE_list("modes_4k", ["xla", "bf16"], "Modes for the 4K row.")
 flags.DEFINE_list("formats", ["tf", "onnxruntime", "litert"], "Runtimes for the formats rows.")
+flags.DEFINE_list(
+    "threads", ["0:0", "1:2", "2:2", "1:1", "2:1"], "inter:intra-op threads for the threads rows."
+)
 flags.DEFINE_integer("repeats", 3, "Timed calls per row (median).")
 flags.DEFINE_string("out", None, "Also write the table (markdown, with date and machine) here.")
 flags.DEFINE_string("child", None, "Internal: run one row (JSON spec) in this process.")
@@ -69,6 +91,8 @@ flags.DEFINE_string("child", None, "Internal: run one row (JSON spec) in this pr
 MODES = {
     "plain": {"precision": "float32", "jit_compile": False},
     "xla": {"precision": "float32", "jit_compile": True},
+    "auto": {"precision": "float32", "jit_compile": None},  # execution_choice decides
+    "winograd": {"precision": "float32", "candidate": "winograd"},
     "bf16": {"precision": "bfloat16", "jit_compile": False},
     "bf16-xla": {"precision": "bfloat16", "jit_compile": True},  # slow: XLA on CPU has no AMX
 }
@@ -95,12 +119,62 @@ def _timed(fn) -> float:
 
 
 def _interpolator(mode: str, **kwargs):
-    from film_tf import Options, create_model
+    from film_tf import Options, create_model, execution_choice
     from film_tf.inference import PRECISIONS, Interpolator
 
     m = MODES[mode]
     model = create_model(Options(use_aux_outputs=False), dtype_policy=PRECISIONS[m["precision"]])
-    return Interpolator.from_model(model, jit_compile=m["jit_compile"], **kwargs)
+    if "candidate" in m:
+        candidate = execution_choice.CANDIDATES[m["candidate"]]
+        if not candidate.available():
+            raise RuntimeError(f"the {candidate.name} candidate is not available here")
+        execution_choice.apply(model, candidate, freeze=True)
+        return Interpolator.from_model(model, jit_compile=candidate.jit_compile, **kwargs)
+    # Fixed weights, as for a loaded model (Winograd kernels transformed once).
+    return Interpolator.from_model(model, jit_compile=m["jit_compile"], fixed_weights=True, **kwargs)
+
+
+def _winograd_layers(interp) -> int:
+    """How many 3x3 convolutions of the interpolator's model run Winograd."""
+    model = getattr(interp._forward, "model", None)
+    if model is None or not _winograd_available():
+        return 0
+    from film_tf import winograd
+
+    return sum(layer.algorithm != "direct" for layer in winograd.conv3x3_layers(model))
+
+
+def _winograd_available() -> bool:
+    from film_tf import execution_choice
+
+    return execution_choice.CANDIDATES["winograd"].available()
+
+
+MULTIPLY_OPS = ("Conv2D", "MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Einsum")
+
+
+def executed_flop(interp, height: int, width: int) -> float:
+    """FLOP of the multiplying ops (`MULTIPLY_OPS`) in the traced graph of one
+    (height, width) forward pass, from TensorFlow's per-op FLOP statistics."""
+    import tensorflow as tf
+    from tensorflow.python.framework import ops
+
+    model = interp._forward.model
+    spec = tf.TensorSpec([1, height, width, 3], tf.float32)
+
+    @tf.function
+    def forward(x0, x1):
+        return model({"x0": x0, "x1": x1, "time": tf.fill([1, 1], 0.5)}, training=False)["image"]
+
+    graph = forward.get_concrete_function(spec, spec).graph
+    total = 0
+    for op in graph.get_operations():
+        if op.type in MULTIPLY_OPS:
+            try:
+                total += ops.get_stats_for_node_def(graph, op.node_def, "flops").value or 0
+            except ValueError:  # No statistics registered (e.g. Einsum).
+                pass
+    return float(total)
 
 
 def _pair(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +207,38 @@ def run_inference(spec: dict) -> dict:
     times = [_timed(lambda: interp(x0, x1)) for _ in range(spec["repeats"])]
     seconds = statistics.median(times)
     note = f"{tiles} tiles of {tile}x{tile}" if tile else "whole frame"
-    return {"seconds": seconds, "flop": 2 * macs, "times": times, "note": note}
+    choice = getattr(interp._forward, "choice", None)
+    if choice is not None:
+        note += f"; ran {choice.name} ({choice.reason})"
+    changed = _winograd_layers(interp)
+    if changed:
+        note += f"; {changed} Winograd layers"
+    result = {"seconds": seconds, "flop": 2 * macs, "times": times, "note": note}
+    if changed:  # The algorithm changed: count what ran.
+        th, tw = (hp, wp) if tile is None else (plan.tile_height, plan.tile_width)
+        result["executed_flop"] = tiles * executed_flop(interp, th, tw)
+    return result
+
+
+def run_threads(spec: dict) -> dict:
+    """The plain path under one inter:intra-op thread setting (set before any op runs)."""
+    import tensorflow as tf
+
+    inter, intra = (int(v) for v in spec["threads"].split(":"))
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    result = run_inference(dict(spec, kind="inference", mode="plain"))
+    result["note"] = f"inter-op {inter or 'default'}, intra-op {intra or 'default'}; " + result["note"]
+    return result
+
+
+def run_cli(spec: dict) -> dict:
+    from benchmarks import cli_wall
+
+    r = cli_wall.run(spec["command"], spec["work"], spec["cache"])
+    frames = "1 middle frame" if spec["command"] == "film-interpolate" else "9 frames"
+    return {"seconds": r["seconds"], "peak_rss_gb": r["peak_rss_gb"], "flop": None,
+            "note": f"wall, {spec['state']} cache, bundled model, {frames}"}  # fmt: skip
 
 
 def run_recursive(spec: dict) -> dict:
@@ -199,7 +304,7 @@ def _format_interpolator(spec: dict):
 
     from film_tf import Options, create_model, model_io
     from film_tf.inference import Interpolator
-    from film_tf.serving import export_lib
+    from film_tf.serving import export_lib, export_run
 
     if spec["model"] == "bundled":
         model = model_io.load_model(None, use_aux_outputs=False)
@@ -207,11 +312,11 @@ def _format_interpolator(spec: dict):
         keras.utils.set_random_seed(0)  # The same random weights in every row.
         model = create_model(Options(use_aux_outputs=False))
     if spec["mode"] == "tf":
-        return Interpolator.from_model(model, jit_compile=model.film_options.filters >= 48)
+        return Interpolator.from_model(model, jit_compile=None, fixed_weights=True)  # the default mode
     fmt = "onnx" if spec["mode"] == "onnxruntime" else "litert"
     path = os.path.join(spec["cache"], f"{spec['model']}{export_lib.FILE_EXTENSIONS[fmt]}")
     if not os.path.exists(path):
-        export_lib.export_file(model, fmt, path)
+        export_run.export_file(model, fmt, path)
     if fmt == "onnx":
         return Interpolator(path)
     from ai_edge_litert.interpreter import Interpreter
@@ -251,6 +356,8 @@ def child(spec: dict) -> dict:
         "recursive": run_recursive,
         "training": run_training,
         "formats": run_format,
+        "threads": run_threads,
+        "cli": run_cli,
     }[spec["kind"]]
     result = runner(spec)
     result.setdefault("peak_rss_gb", peak_rss_gb())
@@ -288,18 +395,27 @@ def plan_rows() -> list[dict]:
                     {"kind": "formats", "model": model, "height": h, "width": w, "mode": m, "cache": cache}
                     for m in FLAGS.formats
                 ]
+        elif name == "threads":
+            rows += [{"kind": "threads", "height": 256, "width": 256, "mode": f"plain {t}", "threads": t}
+                     for t in FLAGS.threads]  # fmt: skip
+        elif name == "cli":
+            import tempfile
+
+            from benchmarks import cli_wall
+
+            work = tempfile.mkdtemp(prefix="film_tf_cli_wall_")
+            cli_wall.prepare(work)
+            for command in cli_wall.COMMANDS:
+                cache = tempfile.mkdtemp(prefix="cache_", dir=work)
+                rows += [{"kind": "cli", "command": command, "state": state, "mode": "default flags",
+                          "work": work, "cache": cache, "cleanup": work} for state in ("cold", "warm")]  # fmt: skip
         else:
-            raise ValueError(f"Unknown row '{name}' (inference, recursive, 4k, training, formats).")
+            raise ValueError(
+                f"Unknown row '{name}' (inference, recursive, 4k, training, formats, threads, cli)."
+            )
     for row in rows:
         row.setdefault("repeats", FLAGS.repeats)
     return rows
-
-
-def label(row: dict) -> str:
-    if row["kind"] == "training":
-        return "training, 256x256 crops"
-    size = f"{row['width']}x{row['height']}"
-    return f"recursive x8, {size}" if row["kind"] == "recursive" else size
 
 
 def main(argv: list[str]) -> None:
@@ -308,11 +424,13 @@ def main(argv: list[str]) -> None:
         return
     rows = plan_rows()
     matmul = matmul_gflops()
-    print(f"float32 matmul (numpy 4096^3): {matmul:.0f} GFLOP/s", flush=True)
+    machine = machine_line(matmul)
+    print(machine, "; load average", " ".join(f"{v:.2f}" for v in os.getloadavg()), flush=True)
     header = (
-        "| case | mode | s/frame | GFLOP/s | of matmul | peak RSS GB | notes |\n|---|---|---|---|---|---|---|"
+        "| case | mode | s/frame | vs plain | GFLOP/s effective | GFLOP/s executed | of matmul | peak RSS GB "
+        "| notes |\n|---|---|---|---|---|---|---|---|---|"
     )
-    lines = []
+    results = []
     from tqdm import tqdm
 
     for row in tqdm(rows, desc="benchmark rows", unit="row"):
@@ -323,33 +441,24 @@ def main(argv: list[str]) -> None:
             text=True,
         )
         if out.returncode:
-            error = (out.stderr.strip().splitlines() or ["?"])[-1]
-            line = f"| {label(row)} | {row['mode']} | failed | | | | {error} |"
+            results.append((out.stderr.strip().splitlines() or ["?"])[-1])
         else:
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            rate = r["flop"] / r["seconds"] / 1e9
-            line = (
-                f"| {label(row)} | {row['mode']} | {r['seconds']:.3f} | {rate:.0f} | {rate / matmul:.0%} | "
-                f"{r['peak_rss_gb']:.2f} | {r['note']} |"
-            )
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        (line,) = format_lines([row], results[-1:], matmul)  # Its own line; ratios come at the end.
         tqdm.write(f"{line}  ({time.time() - started:.0f} s)")
-        lines.append(line)
     import shutil
 
-    for cache in {row["cache"] for row in rows if "cache" in row}:
-        shutil.rmtree(cache, ignore_errors=True)  # The formats rows' exports.
-    table = "\n".join([header, *lines])
+    for cache in {row.get("cleanup") or row["cache"] for row in rows if "cache" in row}:
+        shutil.rmtree(cache, ignore_errors=True)  # The formats rows' exports, the cli rows' folders.
+    table = "\n".join([header, *format_lines(rows, results, matmul)])
     print(table)
     if FLAGS.out:
         import tensorflow as tf
 
-        cpu = platform.processor() or platform.machine()
-        with open("/proc/cpuinfo") as f:
-            names = [x.split(":", 1)[1].strip() for x in f if x.startswith("model name")]
+        load = os.getloadavg()
         head = (
-            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {names[0] if names else cpu} "
-            f"({os.cpu_count()} cores), TensorFlow {tf.__version__}, "
-            f"float32 matmul {matmul:.0f} GFLOP/s.\n\n"
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine}, "
+            f"TensorFlow {tf.__version__}; load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.\n\n"
         )
         files.write_text_atomic(FLAGS.out, head + table + "\n")
 

@@ -30,6 +30,8 @@ from typing import Callable, Iterator, Sequence
 
 from absl import flags
 
+from film_tf.user_errors import error_line  # noqa: F401  (the binaries' one line)
+
 # Mistakes a user can make (missing files, bad values); reported in one line.
 USER_ERRORS = (
     ValueError,
@@ -55,16 +57,6 @@ if VERBOSE_FLAG not in flags.FLAGS:
 
 class UserError(Exception):
     """An input problem the user can fix; reported as one line, exit code 2."""
-
-
-def error_line(error: BaseException) -> str:
-    """A user error as one line, without the `error: ` prefix: an OSError as
-    `<reason>: '<file>'`, anything else as its message with line breaks
-    folded (the class name when it has no message). The binaries and the web
-    page both report errors through this."""
-    if isinstance(error, OSError) and error.filename and error.strerror:
-        return f"{error.strerror}: '{error.filename}'"
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _fail(message: str) -> None:

@@ -5,6 +5,7 @@
   film-export --weights film.weights.h5 [--options_json film.json] --export_dir exports/film_h5
   film-export --bundled --format onnx --output film.onnx
   film-export --model_path <any model> --format litert --output film.tflite [--height 256 --width 256]
+  film-export --bundled --format onnx --precision int8 --calibration_video train.mp4 --output film_int8.onnx
 
 --format saved_model (default) writes `--export_dir` (default
 `<run_folder>/saved_model`) or `<export_base>/<next version>/`; onnx and
@@ -35,8 +36,15 @@ _FLAGS = (
         "enum",
         "precision",
         "float32",
+        "onnx: float16 convolutions, or int8 (static QDQ, needs --calibration_video); "
         "litert: float16 or int8 (dynamic range) weights.",
         ["float32", "float16", "int8"],
+    ),
+    (
+        "string",
+        "calibration_video",
+        None,
+        "onnx int8: a video whose frames calibrate the activation ranges (never an evaluation clip).",
     ),
     (
         "string",

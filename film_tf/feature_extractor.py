@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from film_tf.tracking import track_layer_list
+from film_tf.winograd import Conv3x3
 
 
 @keras.saving.register_keras_serializable(package="film_tf")
@@ -15,8 +16,12 @@ def leaky_relu(x):
 
 
 def conv3x3(filters: int, name: str, activation=leaky_relu, dtype=None) -> keras.layers.Conv2D:
-    """A 3x3 "same" convolution; `dtype` is the owning layer's dtype policy."""
-    return keras.layers.Conv2D(filters, 3, padding="same", activation=activation, name=name, dtype=dtype)
+    """A 3x3 "same" convolution; `dtype` is the owning layer's dtype policy.
+
+    A `film_tf.winograd.Conv3x3` (a `Conv2D` with the same weights and names)
+    with algorithm "direct"; `film_tf.winograd.set_conv_algorithm` switches it.
+    """
+    return Conv3x3(filters, activation=activation, name=name, dtype=dtype)
 
 
 @keras.saving.register_keras_serializable(package="film_tf")

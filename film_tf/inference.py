@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from film_tf import model_io, padding
+from film_tf import execution_choice, model_io, padding
 from film_tf.options import Options
 from film_tf.tiling import (
     DEFAULT_MEMORY_BUDGET_GB,
@@ -28,6 +28,15 @@ from film_tf.tiling import (
     plan_tiles,
     tiled_apply,
 )
+
+
+def _has_winograd_layers(model) -> bool:
+    """Whether any 3x3 convolution of `model` runs a Winograd algorithm (memory plan)."""
+    if not execution_choice.CANDIDATES["winograd"].available():
+        return False
+    from film_tf import winograd
+
+    return any(layer.algorithm != "direct" for layer in winograd.conv3x3_layers(model))
 
 
 class KerasPasses:
@@ -43,17 +52,22 @@ class KerasPasses:
     Args:
       model: a `create_model` model.
       jit_compile: XLA-compile the passes (TensorFlow backend only).
+      eager_first_call: run the first whole-pass call eagerly and trace (or
+        compile) only from the second on: for one-shot callers, where tracing
+        costs more than the graph saves on one call. Results equal the
+        traced pass's up to float rounding.
     """
 
-    def __init__(self, model, jit_compile: bool = False):
+    def __init__(self, model, jit_compile: bool = False, eager_first_call: bool = False):
         import keras
 
         self.model = model
+        self._eager_calls = 1 if eager_first_call else 0
         self.supports_reuse = keras.backend.backend() == "tensorflow"
         # Other backends run eagerly: no XLA, whatever was asked.
         self.jit_compile = jit_compile and self.supports_reuse
         precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
-        self.mode = execution_mode(precision, self.jit_compile)
+        self.mode = execution_mode(precision, self.jit_compile, _has_winograd_layers(model))
         if not self.supports_reuse:
             self._forward = self._eager_forward
             return
@@ -97,24 +111,28 @@ class KerasPasses:
         return ops.convert_to_numpy(ops.cast(outputs["image"], "float32"))
 
     def __call__(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+        if self._eager_calls:
+            self._eager_calls -= 1
+            return self._eager_forward(x0, x1)
         return self._forward(x0, x1)
 
 
 PRECISIONS = {"float32": None, "bfloat16": "mixed_bfloat16"}
-# XLA pays off for wide models only (benchmarks/RESULTS.md, 2-core CPU): the
-# released model (filters 64) takes 1.20 s instead of 1.46 s at 256x256, the
-# bundled model (filters 16) 0.45 s instead of 0.39 s at 640x272.
-XLA_MIN_FILTERS = 48
+# XLA pays off for wide models only, and only on some CPUs: on Sapphire
+# Rapids (AMX) the released model (filters 64) took 1.20 s instead of 1.46 s
+# at 256x256; on AMD EPYC Zen 4 (no AMX) 2.10 s instead of 1.92 s. The
+# choice is `film_tf.execution_choice`'s.
+XLA_MIN_FILTERS = execution_choice.MEASURE_MIN_FILTERS
+# Callers expecting at least this many forward calls let `execution_choice`
+# measure the candidates once (a few seconds) when nothing is cached.
+MEASURE_MIN_CALLS = 32
 
 
 def default_jit_compile(options: Options, precision: str = "float32") -> bool:
-    """Whether XLA is the faster choice on CPU: float32 (XLA's CPU backend
-    does not use AMX for bfloat16) and at least `XLA_MIN_FILTERS` filters."""
+    """Whether XLA can pay off at all: float32 (XLA's CPU backend does not use
+    AMX for bfloat16) and at least `XLA_MIN_FILTERS` filters. Whether it is
+    used on this machine is `execution_choice.choose`'s decision."""
     return precision == "float32" and options.filters >= XLA_MIN_FILTERS
-
-
-def _jit(jit_compile: bool | None, options: Options, precision: str) -> bool:
-    return default_jit_compile(options, precision) if jit_compile is None else jit_compile
 
 
 def load_forward(
@@ -122,6 +140,7 @@ def load_forward(
     options: Options | None = None,
     precision: str = "float32",
     jit_compile: bool | None = None,
+    expected_calls: int | None = None,
 ) -> tuple[Callable, Options]:
     """Loads a model (see the module docstring) as a compiled forward function.
 
@@ -132,7 +151,12 @@ def load_forward(
         weights; several times faster on CPUs with AMX, slightly different
         results). Applies to weights and official checkpoints; a film_tf
         SavedModel runs as it was exported.
-      jit_compile: XLA-compile the forward pass; None: `default_jit_compile`.
+      jit_compile: XLA-compile the forward pass; None: the fastest way
+        here (`execution_choice.choose`: cached, measured or the static rule).
+      expected_calls: how many forward calls the caller will make, if known:
+        1 runs the first call without tracing (`KerasPasses`'
+        eager_first_call); at least `MEASURE_MIN_CALLS` lets
+        `execution_choice` measure the candidates when nothing is cached.
 
     Returns:
       (forward, options): forward maps aligned float32 batches x0, x1
@@ -162,7 +186,29 @@ def load_forward(
     model = model_io.load_model(
         model_path, options=options, use_aux_outputs=False, dtype_policy=PRECISIONS[precision]
     )
-    return KerasPasses(model, _jit(jit_compile, options, precision)), options
+    # Loaded weights stay fixed: the Winograd kernels are transformed once.
+    return chosen_passes(model, options, precision, jit_compile, expected_calls, freeze=True), options
+
+
+def chosen_passes(
+    model,
+    options: Options,
+    precision: str = "float32",
+    jit_compile: bool | None = None,
+    expected_calls: int | None = None,
+    freeze: bool = False,
+) -> KerasPasses:
+    """`KerasPasses` of `model` run the way `execution_choice.choose` picks
+    (its `Choice` in `.choice`); arguments as for `load_forward`. `freeze`:
+    the weights will not change (not during training), so Winograd layers
+    transform their kernels once instead of in every call."""
+    choice = execution_choice.choose(
+        options, precision, jit_compile, model, many_calls=(expected_calls or 0) >= MEASURE_MIN_CALLS
+    )
+    execution_choice.apply(model, choice.candidate, precision, freeze=freeze)
+    passes = KerasPasses(model, choice.candidate.jit_compile, eager_first_call=expected_calls == 1)
+    passes.choice = choice
+    return passes
 
 
 class Interpolator:
@@ -185,7 +231,10 @@ class Interpolator:
       overlap: tile overlap in pixels (default: `tiling.default_overlap`).
       progress: show a progress bar over tiles.
       precision: "float32" (default) or "bfloat16" (see `load_forward`).
-      jit_compile: XLA-compile the forward pass; None: `default_jit_compile`.
+      jit_compile: XLA-compile the forward pass; None: the fastest way here
+        (see `load_forward`).
+      expected_calls: forward calls the caller expects (see `load_forward`;
+        film-interpolate passes 1).
 
     Call `interpolator(x0, x1)` with float32 (H, W, C) or (B, H, W, C) in
     [0, 1], C = 3 (RGB) or 4 (RGBA: the alpha is interpolated by a second
@@ -203,18 +252,37 @@ class Interpolator:
         progress: bool = False,
         precision: str = "float32",
         jit_compile: bool | None = None,
+        expected_calls: int | None = None,
     ):
-        self._forward, self.options = load_forward(model_path, options, precision, jit_compile)
+        self._forward, self.options = load_forward(
+            model_path, options, precision, jit_compile, expected_calls
+        )
         self._configure(memory_budget_gb, tile_size, overlap, progress)
 
     @classmethod
-    def from_model(cls, model, jit_compile: bool = False, **kwargs) -> Interpolator:
+    def from_model(
+        cls,
+        model,
+        jit_compile: bool | None = False,
+        expected_calls: int | None = None,
+        fixed_weights: bool = False,
+        **kwargs,
+    ) -> Interpolator:
         """An Interpolator around an in-memory `create_model` model (e.g.
-        during training); kwargs as for the constructor, except model_path,
-        options and precision (the model's own)."""
+        during training); jit_compile None: as `execution_choice` picks
+        (see `load_forward`); `fixed_weights`: the weights will not change
+        while it is used (Winograd kernels are then transformed once: not
+        during training); kwargs as for the constructor, except
+        model_path, options and precision (the model's own)."""
         self = cls.__new__(cls)
-        self._forward = KerasPasses(model, jit_compile)
         self.options = model_io.model_options(model)
+        if jit_compile is None:
+            precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
+            self._forward = chosen_passes(
+                model, self.options, precision, None, expected_calls, freeze=fixed_weights
+            )
+        else:
+            self._forward = KerasPasses(model, jit_compile, eager_first_call=expected_calls == 1)
         self._configure(**kwargs)
         return self
 

@@ -39,6 +39,15 @@ from film_tf.options import Options
 # rounded up. Other configurations are scaled by their activation count
 # (`activation_floats_per_pixel`).
 RELEASED_BYTES_PER_PIXEL_BY_MODE = {"xla": 4800.0, "plain": 7000.0, "bf16": 5000.0}
+# Mode "winograd": the float32 graph with some 3x3 convolutions in Winograd
+# F(4x4) (`film_tf.winograd.fastest_algorithm_rule`: 13 layers of the released
+# model), kept apart from the table above, whose "plain" entry is the largest
+# and the fallback for unmeasured modes. Measured 2026-12-02 from the peak RSS
+# of `python -m benchmarks.performance --rows=inference --sizes=256x256,512x512
+# --modes=plain,auto`: 8.1 KB per added pixel (plain 5.7 in the same run), and
+# about 0.8 GB more fixed cost than plain (transformed kernels), spread here
+# over a ~1 Mpixel tile: 10 KB per pixel.
+WINOGRAD_BYTES_PER_PIXEL = 10000.0
 RELEASED_BYTES_PER_PIXEL = RELEASED_BYTES_PER_PIXEL_BY_MODE["xla"]
 # Memory the process needs besides the forward pass: TF runtime, weights,
 # the full-size input, output and blending buffers are added separately.
@@ -80,10 +89,13 @@ def pyramid_bytes_per_pixel(options: Options) -> float:
     return 4.0 * sum((3 + c) * 4.0**-i for i, c in enumerate(options.feature_channels))
 
 
-def execution_mode(precision: str = "float32", jit_compile: bool = True) -> str:
-    """The key of `RELEASED_BYTES_PER_PIXEL_BY_MODE` for a way of running:
-    "xla", "bf16", or "plain" (also for the unmeasured bfloat16 + XLA)."""
+def execution_mode(precision: str = "float32", jit_compile: bool = True, winograd: bool = False) -> str:
+    """The memory key of a way of running (`bytes_per_pixel`): "xla", "bf16",
+    "winograd" (Winograd convolutions in float32, `WINOGRAD_BYTES_PER_PIXEL`;
+    with XLA too, unmeasured), or "plain" (also for the unmeasured bfloat16 + XLA)."""
     if precision == "float32":
+        if winograd:
+            return "winograd"
         return "xla" if jit_compile else "plain"
     return "plain" if jit_compile else "bf16"
 
@@ -92,7 +104,8 @@ def bytes_per_pixel(options: Options, mode: str = "xla") -> float:
     """Estimated peak bytes per input pixel of one forward pass for `options`
     run in `mode` (see `execution_mode`)."""
     released = activation_floats_per_pixel(Options())
-    return RELEASED_BYTES_PER_PIXEL_BY_MODE[mode] * activation_floats_per_pixel(options) / released
+    per_pixel = WINOGRAD_BYTES_PER_PIXEL if mode == "winograd" else RELEASED_BYTES_PER_PIXEL_BY_MODE[mode]
+    return per_pixel * activation_floats_per_pixel(options) / released
 
 
 def default_overlap(options: Options) -> int:

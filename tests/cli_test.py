@@ -481,3 +481,57 @@ def test_boomerang_gif_of_a_folder(workdir, tmp_path):
         assert np.abs(frames[8 + i] - frames[8 - i]).mean() < 1
     assert np.abs(frames[0] - frames[8]).mean() > 5
     assert sorted(os.listdir(tmp_path / "loop")) == ["example.gif", "interpolated_frames"]
+
+
+def test_one_pair_runs_without_tracing_and_skips_scikit_learn(workdir, tmp_path, monkeypatch):
+    """film-interpolate asks for one forward call (eager first call, same
+    pixels as the traced API); a corrupt execution cache is ignored."""
+    from film_tf import cli
+
+    seen = []
+    real = cli.make_interpolator
+
+    def spy(fv, **kwargs):
+        seen.append(kwargs)
+        interp = real(fv, **kwargs)
+        seen.append(interp._forward._eager_calls)
+        return interp
+
+    monkeypatch.setattr(interpolate, "make_interpolator", spy)
+    monkeypatch.setenv("FILM_TF_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "execution.json").write_text("{corrupt")
+    frame0, frame2 = str(workdir / "clip" / "frame0.png"), str(workdir / "clip" / "frame10.png")
+    out = tmp_path / "mid.png"
+    run_main(interpolate, [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}",
+                           f"--model_path={workdir / 'tiny.weights.h5'}"])  # fmt: skip
+    assert seen == [{"progress": True, "expected_calls": 1}, 1]
+    api = Interpolator(str(workdir / "tiny.weights.h5"), jit_compile=False)
+    np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
+    # The model code imports without the optional packages Keras and TensorFlow pull in
+    # (scikit-learn, pandas, matplotlib, JAX), which stay importable afterwards.
+    code = (
+        "import importlib, importlib.util, sys\nfrom film_tf.cli import UNUSED_IMPORTS, skip_unused_imports\n"
+        "with skip_unused_imports():\n    import film_tf.model_io\n"
+        "assert not [n for n in UNUSED_IMPORTS if n in sys.modules], 'imported'\n"
+        "for n in UNUSED_IMPORTS:\n    if importlib.util.find_spec(n):\n        importlib.import_module(n)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_skip_unused_imports_keeps_jax_for_the_jax_backend(monkeypatch):
+    from film_tf.cli import skip_unused_imports
+
+    for name in ("sklearn", "pandas", "matplotlib", "jax"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    with skip_unused_imports():
+        assert "jax" not in sys.modules and sys.modules["sklearn"] is None
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with skip_unused_imports():
+        assert sys.modules["jax"] is None
+    assert not {"sklearn", "pandas", "matplotlib", "jax"} & set(sys.modules)

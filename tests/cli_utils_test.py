@@ -91,12 +91,3 @@ def test_console_script_help_and_stray_argument(script):
     assert stray.stderr.strip().splitlines()[-1] == (
         "error: Unexpected arguments: stray (all options are --flags)."
     )
-
-
-def test_error_line_is_one_line_for_each_kind_of_error():
-    from film_tf.cli_utils import error_line
-
-    missing = FileNotFoundError(2, "No such file or directory", "/x/frame.png")
-    assert error_line(missing) == "No such file or directory: '/x/frame.png'"
-    assert error_line(ValueError("first line\n  second   line")) == "first line second line"
-    assert error_line(KeyError()) == "KeyError"

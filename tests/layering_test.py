@@ -24,6 +24,7 @@ CORE = {
     "film_tf.fusion",
     "film_tf.interpolator",
     "film_tf.tracking",  # Keras sub-layer tracking for the layers above
+    "film_tf.winograd",  # the 3x3 convolution layer (direct or Winograd)
 }
 # Code that only binaries use: the binary pattern and the CLIs' shared flags.
 BINARY_SUPPORT = {"film_tf.cli_utils", "film_tf.cli", "film_tf.datasets.beam_cli"}

@@ -209,6 +209,7 @@ def test_harness_fails_on_a_wrong_weight_count():
 
 def test_every_model_layer_is_registered():
     import film_tf.interpolator
+    from film_tf.winograd import Conv3x3
 
     layers = {
         type(layer)
@@ -223,6 +224,7 @@ def test_every_model_layer_is_registered():
         PyramidFlowEstimator,
         Fusion,
         FilmNet,
+        Conv3x3,  # class name Conv2D: Keras keys list-held layers' weights by class name
     }
     for cls in layers:
         assert keras.saving.get_registered_object(f"film_tf>{cls.__name__}") is cls

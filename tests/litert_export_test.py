@@ -15,36 +15,33 @@ pytest.importorskip("ai_edge_litert")
 from film_tf import export as film_export  # noqa: E402
 from film_tf.serving import litert_export  # noqa: E402
 from tests.conftest import reference_dir, reference_options  # noqa: E402
-from tests.onnx_export_test import MODELS, REPO, keras_outputs, load_keras, run_client, sample_pairs  # noqa: E402
+from tests.export_cache import (  # noqa: E402
+    MODELS,
+    REPO,
+    ExportCache,
+    keras_outputs,
+    load_keras,
+    run_client,
+    sample_pairs,
+)
 
 
-class _Exports(dict):
-    """{model name: (tflite path, Keras model)}, each exported (dynamic
-    shapes, float32) on first use; the small model through film-export."""
-
-    def __init__(self, folder):
-        super().__init__()
-        self.folder = folder
-
-    def __missing__(self, name: str):
-        model = load_keras(name)
-        path = str(self.folder / f"{name}.tflite")
-        if name == "film_official_small":
-            film_export.run(
-                official_checkpoint=reference_dir(name),
-                options=reference_options(name),
-                format="litert",
-                output=path,
-            )
-        else:
-            litert_export.export_litert(model, path)
-        self[name] = (path, model)
-        return self[name]
+def _export(name: str, model, path: str) -> None:
+    """Dynamic shapes, float32; the small model through film-export."""
+    if name == "film_official_small":
+        film_export.run(
+            official_checkpoint=reference_dir(name),
+            options=reference_options(name),
+            format="litert",
+            output=path,
+        )
+    else:
+        litert_export.export_litert(model, path)
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    return _Exports(tmp_path_factory.mktemp("litert"))
+    return ExportCache(tmp_path_factory.mktemp("litert"), ".tflite", _export)
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -20,137 +20,37 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
 
-from film_tf import Interpolator, model_io, padding  # noqa: E402
+from film_tf import Interpolator, model_io  # noqa: E402
 from film_tf import export as film_export  # noqa: E402
-from film_tf.serving import onnx_export  # noqa: E402
-from tests.conftest import example_frames, reference_dir, reference_options  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = ("film_official_tiny", "film_official_small", "bundled")
-ODD = (37, 53)  # Odd, not a multiple of any alignment.
-
-# The client: film_tf-free; pads by the metadata (or --alignment), runs, crops.
-CLIENT = r"""
-import json, sys
-import numpy as np
-runtime, model_path, inputs_path, outputs_path, alignment = sys.argv[1:6]
-pairs = np.load(inputs_path)
-if runtime == "onnx":
-    import onnxruntime
-    session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-    meta = session.get_modelmeta().custom_metadata_map
-    alignment = int(meta["film_tf.alignment"])
-    assert json.loads(meta["film_tf.metadata"])["alignment"] == alignment
-    def run(x0, x1, time):
-        return session.run(["image"], {"x0": x0, "x1": x1, "time": time})[0]
-else:
-    from ai_edge_litert.interpreter import Interpreter
-    runner = Interpreter(model_path=model_path).get_signature_runner("serving_default")
-    alignment = int(alignment)
-    def run(x0, x1, time):
-        return runner(x0=x0, x1=x1, time=time)["image"]
-def pad(x):
-    h, w = x.shape[1:3]
-    ph, pw = -h % alignment, -w % alignment
-    top, left = ph // 2, pw // 2
-    padded = np.pad(x, ((0, 0), (top, ph - top), (left, pw - left), (0, 0)), mode="reflect")
-    return padded, (slice(top, top + h), slice(left, left + w))
-results = {}
-for name in sorted({k.rsplit("/", 1)[0] for k in pairs.files}):
-    x0, x1 = pairs[name + "/x0"], pairs[name + "/x1"]
-    (p0, (rows, cols)), (p1, _) = pad(x0), pad(x1)
-    time = np.full((len(x0), 1), 0.5, np.float32)
-    results[name] = run(p0, p1, time)[:, rows, cols]
-np.savez(outputs_path, **results)
-assert not any(m == "film_tf" or m.startswith("film_tf.") for m in sys.modules), "film_tf was imported"
-print(json.dumps({"alignment": alignment}))
-"""
+from film_tf.serving import export_run, onnx_export  # noqa: E402
+from tests.conftest import example_frames, reference_dir, reference_options, video_frames  # noqa: E402
+from tests.export_cache import (  # noqa: E402
+    MODELS,
+    REPO,
+    ExportCache,
+    keras_outputs,
+    load_keras,
+    run_client,
+    sample_pairs,
+)
 
 
-def model_source(name: str) -> tuple[str | None, object]:
-    """(path for model_io, options) of a test model; None is the bundled one."""
-    if name == "bundled":
-        return None, None
-    return reference_dir(name), reference_options(name, use_aux_outputs=False)
-
-
-def load_keras(name: str):
-    path, options = model_source(name)
-    return model_io.load_model(path, options=options, use_aux_outputs=False)
-
-
-def sample_pairs(name: str, alignment: int) -> dict[str, np.ndarray]:
-    """An aligned pair (the official golden inputs; bundled frames for the
-    bundled model) and an odd-sized pair of real frames, as 'aligned/x0' ..."""
-    f0, f1 = example_frames()
-    if name == "bundled":
-        x0, x1 = f0[None, 100:164, 200:296], f1[None, 100:164, 200:296]
+def _export(name: str, model, path: str) -> None:
+    """The tiny model through film-export's `run` (the binary's code path)."""
+    if name == "film_official_tiny":
+        film_export.run(
+            official_checkpoint=reference_dir(name),
+            options=reference_options(name),
+            format="onnx",
+            output=path,
+        )
     else:
-        golden = np.load(os.path.join(reference_dir(name), "golden.npz"))
-        x0, x1 = golden["x0"].astype(np.float32), golden["x1"].astype(np.float32)
-    assert x0.shape[1] % alignment == 0 and x0.shape[2] % alignment == 0
-    h, w = ODD
-    odd0, odd1 = f0[None, 150 : 150 + h, 300 : 300 + w], f1[None, 150 : 150 + h, 300 : 300 + w]
-    return {"aligned/x0": x0, "aligned/x1": x1, "odd/x0": odd0, "odd/x1": odd1}
-
-
-def keras_outputs(model, pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The Keras model on each pair after film_tf.padding's padding, cropped."""
-    alignment = model.film_options.alignment
-    results = {}
-    for name in ("aligned", "odd"):
-        p0, box = padding.pad_to_alignment(pairs[f"{name}/x0"], alignment)
-        p1, _ = padding.pad_to_alignment(pairs[f"{name}/x1"], alignment)
-        time = np.full((len(p0), 1), 0.5, np.float32)
-        image = np.asarray(model({"x0": p0, "x1": p1, "time": time})["image"])
-        results[name] = padding.crop(image, box)
-    return results
-
-
-def run_client(runtime: str, model_path: str, pairs: dict, tmp, alignment: int = 0) -> tuple[dict, dict]:
-    """Runs CLIENT in a fresh process outside the repository; (outputs, report)."""
-    inputs, outputs = str(tmp / "inputs.npz"), str(tmp / "outputs.npz")
-    np.savez(inputs, **pairs)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    result = subprocess.run(
-        [sys.executable, "-c", CLIENT, runtime, model_path, inputs, outputs, str(alignment)],
-        cwd=str(tmp),
-        env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(np.load(outputs)), json.loads(result.stdout.strip().splitlines()[-1])
-
-
-class _Exports(dict):
-    """{model name: (onnx path, Keras model)}, each exported on first use;
-    the tiny model through film-export's `run` (the binary's code path)."""
-
-    def __init__(self, folder):
-        super().__init__()
-        self.folder = folder
-
-    def __missing__(self, name: str):
-        model = load_keras(name)
-        path = str(self.folder / f"{name}.onnx")
-        if name == "film_official_tiny":
-            film_export.run(
-                official_checkpoint=reference_dir(name),
-                options=reference_options(name),
-                format="onnx",
-                output=path,
-            )
-        else:
-            onnx_export.export_onnx(model, path, extra_metadata={"source": name})
-        self[name] = (path, model)
-        return self[name]
+        onnx_export.export_onnx(model, path, extra_metadata={"source": name})
 
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    return _Exports(tmp_path_factory.mktemp("onnx"))
+    return ExportCache(tmp_path_factory.mktemp("onnx"), ".onnx", _export)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -227,7 +127,20 @@ def test_bad_requests_write_nothing(tmp_path, exports):
         (dict(output=str(existing)), FileExistsError, "overwrite"),
         (dict(output=str(tmp_path / "a.onnx"), height=40, width=64), ValueError, "multiple of .*16"),
         (dict(output=str(tmp_path / "a.onnx"), height=64), ValueError, "both --height and --width"),
-        (dict(output=str(tmp_path / "a.onnx"), precision="int8"), ValueError, "float32, not 'int8'"),
+        (dict(output=str(tmp_path / "a.onnx"), precision="bfloat16"), ValueError, "int8, not 'bfloat16'"),
+        (dict(output=str(tmp_path / "a.onnx"), precision="int8"), ValueError, "needs --calibration_video"),
+        (
+            dict(output=str(tmp_path / "a.onnx"), calibration_video=str(tmp_path / "taken.onnx")),
+            ValueError,
+            "is for --format onnx --precision int8 only",
+        ),
+        (
+            dict(
+                output=str(tmp_path / "a.onnx"), precision="int8", calibration_video=str(tmp_path / "no.mp4")
+            ),
+            FileNotFoundError,
+            "is not a file",
+        ),
         (dict(output=str(tmp_path / "a.tflite")), ValueError, r"must end in \.onnx"),
         (dict(export_dir=str(tmp_path / "a")), ValueError, "takes --output"),
         (dict(), ValueError, "Pass --output"),
@@ -267,4 +180,102 @@ def test_film_export_binary_one_line_errors(tmp_path):
     assert [line for line in result.stderr.splitlines() if line.startswith("error: ")] == [
         "error: Pass both --height and --width, or neither."
     ]
+    assert os.listdir(tmp_path) == []
+
+
+def _golden_error(path: str, name: str = "film_official_tiny") -> tuple[float, float]:
+    """(max, mean) |onnxruntime - Keras| of an export of `name` on its golden pair."""
+    import onnxruntime
+
+    golden = np.load(os.path.join(reference_dir(name), "golden.npz"))
+    x0, x1 = golden["x0"].astype(np.float32), golden["x1"].astype(np.float32)
+    time = np.full((len(x0), 1), 0.5, np.float32)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    image = session.run(["image"], {"x0": x0, "x1": x1, "time": time})[0]
+    expected = np.asarray(load_keras(name)({"x0": x0, "x1": x1, "time": time})["image"])
+    return float(np.abs(image - expected).max()), float(np.abs(image - expected).mean())
+
+
+def test_float16_converts_every_convolution_and_stays_close(exports, tmp_path):
+    import onnx
+
+    float32_path, model = exports["film_official_tiny"]
+    path = onnx_export.export_onnx(model, str(tmp_path / "tiny16.onnx"), precision="float16")
+    proto = onnx.load(path)
+    initializers = {t.name: t for t in proto.graph.initializer}
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    assert len(convs) == len([n for n in onnx.load(float32_path).graph.node if n.op_type == "Conv"]) > 10
+    for node in convs:
+        assert all(initializers[i].data_type == onnx.TensorProto.FLOAT16 for i in node.input[1:])
+    # The interface stays float32.
+    for tensor in [*proto.graph.input, *proto.graph.output]:
+        assert tensor.type.tensor_type.elem_type == onnx.TensorProto.FLOAT, tensor.name
+    assert json.loads(onnx_export.read_metadata(path)["metadata"])["precision"] == "float16"
+    worst, mean = _golden_error(path)
+    assert 0 < worst < 1e-2 and mean < 1e-3, (worst, mean)  # Rounded, but close.
+
+
+def test_calibration_pairs_are_aligned_windows_of_the_video():
+    frames = video_frames("bigbuckbunny.mp4", 0, 40)  # (40, 720, 1280, 3)
+    pairs = onnx_export.calibration_pairs(frames, 64, count=4, size=200)
+    assert len(pairs) == 4
+    x0, x1 = pairs[0]
+    assert x0.shape == x1.shape == (192, 192, 3) and x0.dtype == np.float32
+    # Frames 0 and 2, centred window; the last pair ends at the last frame.
+    np.testing.assert_array_equal(x0, frames[0, 264:456, 544:736] / np.float32(255))
+    np.testing.assert_array_equal(pairs[1][1], frames[14, 264:456, 544:736] / np.float32(255))
+    np.testing.assert_array_equal(pairs[-1][1], frames[39, 264:456, 544:736] / np.float32(255))
+    with pytest.raises(ValueError, match="more than 2 frames"):
+        onnx_export.calibration_pairs(frames[:2], 64)
+
+
+def test_int8_through_the_binary_quantizes_the_convolutions(exports, tmp_path):
+    """film-export --precision int8 --calibration_video (a training clip):
+    QDQ int8 convolutions, run by onnxruntime close to the float model."""
+    import onnx
+
+    from benchmarks.clips import sample_clip
+
+    float32_path, _ = exports["film_official_tiny"]
+    name = "film_official_tiny"
+    path = str(tmp_path / "tiny8.onnx")
+    film_export.run(
+        official_checkpoint=reference_dir(name),
+        options=reference_options(name),
+        format="onnx",
+        precision="int8",
+        calibration_video=sample_clip("bigbuckbunny.mp4"),
+        output=path,
+    )
+    proto = onnx.load(path)
+    ops = [n.op_type for n in proto.graph.node]
+    convs = ops.count("Conv")
+    assert convs > 10
+    producer = {output: node.op_type for node in proto.graph.node for output in node.output}
+    kept = [
+        n.name
+        for n in proto.graph.node
+        if n.op_type == "Conv" and producer.get(n.input[1]) != "DequantizeLinear"
+    ]
+    # The fusion's concatenation readers and the image's convolution stay float32.
+    assert kept == onnx_export.float_convolutions(onnx.load(float32_path))
+    assert 2 <= len(kept) < convs / 4 and all("fusion" in name for name in kept), kept
+    # Every other convolution's weights are int8 initializers, dequantized.
+    nodes = {output: node for node in proto.graph.node for output in node.output}
+    types = {t.name: t.data_type for t in proto.graph.initializer}
+    for node in proto.graph.node:
+        if node.op_type == "Conv" and node.name not in kept:
+            assert types[nodes[node.input[1]].input[0]] == onnx.TensorProto.INT8, node.name
+    info = json.loads(onnx_export.read_metadata(path)["metadata"])
+    assert info["precision"] == "int8" and info["calibration"] == "bigbuckbunny.mp4: 8 pairs"
+    worst, mean = _golden_error(path)
+    assert 1e-4 < mean < 3e-2, (worst, mean)  # Quantized: a small, nonzero change.
+
+
+def test_int8_export_needs_calibration(exports, tmp_path):
+    _, model = exports["film_official_tiny"]
+    with pytest.raises(ValueError, match="needs calibration pairs"):
+        onnx_export.export_onnx(model, str(tmp_path / "a.onnx"), precision="int8")
+    with pytest.raises(ValueError, match="not 'bfloat16'"):
+        export_run.export_file(model, "onnx", str(tmp_path / "a.onnx"), precision="bfloat16")
     assert os.listdir(tmp_path) == []

@@ -28,9 +28,10 @@ import tempfile
 import zipfile
 from typing import Callable, Sequence
 
-from film_tf import cli_utils, files, frame_jobs, media, scene_cuts
+from film_tf import files, frame_jobs, media, scene_cuts
 from film_tf.frame_rate import plan_rate
 from film_tf.recursive import output_length
+from film_tf.user_errors import error_line
 
 FRAMES_ZIP = "frames.zip"
 INPUT_FOLDER = "input"
@@ -238,7 +239,7 @@ class JobRunner:
             return self._run(work, inputs, list(uploads or ()), *options)
         except _USER_ERRORS as e:
             self.cleanup(work)
-            raise JobError(_shown(cli_utils.error_line(e), work)) from None
+            raise JobError(_shown(error_line(e), work)) from None
         except BaseException:
             self.cleanup(work)
             raise

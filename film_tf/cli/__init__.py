@@ -9,7 +9,9 @@ the model code (TensorFlow) loads inside the functions that need it, so
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 
 from absl import flags
 
@@ -51,23 +53,64 @@ def define_model_flags(fv: flags.FlagValues) -> None:
         "precision",
         "float32",
         ["float32", "bfloat16"],
-        "Compute precision. bfloat16 is about 3x faster on CPUs with AMX (Intel Sapphire Rapids and "
-        "newer) and slower elsewhere; results differ slightly (benchmarks/RESULTS.md).",
+        "Compute precision (opt-in). bfloat16 is faster on CPUs with AMX (about 3x, Intel Sapphire "
+        "Rapids and newer) or AVX-512-BF16 (about 1.7x, AMD EPYC Zen 4) and slower elsewhere; results "
+        "differ slightly: at most 0.01 dB PSNR on the held-out clips (benchmarks/RESULTS.md).",
         flag_values=fv,
     )
     flags.DEFINE_bool(
         "xla",
         None,
-        "XLA-compile the model (default: on for wide float32 models such as the released ones, where "
-        "it is faster on CPU; off for the bundled model and for bfloat16).",
+        "XLA-compile the model (--xla) or run the plain graph (--noxla). Default: the faster here, "
+        "measured once per machine for wide models and cached in $FILM_TF_CACHE/execution.json "
+        "(~/.cache/film_tf); plain for the bundled model and for bfloat16.",
         flag_values=fv,
     )
 
 
-def make_interpolator(flag_values, progress: bool = False):
-    """An `Interpolator` configured by the model flags."""
-    from film_tf import model_io
-    from film_tf.inference import Interpolator
+# Optional packages that Keras and TensorFlow import only if installed (Keras'
+# scikit-learn wrappers, pandas array slicing and matplotlib image galleries,
+# TFLite's JAX helpers), which no binary uses: together 2-4 s of start-up.
+UNUSED_IMPORTS = ("sklearn", "pandas", "matplotlib", "jax")
+
+
+def _keras_backend() -> str:
+    backend = os.environ.get("KERAS_BACKEND")
+    if backend:
+        return backend
+    import json
+
+    config = os.path.join(os.environ.get("KERAS_HOME") or os.path.expanduser("~/.keras"), "keras.json")
+    try:
+        with open(config) as f:
+            return str(json.load(f).get("backend", "tensorflow"))
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+@contextlib.contextmanager
+def skip_unused_imports():
+    """Imports the model code without `UNUSED_IMPORTS` (JAX only when Keras
+    runs on TensorFlow): each stays importable afterwards."""
+    names = [
+        n for n in UNUSED_IMPORTS if n not in sys.modules and (n != "jax" or _keras_backend() == "tensorflow")
+    ]
+    for name in names:
+        sys.modules[name] = None  # `import name` raises ImportError meanwhile.
+    try:
+        yield
+    finally:
+        for name in names:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def make_interpolator(flag_values, progress: bool = False, expected_calls: int | None = None):
+    """An `Interpolator` configured by the model flags; `expected_calls`: see
+    `film_tf.inference.load_forward` (film-interpolate makes one call)."""
+    with skip_unused_imports():
+        from film_tf import model_io
+        from film_tf.inference import Interpolator
 
     options = model_io.options_from_json(flag_values.options_json) if flag_values.options_json else None
     return Interpolator(
@@ -78,6 +121,7 @@ def make_interpolator(flag_values, progress: bool = False):
         progress=progress,
         precision=flag_values.precision,
         jit_compile=flag_values.xla,
+        expected_calls=expected_calls,
     )
 
 
@@ -94,6 +138,7 @@ def check_model_flags(flag_values) -> None:
         return  # The bundled model.
     if not (os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
         raise FileNotFoundError(f"Model not found: '{path}'.")
-    from film_tf import model_io
+    with skip_unused_imports():
+        from film_tf import model_io
 
     model_io.describe(path)  # One-line FileNotFoundError / ValueError.

@@ -129,7 +129,7 @@ def _run(fv: flags.FlagValues) -> None:
             media.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
             media.open_video(fv.input_video).close()  # Fail before the model loads.
             result = frame_jobs.run_video(
-                fv.input_video, output, fv.times_to_interpolate, fv.fps, make_interpolator(fv),
+                fv.input_video, output, fv.times_to_interpolate, fv.fps, make_interpolator(fv, expected_calls=64),
                 target_fps=fv.target_fps, multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, **common,
             )  # fmt: skip
             cli_utils.report(result.summary(output))

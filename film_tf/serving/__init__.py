@@ -4,11 +4,11 @@
                     `aligned_image_function`: the bare forward pass (ONNX, LiteRT).
   metadata.py       `assets/film_tf.json`: options, padding, signatures; the same
                     for the portable files, and their checks.
-  export_lib.py     `export_saved_model`, `export_for_serving`, versions;
-                    `export_file` (ONNX / LiteRT).
+  export_lib.py     `export_saved_model`, `export_for_serving`, versions.
   onnx_export.py    `export_onnx` (tf2onnx), `load_onnx_function` (onnxruntime).
   litert_export.py  `export_litert` (TFLiteConverter), `read_metadata`.
-  export_run.py     film-export's work: one model source in, one export out.
+  export_run.py     film-export's work: one model source in, one export out;
+                    `export_file` (ONNX / LiteRT) and the checks of format options.
 
 The `film-export` binary (`film_tf/export.py`) calls `export_run`, which
 builds the model with `film_tf.model_io` and calls `export_lib`.
@@ -17,11 +17,11 @@ builds the model with `film_tf.model_io` and calls `export_lib`.
 from film_tf.serving.export_lib import (
     FORMATS,
     existing_versions,
-    export_file,
     export_for_serving,
     export_saved_model,
     next_version,
 )
+from film_tf.serving.export_run import export_file
 
 __all__ = [
     "FORMATS",

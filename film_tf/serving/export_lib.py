@@ -106,28 +106,6 @@ def export_for_serving(
 FORMATS = ("saved_model", "onnx", "litert")
 FORMAT_NAMES = {"saved_model": "SavedModel", "onnx": "ONNX model", "litert": "LiteRT model"}
 FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}
-# Precisions each format can write (ONNX float16 would need onnxconverter-common).
-FORMAT_PRECISIONS = {
-    "saved_model": ("float32",),
-    "onnx": ("float32",),
-    "litert": ("float32", "float16", "int8"),
-}
-
-
-def check_format_options(
-    fmt: str, height: int | None = None, width: int | None = None, precision: str = "float32"
-) -> None:
-    """One-line ValueError, before any work, for options `fmt` cannot write."""
-    if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'.")
-    if precision not in FORMAT_PRECISIONS[fmt]:
-        raise ValueError(
-            f"--format {fmt} writes precision {' / '.join(FORMAT_PRECISIONS[fmt])}, not '{precision}'."
-        )
-    if (height is None) != (width is None):
-        raise ValueError("Pass both --height and --width, or neither.")
-    if fmt == "saved_model" and (height is not None or width is not None):
-        raise ValueError("--height/--width are for --format onnx/litert; a SavedModel takes any size.")
 
 
 def check_export_file(path: str, fmt: str, overwrite: bool = False) -> None:
@@ -136,27 +114,3 @@ def check_export_file(path: str, fmt: str, overwrite: bool = False) -> None:
     files.check_output_file(path, extensions=(FILE_EXTENSIONS[fmt],), what=f"{FORMAT_NAMES[fmt]} file")
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"'{path}' exists; pass overwrite=True (--overwrite) to replace it.")
-
-
-def export_file(
-    model,
-    fmt: str,
-    path: str,
-    overwrite: bool = False,
-    extra_metadata: dict | None = None,
-    height: int | None = None,
-    width: int | None = None,
-    precision: str = "float32",
-) -> str:
-    """Writes `model` as an ONNX (`fmt` 'onnx') or LiteRT ('litert') file;
-    see `film_tf.serving.onnx_export` / `litert_export`. Returns the path."""
-    check_format_options(fmt, height, width, precision)
-    if fmt == "onnx":
-        from film_tf.serving.onnx_export import export_onnx
-
-        return export_onnx(model, path, overwrite, extra_metadata, height, width)
-    if fmt == "litert":
-        from film_tf.serving.litert_export import export_litert
-
-        return export_litert(model, path, overwrite, extra_metadata, height, width, precision)
-    raise ValueError(f"export_file writes onnx or litert files, not '{fmt}' (see export_saved_model).")

@@ -2,15 +2,125 @@
 
 `export_from_source` checks every argument and the output path before the
 (slow) restore and conversion, loads the model with `film_tf.model_io` and
-writes it with `film_tf.serving.export_lib`.
+writes it with `film_tf.serving.export_lib` (SavedModel) or `export_file`
+(ONNX, LiteRT). `write_portable` is the part the ONNX and LiteRT writers
+share: the checks, the bare forward pass, the metadata, the atomic write.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Callable
 
+from film_tf import files
 from film_tf.serving import export_lib as lib
-from film_tf.serving.export_lib import FORMAT_NAMES  # noqa: F401  (film-export's report)
+from film_tf.serving.export_lib import FORMAT_NAMES, FORMATS  # noqa: F401  (film-export's report)
+
+# Precisions each format writes. ONNX: float16 convolutions
+# (`onnx_export.to_float16`), int8 static QDQ quantization of the
+# convolutions (`onnx_export.quantize_int8`, calibrated on frames from a
+# video: `--calibration_video`); LiteRT: float16 weights, dynamic-range int8.
+FORMAT_PRECISIONS = {
+    "saved_model": ("float32",),
+    "onnx": ("float32", "float16", "int8"),
+    "litert": ("float32", "float16", "int8"),
+}
+
+
+def check_format_options(
+    fmt: str, height: int | None = None, width: int | None = None, precision: str = "float32"
+) -> None:
+    """One-line ValueError, before any work, for options `fmt` cannot write."""
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'.")
+    if precision not in FORMAT_PRECISIONS[fmt]:
+        raise ValueError(
+            f"--format {fmt} writes precision {' / '.join(FORMAT_PRECISIONS[fmt])}, not '{precision}'."
+        )
+    if (height is None) != (width is None):
+        raise ValueError("Pass both --height and --width, or neither.")
+    if fmt == "saved_model" and (height is not None or width is not None):
+        raise ValueError("--height/--width are for --format onnx/litert; a SavedModel takes any size.")
+
+
+def check_calibration(fmt: str, precision: str, calibration_video: str | None) -> None:
+    """ONNX int8 needs a calibration video (checked to exist); nothing else takes one."""
+    int8_onnx = fmt == "onnx" and precision == "int8"
+    if int8_onnx and not calibration_video:
+        raise ValueError(
+            "--format onnx --precision int8 needs --calibration_video (frames to calibrate the "
+            "activation ranges on; not the clips you evaluate on)."
+        )
+    if calibration_video and not int8_onnx:
+        raise ValueError("--calibration_video is for --format onnx --precision int8 only.")
+    if calibration_video and not os.path.isfile(calibration_video):
+        raise FileNotFoundError(f"--calibration_video '{calibration_video}' is not a file.")
+
+
+def export_file(
+    model,
+    fmt: str,
+    path: str,
+    overwrite: bool = False,
+    extra_metadata: dict | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    precision: str = "float32",
+    calibration=None,
+) -> str:
+    """Writes `model` as an ONNX (`fmt` 'onnx') or LiteRT ('litert') file;
+    see `film_tf.serving.onnx_export` / `litert_export`. `calibration`: the
+    (x0, x1) pairs ONNX int8 calibrates on. Returns the path."""
+    check_format_options(fmt, height, width, precision)
+    if fmt == "onnx":
+        from film_tf.serving.onnx_export import export_onnx
+
+        return export_onnx(
+            model,
+            path,
+            overwrite,
+            extra_metadata,
+            height,
+            width,
+            precision=precision,
+            calibration=calibration,
+        )
+    if fmt == "litert":
+        from film_tf.serving.litert_export import export_litert
+
+        return export_litert(model, path, overwrite, extra_metadata, height, width, precision)
+    raise ValueError(f"export_file writes onnx or litert files, not '{fmt}' (see export_saved_model).")
+
+
+def write_portable(
+    model,
+    fmt: str,
+    path: str,
+    convert: Callable[[object, dict], bytes],
+    overwrite: bool = False,
+    extra_metadata: dict | None = None,
+    height: int | None = None,
+    width: int | None = None,
+    precision: str = "float32",
+) -> str:
+    """The ONNX and LiteRT writers' shared frame: checks `model` and `path`
+    (`metadata.check_portable`) before any work, builds the bare forward pass
+    (`module.aligned_image_function`) and its metadata (with `precision`),
+    and writes `convert(function, metadata)` (the file's bytes) atomically.
+    Returns the absolute path."""
+    from film_tf.serving.metadata import check_portable, portable_metadata
+    from film_tf.serving.module import aligned_image_function
+
+    check_format_options(fmt, precision=precision)
+    path = os.path.abspath(path)
+    check_portable(model, fmt, path, overwrite, height, width)
+    info = portable_metadata(model, fmt, {**(extra_metadata or {}), "precision": precision}, height, width)
+    data = convert(aligned_image_function(model, height, width), info)
+    with files.atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+    return path
+
 
 # Flag -> the model_io kinds it takes, and what to call them.
 _SOURCES = {
@@ -57,8 +167,12 @@ def export_from_source(
     height: int | None = None,
     width: int | None = None,
     precision: str = "float32",
+    calibration_video: str | None = None,
 ) -> str:
     """Loads the model from one source and exports it; returns the path written.
+
+    `calibration_video` (ONNX int8 only): the video whose frames calibrate
+    the quantization (`onnx_export.calibration_pairs`).
 
     Raises AlreadyExported (a FileExistsError) when the default export of
     `run_folder` exists and not `overwrite`."""
@@ -70,7 +184,8 @@ def export_from_source(
             "Pass exactly one of --run_folder, --official_checkpoint, --weights, --model_path, --bundled."
         )
     ((source, path),) = sources
-    lib.check_format_options(format, height, width, precision)
+    check_format_options(format, height, width, precision)
+    check_calibration(format, precision, calibration_video)
     if format != "saved_model" and (export_dir or export_base or version is not None):
         raise ValueError(
             f"--export_dir/--export_base/--version are for SavedModels; --format {format} takes --output."
@@ -109,7 +224,15 @@ def export_from_source(
     # ONNX and LiteRT serve `image` only: no auxiliary outputs in their graphs.
     model, info = _load(source, path, options, use_aux_outputs=None if format == "saved_model" else False)
     if format != "saved_model":
-        return lib.export_file(model, format, target, overwrite, info, height, width, precision)
+        calibration = None
+        if calibration_video:
+            from film_tf.media import read_video
+            from film_tf.serving.onnx_export import calibration_pairs
+
+            frames, _ = read_video(calibration_video)
+            calibration = calibration_pairs(frames, model.film_options.alignment)
+            info["calibration"] = f"{os.path.basename(calibration_video)}: {len(calibration)} pairs"
+        return export_file(model, format, target, overwrite, info, height, width, precision, calibration)
     if export_base:
         return lib.export_for_serving(model, export_base, version, overwrite=overwrite, extra_metadata=info)
     return lib.export_saved_model(model, target, overwrite=overwrite, extra_metadata=info)

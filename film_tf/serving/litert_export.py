@@ -24,9 +24,6 @@ activations).
 from __future__ import annotations
 
 import json
-import os
-
-from film_tf import files
 
 PRECISIONS = ("float32", "float16", "int8")
 METADATA_NAME = "film_tf"
@@ -101,29 +98,24 @@ def export_litert(
     """
     import tensorflow as tf
 
-    from film_tf.serving.metadata import check_portable, portable_metadata
-    from film_tf.serving.module import aligned_image_function
+    from film_tf.serving.export_run import write_portable
 
     if precision not in PRECISIONS:
         raise ValueError(f"LiteRT precision must be one of {', '.join(PRECISIONS)}, got '{precision}'.")
-    path = os.path.abspath(path)
-    check_portable(model, "litert", path, overwrite, height, width)
-    function = aligned_image_function(model, height, width)
-    # From the concrete function, frozen (trackable: the tf.function, not the
-    # model): through a SavedModel (Keras' route, or the model as trackable)
-    # the converter loses the channel count of the fusion's upsampled inputs
-    # and cannot lower those convolutions to builtin kernels.
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if precision != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if precision == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    flatbuffer = converter.convert()
-    info = portable_metadata(
-        model, "litert", {**(extra_metadata or {}), "precision": precision}, height, width
-    )
-    with files.atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(_finish(flatbuffer, info))
-    return path
+
+    def convert(function, info: dict) -> bytes:
+        # From the concrete function, frozen (trackable: the tf.function, not
+        # the model): through a SavedModel (Keras' route, or the model as
+        # trackable) the converter loses the channel count of the fusion's
+        # upsampled inputs and cannot lower those convolutions to builtin kernels.
+        converter = tf.lite.TFLiteConverter.from_concrete_functions(
+            [function.get_concrete_function()], function
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if precision != "float32":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if precision == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        return _finish(converter.convert(), info)
+
+    return write_portable(model, "litert", path, convert, overwrite, extra_metadata, height, width, precision)
