@@ -16,8 +16,7 @@ Rows:
              tf.function: the official implementation's stand-in), xla
              (float32, XLA), auto (what `Interpolator` picks by default here:
              `film_tf.execution_choice`, cache or static rule), winograd
-             (float32, Winograd 3x3 convolutions, when `film_tf.winograd`
-             exists), bf16 (bfloat16 compute, float32 weights);
+             (float32, Winograd F(4x4) on every 3x3 convolution), bf16 (bfloat16 compute, float32 weights);
   recursive  times_to_interpolate = 3 on one 256x256 pair (7 frames): pair by
              pair, then with feature reuse (`film_tf.recursive`);
   4k         one 3840x2160 pair (tiled under the default budget);
@@ -126,8 +125,6 @@ def _interpolator(mode: str, **kwargs):
     model = create_model(Options(use_aux_outputs=False), dtype_policy=PRECISIONS[m["precision"]])
     if "candidate" in m:
         candidate = execution_choice.CANDIDATES[m["candidate"]]
-        if not candidate.available():
-            raise RuntimeError(f"the {candidate.name} candidate is not available here")
         execution_choice.apply(model, candidate, freeze=True)
         return Interpolator.from_model(model, jit_compile=candidate.jit_compile, **kwargs)
     # Fixed weights, as for a loaded model (Winograd kernels transformed once).
@@ -137,17 +134,11 @@ def _interpolator(mode: str, **kwargs):
 def _winograd_layers(interp) -> int:
     """How many 3x3 convolutions of the interpolator's model run Winograd."""
     model = getattr(interp._forward, "model", None)
-    if model is None or not _winograd_available():
+    if model is None:
         return 0
-    from film_tf import winograd
+    from film_tf.winograd import winograd_layer_count
 
-    return sum(layer.algorithm != "direct" for layer in winograd.conv3x3_layers(model))
-
-
-def _winograd_available() -> bool:
-    from film_tf import execution_choice
-
-    return execution_choice.CANDIDATES["winograd"].available()
+    return winograd_layer_count(model)
 
 
 MULTIPLY_OPS = ("Conv2D", "MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "Einsum")

@@ -1,8 +1,8 @@
 """Which way of running the forward pass is fastest on this machine: decided once, cached.
 
 The float32-exact ways to run a Keras FILM model (`CANDIDATES`: a plain
-`tf.function` graph, XLA, and Winograd 3x3 convolutions when
-`film_tf.winograd` is present) differ in speed by CPU: XLA won on Intel
+`tf.function` graph, XLA, and Winograd 3x3 convolutions everywhere,
+`film_tf.winograd`) differ in speed by CPU: XLA won on Intel
 Sapphire Rapids (AMX), the plain oneDNN graph wins on AMD EPYC Zen 4
 (benchmarks/RESULTS.md). `choose` answers, in this order:
 
@@ -32,13 +32,11 @@ import contextlib
 import dataclasses
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import os
 import statistics
 import sys
 import time
-from typing import Callable
 
 from film_tf.options import Options
 
@@ -64,20 +62,11 @@ class Candidate:
       jit_compile: XLA-compile the passes.
       algorithm: the 3x3 convolution algorithm set with
         `film_tf.winograd.set_conv_algorithm` (None: leave the model's).
-      available: whether it can run here (e.g. its module exists).
     """
 
     name: str
     jit_compile: bool = False
     algorithm: str | None = None
-    available: Callable[[], bool] = lambda: True
-
-
-def _winograd_available() -> bool:
-    try:
-        return importlib.util.find_spec("film_tf.winograd") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 # A new way of running is one entry here (and, if it is not a graph/XLA
@@ -87,7 +76,7 @@ CANDIDATES: dict[str, Candidate] = {
     for c in (
         Candidate("plain"),
         Candidate("xla", jit_compile=True),
-        Candidate("winograd", algorithm="winograd4", available=_winograd_available),
+        Candidate("winograd", algorithm="winograd4"),
     )
 }
 
@@ -209,18 +198,15 @@ def apply(
     tracing): the candidate's own algorithm if it has one; with `reset`,
     "direct" everywhere (the plain path itself); otherwise, in float32,
     `film_tf.winograd.fastest_algorithm_rule` (Winograd only for the layers
-    where it measured faster; direct everywhere while it has no thresholds).
-    `freeze`: transform the Winograd kernels once now (fixed weights only:
-    `film_tf.winograd.Conv3x3.freeze`). No-op without `film_tf.winograd`."""
-    if not _winograd_available():
-        return
+    where it measured faster). `freeze`: transform the Winograd kernels once
+    now (fixed weights only: `film_tf.winograd.Conv3x3.freeze`)."""
     from film_tf import winograd
 
     if candidate.algorithm is not None:
         algorithm = candidate.algorithm
     elif reset:
         algorithm = "direct"
-    elif precision == "float32" and hasattr(winograd, "fastest_algorithm_rule"):
+    elif precision == "float32":
         algorithm = winograd.fastest_algorithm_rule(candidate.jit_compile)
     else:
         return
@@ -230,7 +216,7 @@ def apply(
 def measure(
     model, candidates: list[str] | None = None, size: int = MEASURE_SIZE, repeats: int = MEASURE_REPEATS
 ) -> dict[str, float]:
-    """Seconds per call of each available candidate on one (size x size) pair
+    """Seconds per call of each candidate on one (size x size) pair
     (median of `repeats` after one untimed warm-up call that traces/compiles).
     Leaves the model's convolutions as "plain" has them."""
     import numpy as np
@@ -244,8 +230,6 @@ def measure(
     try:
         for name in candidates or list(CANDIDATES):
             candidate = CANDIDATES[name]
-            if not candidate.available():
-                continue
             apply(model, candidate, reset=True)
             passes = KerasPasses(model, candidate.jit_compile)
             passes(x0, x1)
@@ -295,7 +279,7 @@ def choose(
     cpu = cpu_info()
     key = entry_key(options, precision, str(MEASURE_SIZE), cpu)
     entry = read_cache(cache).get(key)
-    if entry and entry.get("choice") in CANDIDATES and CANDIDATES[entry["choice"]].available():
+    if entry and entry.get("choice") in CANDIDATES:
         return Choice(entry["choice"], "cached")
     if model is None or not many_calls or options.filters < MEASURE_MIN_FILTERS:
         return Choice(static_choice(options, precision, cpu), "static rule")

@@ -30,13 +30,9 @@ from film_tf.tiling import (
 )
 
 
-def _has_winograd_layers(model) -> bool:
-    """Whether any 3x3 convolution of `model` runs a Winograd algorithm (memory plan)."""
-    if not execution_choice.CANDIDATES["winograd"].available():
-        return False
-    from film_tf import winograd
-
-    return any(layer.algorithm != "direct" for layer in winograd.conv3x3_layers(model))
+def model_precision(model) -> str:
+    """ "bfloat16" for a `mixed_bfloat16` model, else "float32"."""
+    return "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
 
 
 class KerasPasses:
@@ -66,8 +62,9 @@ class KerasPasses:
         self.supports_reuse = keras.backend.backend() == "tensorflow"
         # Other backends run eagerly: no XLA, whatever was asked.
         self.jit_compile = jit_compile and self.supports_reuse
-        precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
-        self.mode = execution_mode(precision, self.jit_compile, _has_winograd_layers(model))
+        from film_tf.winograd import winograd_layer_count
+
+        self.mode = execution_mode(model_precision(model), self.jit_compile, winograd_layer_count(model) > 0)
         if not self.supports_reuse:
             self._forward = self._eager_forward
             return
@@ -277,9 +274,8 @@ class Interpolator:
         self = cls.__new__(cls)
         self.options = model_io.model_options(model)
         if jit_compile is None:
-            precision = "bfloat16" if "bfloat16" in str(model.dtype_policy.compute_dtype) else "float32"
             self._forward = chosen_passes(
-                model, self.options, precision, None, expected_calls, freeze=fixed_weights
+                model, self.options, model_precision(model), None, expected_calls, freeze=fixed_weights
             )
         else:
             self._forward = KerasPasses(model, jit_compile, eager_first_call=expected_calls == 1)

@@ -232,6 +232,11 @@ def conv3x3_layers(model) -> list[Conv3x3]:
     return layers
 
 
+def winograd_layer_count(model) -> int:
+    """How many 3x3 convolutions of `model` run a Winograd algorithm."""
+    return sum(layer.algorithm != "direct" for layer in conv3x3_layers(model))
+
+
 def set_conv_algorithm(
     model, algorithm: str | Mapping[str, str] | AlgorithmRule, freeze: bool = False
 ) -> int:
