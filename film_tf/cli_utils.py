@@ -282,11 +282,12 @@ def run_argv(argv: Sequence[str], define: Callable, run: Callable) -> None:
 
 
 def entry_points(
-    define: Callable, run: Callable, usage: str | None = None
+    define: Callable, run: Callable, usage: str | None = None, fast_exit: bool = False
 ) -> tuple[Callable[[Sequence[str]], None], Callable[[], None]]:
     """A binary's two entry points: `main(argv)` (fresh FlagValues, program
     name first: for tests and Python callers, see `run_argv`) and `run_main()`
-    (the console script, see `run_binary`). A binary module writes
+    (the console script, see `run_binary`; `fast_exit` likewise). A binary
+    module writes
 
         main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)
     """
@@ -295,12 +296,12 @@ def entry_points(
         run_argv(argv, define, run)
 
     def run_main() -> None:
-        run_binary(define, run, usage)
+        run_binary(define, run, usage, fast_exit)
 
     return main, run_main
 
 
-def run_binary(define: Callable, run: Callable, usage: str | None = None) -> None:
+def run_binary(define: Callable, run: Callable, usage: str | None = None, fast_exit: bool = False) -> None:
     """A binary's `run_main()`: defines its flags (and `--verbose`) on the
     global FLAGS, parses sys.argv with absl (`parse_global_flags`), keeps
     TensorFlow quiet unless verbose (`quiet_tensorflow`) and calls
@@ -309,6 +310,11 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
     The new flags are registered as the main module's key flags, so `--help`
     lists them whether started by `python -m` or a console script; `usage`
     (the library module's docstring) replaces a thin wrapper's in --help.
+
+    `fast_exit`: once TensorFlow is loaded, end the process with `exit_now`
+    (for binaries whose every output is written, closed and renamed into
+    place when `run` returns: not training, whose summary writers flush at
+    exit).
     """
     before = set(flags.FLAGS)
     define(flags.FLAGS)
@@ -326,4 +332,25 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None) -> Non
             quiet_tensorflow()
         run(flags.FLAGS)
 
-    run_absl(absl_main, parse_global_flags)
+    try:
+        run_absl(absl_main, parse_global_flags)
+    except SystemExit as e:
+        if fast_exit and "tensorflow" in sys.modules:
+            exit_now(e.code)
+        raise
+
+
+def exit_now(code: int | str | None = 0) -> None:
+    """Ends the process at once, as `sys.exit(code)` would end it but without
+    Python's and TensorFlow's teardown (freeing the graph runtime, thread
+    pools and modules: about 1.2 s of a 6 s film-interpolate on 2 cores).
+    Flushes stdout, stderr and logging first; nothing else may be pending."""
+    import logging
+
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # What `sys.exit("message")` prints.
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

@@ -12,7 +12,7 @@ Sapphire Rapids (AMX), the plain oneDNN graph wins on AMD EPYC Zen 4
    configuration and size class (`cache_path()`: `$FILM_TF_CACHE/execution.json`,
    default `~/.cache/film_tf/execution.json`);
 4. a measurement (`measure`: every candidate on one small pair, after one
-   warm-up call, seconds), stored in the cache; only for wide models
+   warm-up call, seconds, each set up as `apply` runs it), stored in the cache; only for wide models
    (`MEASURE_MIN_FILTERS`: narrow ones such as the bundled and test models
    take well under a second per call, where measuring costs more than any
    choice saves) and only when the caller expects many calls;
@@ -181,6 +181,49 @@ def write_cache_entry(key: str, entry: dict, path: str | None = None) -> None:
         files.write_json_atomic(path, {"version": CACHE_VERSION, "entries": entries})
 
 
+# What `--precision auto` may pick, and the CPU flags of bfloat16 arithmetic:
+# Intel AMX and AVX-512-BF16 (Sapphire Rapids, AMD EPYC Zen 4). Elsewhere
+# bfloat16 is emulated and slower than float32.
+PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def gpu_present() -> bool:
+    """Whether TensorFlow sees a GPU (False when TensorFlow is not installed)."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return False
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_precision(
+    precision: str, bit_depth: int = 8, cpu: dict | None = None, jit_compile: bool | None = None
+) -> str:
+    """The compute precision "auto" stands for on this machine; others unchanged.
+
+    "bfloat16" on CPUs with bfloat16 arithmetic (`BFLOAT16_CPU_FLAGS`) for
+    8-bit frames: 0.45-0.49x the float32 time on AMD EPYC Zen 4, 0.33-0.40x
+    on Sapphire Rapids, at a measured cost of at most 0.01 dB PSNR on the
+    held-out clips (benchmarks/RESULTS.md). "float32" for 16-bit frames
+    (`bit_depth` 16: bfloat16 keeps about 3 significant digits, fewer than
+    the frames have), on CPUs without those flags (emulated: slower), when
+    a GPU is present (not measured there) and when XLA is asked for
+    (`jit_compile` True: XLA's CPU backend runs bfloat16 slower than
+    float32, 1.33 s vs 0.48 s at 256x256 on Sapphire Rapids). Decided from
+    the CPU's flags, which do not change, so nothing is cached.
+    """
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, got '{precision}'.")
+    if precision != "auto":
+        return precision
+    cpu = cpu_info() if cpu is None else cpu
+    native = any(flag in cpu["flags"] for flag in BFLOAT16_CPU_FLAGS)
+    if not native or bit_depth > 8 or jit_compile or gpu_present():
+        return "float32"
+    return "bfloat16"
+
+
 def static_choice(options: Options, precision: str = "float32", cpu: dict | None = None) -> str:
     """The rule without measuring: XLA for wide float32 models on CPUs with
     AMX (measured faster on Sapphire Rapids), the plain oneDNN graph elsewhere
@@ -214,11 +257,17 @@ def apply(
 
 
 def measure(
-    model, candidates: list[str] | None = None, size: int = MEASURE_SIZE, repeats: int = MEASURE_REPEATS
+    model,
+    candidates: list[str] | None = None,
+    size: int = MEASURE_SIZE,
+    repeats: int = MEASURE_REPEATS,
+    freeze: bool = False,
 ) -> dict[str, float]:
     """Seconds per call of each candidate on one (size x size) pair
-    (median of `repeats` after one untimed warm-up call that traces/compiles).
-    Leaves the model's convolutions as "plain" has them."""
+    (median of `repeats` after one untimed warm-up call that traces/compiles),
+    each set up as `apply` would run it (`freeze`: with the Winograd kernels
+    transformed once, as for fixed weights). Leaves the model's convolutions
+    direct ("plain" with `reset`)."""
     import numpy as np
 
     from film_tf.inference import KerasPasses
@@ -230,7 +279,7 @@ def measure(
     try:
         for name in candidates or list(CANDIDATES):
             candidate = CANDIDATES[name]
-            apply(model, candidate, reset=True)
+            apply(model, candidate, freeze=freeze)
             passes = KerasPasses(model, candidate.jit_compile)
             passes(x0, x1)
             times = []
@@ -260,6 +309,7 @@ def choose(
     model=None,
     many_calls: bool = False,
     cache: str | None = None,
+    freeze: bool = False,
 ) -> Choice:
     """How to run `options`' model here (see the module docstring for the order).
 
@@ -271,6 +321,8 @@ def choose(
       many_calls: the caller expects enough calls (a video, a long
         recursion) for a one-time measurement of a few seconds to pay off.
       cache: the cache file (default `cache_path()`).
+      freeze: the weights are fixed (measure Winograd with its kernels
+        transformed once, as it will run).
     """
     if jit_compile is not None:
         return Choice("xla" if jit_compile else "plain", "flag")
@@ -287,7 +339,7 @@ def choose(
         f"film_tf: measuring the fastest way to run this model here, once (cached in {cache or cache_path()})",
         file=sys.stderr,
     )
-    seconds = measure(model)
+    seconds = measure(model, freeze=freeze)
     best = winner(seconds)
     write_cache_entry(
         key,

@@ -13,8 +13,7 @@ Resumable: the frames are written into the job's work folder
 again, reuses the pairs whose files check out and continues from there. The
 folder (and video) appear under their final names only when complete.
 
-Videos: `run_video` is `film_tf.video_job.run_video` (slow motion or
-frame-rate conversion of a video).
+Videos (slow motion or frame-rate conversion): `film_tf.video_job.run_video`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from typing import Any, Callable, Sequence
 from film_tf import files, media, pipelining, resume, scene_cuts
 from film_tf.image_io import image_info, read_image, write_image
 from film_tf.recursive import interpolate_recursively, output_length
-from film_tf.video_job import VideoResult, large_job_warning, run_video  # noqa: F401  (run_video re-exported)
+from film_tf.video_job import large_job_warning
 
 FRAMES_FOLDER = "interpolated_frames"
 VIDEO_NAME = "interpolated.mp4"

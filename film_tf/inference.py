@@ -20,6 +20,7 @@ import numpy as np
 
 from film_tf import execution_choice, model_io, padding
 from film_tf.options import Options
+from film_tf.recursive import FeatureReuse
 from film_tf.tiling import (
     DEFAULT_MEMORY_BUDGET_GB,
     MemoryPlan,
@@ -138,35 +139,42 @@ def load_forward(
     precision: str = "float32",
     jit_compile: bool | None = None,
     expected_calls: int | None = None,
+    input_bit_depth: int = 8,
 ) -> tuple[Callable, Options]:
     """Loads a model (see the module docstring) as a compiled forward function.
 
     Args:
       model_path: see the module docstring; None for the bundled model.
       options: the model's options when they cannot be read from it.
-      precision: "float32", or "bfloat16" (bfloat16 compute with float32
-        weights; several times faster on CPUs with AMX, slightly different
-        results). Applies to weights and official checkpoints; a film_tf
-        SavedModel runs as it was exported.
+      precision: "float32", "bfloat16" (bfloat16 compute with float32
+        weights; 2-3x faster on CPUs with AMX or AVX-512-BF16, slightly
+        different results) or "auto" (`execution_choice.resolve_precision`
+        for 8-bit frames: bfloat16 where the CPU has bfloat16 arithmetic).
+        Applies to weights and official checkpoints; a film_tf SavedModel
+        or ONNX model runs as it was exported (float32 or auto only).
       jit_compile: XLA-compile the forward pass; None: the fastest way
         here (`execution_choice.choose`: cached, measured or the static rule).
       expected_calls: how many forward calls the caller will make, if known:
         1 runs the first call without tracing (`KerasPasses`'
         eager_first_call); at least `MEASURE_MIN_CALLS` lets
         `execution_choice` measure the candidates when nothing is cached.
+      input_bit_depth: 8 or 16, the frames' sample precision: "auto" keeps
+        16-bit frames in float32.
 
     Returns:
       (forward, options): forward maps aligned float32 batches x0, x1
       (B, H, W, 3) to the middle frames (B, H, W, 3); for Keras models it is
       a `KerasPasses`. options are the model's (alignment, memory cost).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'.")
+    if precision not in execution_choice.PRECISION_CHOICES:
+        raise ValueError(
+            f"precision must be one of {', '.join(execution_choice.PRECISION_CHOICES)}, got '{precision}'."
+        )
     kind = model_io.describe(model_path)
     if options is None:
         options = model_io.options_for(model_path)
     if kind in ("film_tf_saved_model", "onnx"):
-        if precision != "float32" or jit_compile:
+        if precision not in ("auto", "float32") or jit_compile:
             setting = f"precision '{precision}'" if precision != "float32" else "XLA compilation"
             what = "a film_tf SavedModel" if kind == "film_tf_saved_model" else "an ONNX model"
             raise ValueError(
@@ -178,6 +186,7 @@ def load_forward(
 
             return load_onnx_function(model_path), options
         return model_io.load_serving_function(model_path), options
+    precision = execution_choice.resolve_precision(precision, input_bit_depth, jit_compile=jit_compile)
     # The forward pass needs `image` only; skipping the auxiliary outputs
     # does not change the variables.
     model = model_io.load_model(
@@ -200,7 +209,12 @@ def chosen_passes(
     the weights will not change (not during training), so Winograd layers
     transform their kernels once instead of in every call."""
     choice = execution_choice.choose(
-        options, precision, jit_compile, model, many_calls=(expected_calls or 0) >= MEASURE_MIN_CALLS
+        options,
+        precision,
+        jit_compile,
+        model,
+        many_calls=(expected_calls or 0) >= MEASURE_MIN_CALLS,
+        freeze=freeze,
     )
     execution_choice.apply(model, choice.candidate, precision, freeze=freeze)
     passes = KerasPasses(model, choice.candidate.jit_compile, eager_first_call=expected_calls == 1)
@@ -227,11 +241,15 @@ class Interpolator:
         alignment) instead of sizing them from the budget.
       overlap: tile overlap in pixels (default: `tiling.default_overlap`).
       progress: show a progress bar over tiles.
-      precision: "float32" (default) or "bfloat16" (see `load_forward`).
+      precision: "float32" (default: equal to the paper's model within
+        1e-4), "bfloat16" or "auto" (see `load_forward`; the binaries'
+        default).
       jit_compile: XLA-compile the forward pass; None: the fastest way here
         (see `load_forward`).
       expected_calls: forward calls the caller expects (see `load_forward`;
         film-interpolate passes 1).
+      input_bit_depth: 8 or 16, the frames' sample precision (see
+        `load_forward`; for precision "auto").
 
     Call `interpolator(x0, x1)` with float32 (H, W, C) or (B, H, W, C) in
     [0, 1], C = 3 (RGB) or 4 (RGBA: the alpha is interpolated by a second
@@ -250,9 +268,10 @@ class Interpolator:
         precision: str = "float32",
         jit_compile: bool | None = None,
         expected_calls: int | None = None,
+        input_bit_depth: int = 8,
     ):
         self._forward, self.options = load_forward(
-            model_path, options, precision, jit_compile, expected_calls
+            model_path, options, precision, jit_compile, expected_calls, input_bit_depth
         )
         self._configure(memory_budget_gb, tile_size, overlap, progress)
 
@@ -293,6 +312,9 @@ class Interpolator:
         # Memory per pixel depends on how the pass runs; a SavedModel or an
         # ONNX model runs as a plain graph.
         self.mode = getattr(self._forward, "mode", "plain")
+        # What ran: an exported SavedModel or ONNX model computes in float32.
+        model = getattr(self._forward, "model", None)
+        self.precision = model_precision(model) if model is not None else "float32"
         self.overlap = default_overlap(self.options) if overlap is None else int(overlap)
         self.memory = MemoryPlan.from_gb(self.options, memory_budget_gb, self.overlap, self.mode, tile_size)
         self.tile_size = self.memory.tile_size
@@ -366,26 +388,3 @@ class Interpolator:
         if not self.memory.fits_feature_reuse(h, w, times_to_interpolate + 2):
             return None
         return FeatureReuse(passes, self.alignment)
-
-
-class FeatureReuse:
-    """Middle frames from cached per-frame pyramids (FILM's feature extractor
-    sees one frame at a time, so a frame's pyramids serve both of its pairs).
-
-    `encode(frame)` pads an (H, W, 3) frame as `Interpolator` does and keeps
-    its image and feature pyramids; `middle(a, b)` returns the (H, W, 3)
-    middle frame of two encodings, equal to `Interpolator(frame_a, frame_b)`
-    up to float rounding.
-    """
-
-    def __init__(self, passes: KerasPasses, alignment: int):
-        self.passes, self.alignment = passes, alignment
-
-    def encode(self, frame: np.ndarray):
-        padded, box = padding.pad_to_alignment(np.asarray(frame, np.float32)[None], self.alignment)
-        return self.passes.extract(padded), box
-
-    def middle(self, a, b) -> np.ndarray:
-        (pyramids_a, crop), (pyramids_b, _) = a, b
-        mid = self.passes.middle(pyramids_a, pyramids_b)[0, crop[0], crop[1]]
-        return np.clip(mid, 0.0, 1.0).astype(np.float32)

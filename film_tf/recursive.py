@@ -23,6 +23,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from film_tf import padding
+
 Middle = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -151,3 +153,27 @@ def interpolate_recursively(
     finally:
         if bar is not None:
             bar.close()
+
+
+class FeatureReuse:
+    """Middle frames from cached per-frame pyramids (FILM's feature extractor
+    sees one frame at a time, so a frame's pyramids serve both of its pairs).
+
+    `encode(frame)` pads an (H, W, 3) frame as `Interpolator` does and keeps
+    its image and feature pyramids; `middle(a, b)` returns the (H, W, 3)
+    middle frame of two encodings, equal to `Interpolator(frame_a, frame_b)`
+    up to float rounding.
+    """
+
+    def __init__(self, passes, alignment: int):
+        # passes: a `film_tf.inference.KerasPasses` (its `extract` and `middle`).
+        self.passes, self.alignment = passes, alignment
+
+    def encode(self, frame: np.ndarray):
+        padded, box = padding.pad_to_alignment(np.asarray(frame, np.float32)[None], self.alignment)
+        return self.passes.extract(padded), box
+
+    def middle(self, a, b) -> np.ndarray:
+        (pyramids_a, crop), (pyramids_b, _) = a, b
+        mid = self.passes.middle(pyramids_a, pyramids_b)[0, crop[0], crop[1]]
+        return np.clip(mid, 0.0, 1.0).astype(np.float32)

@@ -37,7 +37,17 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(workdir):
+    """The Python API in float32 (`--precision float32`: exact)."""
     return Interpolator(str(workdir / "tiny.weights.h5"))
+
+
+@pytest.fixture(scope="module")
+def api_auto(workdir):
+    """The Python API as the frame and video binaries build it by default
+    (`--precision auto`, traced). One-shot film-interpolate runs its pass
+    eagerly, equal to this in float32 only, so its bit-exact tests pass
+    --precision float32."""
+    return Interpolator(str(workdir / "tiny.weights.h5"), precision="auto")
 
 
 def run_main(module, args: list[str]) -> None:
@@ -54,7 +64,7 @@ def test_cli_middle_frame_equals_the_python_api(workdir, api):
     out = workdir / "out" / "mid.png"
     result = subprocess.run(
         [sys.executable, "-m", "film_tf.cli.interpolate", f"--frame1={frame0}", f"--frame2={frame2}",
-         f"--output_frame={out}", f"--model_path={workdir / 'tiny.weights.h5'}"],
+         f"--output_frame={out}", f"--model_path={workdir / 'tiny.weights.h5'}", "--precision=float32"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -76,7 +86,7 @@ def test_official_variables_with_options_json(workdir, api):
     run_main(
         interpolate,
         [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", f"--model_path={TINY}",
-         f"--options_json={workdir / 'tiny.json'}"],
+         f"--options_json={workdir / 'tiny.json'}", "--precision=float32"],
     )  # fmt: skip
     np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
 
@@ -89,7 +99,7 @@ def test_checkpoint_prefix_model_path(workdir, api, tmp_path):
     prefix = write_run_folder(str(tmp_path / "run"), model, step=7)
     assert prefix == str(tmp_path / "run" / "train" / "ckpt-7")
     out = tmp_path / "ckpt.png"
-    args = [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}"]
+    args = [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}", "--precision=float32"]
     run_main(interpolate, [*args, f"--model_path={prefix}"])
     np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
     with pytest.raises(FileNotFoundError, match="Model not found"):
@@ -109,13 +119,17 @@ def test_precision_and_xla_flags(workdir, api):
     with pytest.raises(flags.IllegalFlagValueError):
         run_main(interpolate, [f"--frame1={frame0}", f"--frame2={frame2}", "--precision=float16"])
     # The flags reach the Interpolator.
+    from film_tf import execution_choice
     from film_tf.cli import make_interpolator
 
-    for args, mode in ((["--precision=bfloat16"], "bf16"), (["--xla"], "xla"), ([], "plain")):
+    auto = "bf16" if execution_choice.resolve_precision("auto") == "bfloat16" else "plain"
+    cases = ((["--precision=bfloat16"], 8, "bf16"), (["--precision=float32"], 8, "plain"), (["--xla"], 8, "xla"),
+             ([], 8, auto), ([], 16, "plain"))  # fmt: skip
+    for args, bit_depth, mode in cases:
         fv = flags.FlagValues()
         interpolate.define_flags(fv)
         fv(["prog", f"--model_path={workdir / 'tiny.weights.h5'}", *args])
-        assert make_interpolator(fv).mode == mode
+        assert make_interpolator(fv, bit_depth=bit_depth).mode == mode, args
 
 
 def test_user_errors_exit_with_one_line(workdir):
@@ -162,7 +176,7 @@ def test_interpolate_errors_write_nothing(workdir, tmp_path):
     assert open(frame0, "rb").read() == before
 
 
-def test_folders_to_frames_and_video(workdir, api):
+def test_folders_to_frames_and_video(workdir, api_auto):
     import mediapy
 
     clip = workdir / "clip"
@@ -177,8 +191,10 @@ def test_folders_to_frames_and_video(workdir, api):
     inputs = [np.asarray(PilImage.open(clip / f"frame{i}.png")) for i in (0, 5, 10)]
     for i, frame in zip((0, 2, 4), inputs):  # natural order: frame5 before frame10
         np.testing.assert_array_equal(out[i], frame)
-    np.testing.assert_array_equal(out[1], expected_middle(api, clip / "frame0.png", clip / "frame5.png"))
-    np.testing.assert_array_equal(out[3], expected_middle(api, clip / "frame5.png", clip / "frame10.png"))
+    np.testing.assert_array_equal(out[1], expected_middle(api_auto, clip / "frame0.png", clip / "frame5.png"))
+    np.testing.assert_array_equal(
+        out[3], expected_middle(api_auto, clip / "frame5.png", clip / "frame10.png")
+    )
     video = mediapy.read_video(str(clip / "interpolated.mp4"))
     assert video.shape == (5, 144, 176, 3) and video.metadata.fps == pytest.approx(10)
     assert np.abs(video.astype(float) - np.stack(out)).mean() < 4  # lossy codec
@@ -335,12 +351,12 @@ def _wait_for_records(proc, work, count, timeout=600):
         time.sleep(0.02)
 
 
-def test_killed_and_interrupted_job_resumes_to_the_same_video(workdir, api, tmp_path):
+def test_killed_and_interrupted_job_resumes_to_the_same_video(workdir, api_auto, tmp_path):
     """SIGKILL half way, then Ctrl-C (exit 130, one line), then the same command finishes:
     the same frames as an uninterrupted run, and no temporaries left."""
     import signal
 
-    from film_tf import frame_jobs, media
+    from film_tf import media, video_job
 
     frames = video_frames("carphone_pristine.mp4", 0, 40)[:, :64, :80]
     source = tmp_path / "in.mp4"
@@ -348,7 +364,9 @@ def test_killed_and_interrupted_job_resumes_to_the_same_video(workdir, api, tmp_
         for frame in frames:
             writer.add(frame / 255.0)
     reference = tmp_path / "ref" / "whole.mp4"
-    frame_jobs.run_video(str(source), str(reference), 3, None, api, chunk_frames=16, say=lambda line: None)
+    video_job.run_video(
+        str(source), str(reference), 3, None, api_auto, chunk_frames=16, say=lambda line: None
+    )
     out = tmp_path / "out" / "slow.mp4"
     work = tmp_path / "out" / ".slow.mp4.film-work"
     args = [f"--input_video={source}", f"--output_video={out}", "--times_to_interpolate=3", "--chunk_frames=16",
@@ -504,8 +522,8 @@ def test_one_pair_runs_without_tracing_and_skips_scikit_learn(workdir, tmp_path,
     frame0, frame2 = str(workdir / "clip" / "frame0.png"), str(workdir / "clip" / "frame10.png")
     out = tmp_path / "mid.png"
     run_main(interpolate, [f"--frame1={frame0}", f"--frame2={frame2}", f"--output_frame={out}",
-                           f"--model_path={workdir / 'tiny.weights.h5'}"])  # fmt: skip
-    assert seen == [{"progress": True, "expected_calls": 1}, 1]
+                           f"--model_path={workdir / 'tiny.weights.h5'}", "--precision=float32"])  # fmt: skip
+    assert seen == [{"progress": True, "expected_calls": 1, "bit_depth": 8}, 1]
     api = Interpolator(str(workdir / "tiny.weights.h5"), jit_compile=False)
     np.testing.assert_array_equal(np.asarray(PilImage.open(out)), expected_middle(api, frame0, frame2))
     # The model code imports without the optional packages Keras and TensorFlow pull in

@@ -91,3 +91,25 @@ def test_console_script_help_and_stray_argument(script):
     assert stray.stderr.strip().splitlines()[-1] == (
         "error: Unexpected arguments: stray (all options are --flags)."
     )
+
+
+@pytest.mark.parametrize("code, returncode, stderr", [("0", 0, "note\n"), ("None", 0, "note\n"), ("3", 3, "note\n"),
+                                                      ("'bad'", 1, "note\nbad\n")])  # fmt: skip
+def test_exit_now_keeps_the_exit_code_and_flushes_what_was_printed(code, returncode, stderr):
+    # Buffered output (stdout to a pipe is block-buffered) must not be lost
+    # by skipping the interpreter's teardown.
+    program = ("import sys; from film_tf.cli_utils import exit_now; print('wrote out.png'); "
+               f"print('note', file=sys.stderr); exit_now({code}); print('not reached')")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT)
+    assert (result.returncode, result.stdout, result.stderr) == (returncode, "wrote out.png\n", stderr)
+
+
+def test_fast_exit_only_for_the_interpolation_binaries():
+    # Training's summary writers and checkpoints flush during teardown.
+    import film_tf.cli.interpolate as interpolate
+    import film_tf.cli.interpolate_frames as interpolate_frames
+    import film_tf.train as train
+
+    for module, fast in ((interpolate, True), (interpolate_frames, True), (train, False)):
+        with open(module.__file__) as f:
+            assert ("fast_exit=True" in f.read()) == fast, module.__name__

@@ -221,3 +221,54 @@ def test_eager_first_call_only_once(tiny):
     x = np.zeros((1, 32, 32, 3), np.float32)
     passes(x, x), passes(x, x), passes(x, x)
     assert calls == ["eager", "graph", "graph"]
+
+
+AVX2_ONLY = {"model": "AMD EPYC", "flags": ["avx2", "fma"], "cores": 2}
+
+
+def test_auto_precision_is_bfloat16_only_with_bfloat16_arithmetic(monkeypatch):
+    monkeypatch.setattr(execution_choice, "gpu_present", lambda: False)
+    resolve = execution_choice.resolve_precision
+    assert resolve("auto", cpu=ZEN4) == "bfloat16"  # AVX-512-BF16
+    assert resolve("auto", cpu=SAPPHIRE_RAPIDS) == "bfloat16"  # AMX
+    assert resolve("auto", cpu=AVX2_ONLY) == "float32"  # emulated: slower
+    assert resolve("auto", 16, cpu=ZEN4) == "float32"  # 16-bit frames keep their precision
+    assert resolve("auto", cpu=ZEN4, jit_compile=True) == "float32"  # XLA runs bfloat16 slowly
+    assert resolve("auto", cpu=ZEN4, jit_compile=False) == "bfloat16"
+    for explicit in ("float32", "bfloat16"):
+        assert resolve(explicit, 16, cpu=AVX2_ONLY) == explicit
+    monkeypatch.setattr(execution_choice, "gpu_present", lambda: True)
+    assert resolve("auto", cpu=ZEN4) == "float32"  # not measured on GPUs
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16"):
+        resolve("float16")
+
+
+def test_auto_precision_reaches_the_interpolator(tmp_path, tiny, monkeypatch):
+    path = str(tmp_path / "tiny.weights.h5")
+    save_weights_with_options(tiny, path)
+    monkeypatch.setattr(execution_choice, "gpu_present", lambda: False)
+    for cpu, bit_depth, precision, mode in ((ZEN4, 8, "bfloat16", "bf16"), (ZEN4, 16, "float32", "plain"),
+                                            (AVX2_ONLY, 8, "float32", "plain")):  # fmt: skip
+        monkeypatch.setattr(execution_choice, "cpu_info", lambda cpu=cpu: dict(cpu))
+        interp = Interpolator(path, precision="auto", jit_compile=False, input_bit_depth=bit_depth)
+        assert (interp.precision, interp.mode) == (precision, mode)
+    assert Interpolator(path).precision == "float32"  # The library's default stays exact.
+
+
+def test_measure_runs_winograd_with_frozen_kernels_and_leaves_the_model_direct(tiny, monkeypatch):
+    from film_tf import winograd
+
+    layers = winograd.conv3x3_layers(tiny)
+    frozen_during_calls = []
+    real_call = KerasPasses.__call__
+
+    def spy(self, x0, x1):
+        frozen_during_calls.append(sum(layer.frozen for layer in layers))
+        return real_call(self, x0, x1)
+
+    monkeypatch.setattr(KerasPasses, "__call__", spy)
+    seconds = execution_choice.measure(tiny, ["winograd"], size=32, repeats=1, freeze=True)
+    assert set(seconds) == {"winograd"}
+    # Every call (warm-up and timed) ran all 3x3 layers on transformed kernels.
+    assert frozen_during_calls == [len(layers)] * 2
+    assert winograd.winograd_layer_count(tiny) == 0 and not any(layer.frozen for layer in layers)

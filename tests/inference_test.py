@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from film_tf import Options, create_model, load_official_weights
-from film_tf.inference import FeatureReuse, Interpolator, default_jit_compile
+from film_tf.inference import Interpolator, default_jit_compile
 from film_tf.model_io import describe, options_from_json, options_sidecar_path, save_weights_with_options
 from film_tf.padding import pad_to_alignment
+from film_tf.recursive import FeatureReuse
 from film_tf.tiling import (
     FRAME_BYTES_PER_PIXEL,
     RUNTIME_OVERHEAD_BYTES,

@@ -4,7 +4,7 @@ A request's uploaded files are copied into its own temporary folder under
 the app's root folder; photos (two or more, taken in natural name order as
 film-interpolate-frames takes a folder) go through
 `film_tf.frame_jobs.plan_folders` / `run_folders`, a video through
-`frame_jobs.run_video`, with the same `film_tf.inference.Interpolator` the
+`film_tf.video_job.run_video`, with the same `film_tf.inference.Interpolator` the
 CLIs build. So the frames are the CLI's, bit for bit, and so are its checks
 and one-line errors. Limits keep one request from filling the disk or running
 for days: a size cap per uploaded file and a cap on the output frame count.
@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 from typing import Callable, Sequence
 
-from film_tf import files, frame_jobs, media, scene_cuts
+from film_tf import files, frame_jobs, media, scene_cuts, video_job
 from film_tf.frame_rate import plan_rate
 from film_tf.recursive import output_length
 from film_tf.user_errors import error_line
@@ -100,7 +100,10 @@ class ModelCache:
 
             model_io.describe(model_path)  # One-line error on a path that is not a model.
             self._interpolator = None  # Free the old model first.
-            self._interpolator = Interpolator(model_path, memory_budget_gb=self.memory_budget_gb)
+            # As the binaries: bfloat16 where the CPU has bfloat16 arithmetic.
+            self._interpolator = Interpolator(
+                model_path, memory_budget_gb=self.memory_budget_gb, precision="auto"
+            )
             self._key = model_path
         return self._interpolator
 
@@ -272,7 +275,7 @@ class JobRunner:
             else:
                 _check_frame_count(count, k, self.limits)
             interpolator = self.interpolators(model_path)
-            done = frame_jobs.run_video(
+            done = video_job.run_video(
                 copies[0],
                 video,
                 k,

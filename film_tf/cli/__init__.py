@@ -51,11 +51,13 @@ def define_model_flags(fv: flags.FlagValues) -> None:
     )
     flags.DEFINE_enum(
         "precision",
-        "float32",
-        ["float32", "bfloat16"],
-        "Compute precision (opt-in). bfloat16 is faster on CPUs with AMX (about 3x, Intel Sapphire "
-        "Rapids and newer) or AVX-512-BF16 (about 1.7x, AMD EPYC Zen 4) and slower elsewhere; results "
-        "differ slightly: at most 0.01 dB PSNR on the held-out clips (benchmarks/RESULTS.md).",
+        "auto",
+        ["auto", "float32", "bfloat16"],
+        "Compute precision. auto: bfloat16 on CPUs with bfloat16 arithmetic (AMX: about 3x faster, "
+        "Intel Sapphire Rapids and newer; AVX-512-BF16: about 2x, AMD EPYC Zen 4) for 8-bit frames, "
+        "float32 elsewhere (emulated bfloat16 is slower), for 16-bit frames and on GPUs. bfloat16 "
+        "results differ slightly from float32: at most 0.01 dB PSNR on the held-out clips "
+        "(benchmarks/RESULTS.md). float32: equal to the paper's model (within 1e-4).",
         flag_values=fv,
     )
     flags.DEFINE_bool(
@@ -105,9 +107,12 @@ def skip_unused_imports():
                 del sys.modules[name]
 
 
-def make_interpolator(flag_values, progress: bool = False, expected_calls: int | None = None):
+def make_interpolator(
+    flag_values, progress: bool = False, expected_calls: int | None = None, bit_depth: int = 8
+):
     """An `Interpolator` configured by the model flags; `expected_calls`: see
-    `film_tf.inference.load_forward` (film-interpolate makes one call)."""
+    `film_tf.inference.load_forward` (film-interpolate makes one call);
+    `bit_depth`: the frames' (16 keeps `--precision auto` in float32)."""
     with skip_unused_imports():
         from film_tf import model_io
         from film_tf.inference import Interpolator
@@ -122,7 +127,17 @@ def make_interpolator(flag_values, progress: bool = False, expected_calls: int |
         precision=flag_values.precision,
         jit_compile=flag_values.xla,
         expected_calls=expected_calls,
+        input_bit_depth=bit_depth,
     )
+
+
+def job_key(flag_values, interpolator) -> dict:
+    """What a resumed job must share with the run that started it: the model
+    and the precision that actually ran (`--precision auto` may resolve
+    differently on another machine)."""
+    path = flag_values.model_path
+    return {"model_path": os.path.abspath(path) if path else None, "options_json": flag_values.options_json,
+            "precision": interpolator.precision}  # fmt: skip
 
 
 def check_model_flags(flag_values) -> None:

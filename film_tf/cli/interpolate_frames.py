@@ -17,13 +17,12 @@ their final names only when complete.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from absl import flags
 
 from film_tf import cli_utils, video_formats
-from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
+from film_tf.cli import check_model_flags, define_model_flags, job_key, make_interpolator
 from film_tf.cli_utils import UserError
 
 MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
@@ -115,22 +114,21 @@ def _check(fv: flags.FlagValues) -> None:
 def _run(fv: flags.FlagValues) -> None:
     _check(fv)
     check_model_flags(fv)
-    from film_tf import frame_jobs, media
+    from film_tf import frame_jobs, media, video_job
 
-    key = {"model_path": os.path.abspath(fv.model_path) if fv.model_path else None,
-           "options_json": fv.options_json, "precision": fv.precision}  # fmt: skip
     with cli_utils.interruptible() as cancel:
         common = dict(scene_cut_threshold=fv.scene_cut_threshold, codec=fv.codec, crf=fv.crf,
-                      overlap=fv.overlap, cancel=cancel, job_key=key)  # fmt: skip
+                      overlap=fv.overlap, cancel=cancel)  # fmt: skip
         if fv.input_video is not None:
             output = fv.output_video
             if output is None or output.lower() in _TRUE:
                 raise UserError("--input_video needs --output_video OUT.mp4.")
             media.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
             media.open_video(fv.input_video).close()  # Fail before the model loads.
-            result = frame_jobs.run_video(
-                fv.input_video, output, fv.times_to_interpolate, fv.fps, make_interpolator(fv, expected_calls=64),
-                target_fps=fv.target_fps, multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, **common,
+            interpolator = make_interpolator(fv, expected_calls=64)
+            result = video_job.run_video(
+                fv.input_video, output, fv.times_to_interpolate, fv.fps, interpolator, target_fps=fv.target_fps,
+                multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, job_key=job_key(fv, interpolator), **common,
             )  # fmt: skip
             cli_utils.report(result.summary(output))
         else:
@@ -138,9 +136,10 @@ def _run(fv: flags.FlagValues) -> None:
             if video is not None and video.lower() in _TRUE:
                 video = True  # a video in each output folder
             jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
+            interpolator = make_interpolator(fv, bit_depth=max((job.bit_depth for job in jobs), default=8))
             results = frame_jobs.run_folders(
-                jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, make_interpolator(fv),
-                boomerang=fv.boomerang, **common,
+                jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
+                boomerang=fv.boomerang, job_key=job_key(fv, interpolator), **common,
             )  # fmt: skip
             cli_utils.report(frame_jobs.summarize(results))
 
@@ -152,7 +151,7 @@ def main(argv: list[str]) -> None:
 
 def run_main() -> None:
     sys.argv = cli_utils.bare_bool_flag(sys.argv, "output_video")
-    cli_utils.run_binary(define_flags, _run, __doc__)
+    cli_utils.run_binary(define_flags, _run, __doc__, fast_exit=True)  # Outputs written: no teardown.
 
 
 if __name__ == "__main__":
