@@ -312,9 +312,10 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None, fast_e
     (the library module's docstring) replaces a thin wrapper's in --help.
 
     `fast_exit`: once TensorFlow is loaded, end the process with `exit_now`
-    (for binaries whose every output is written, closed and renamed into
-    place when `run` returns: not training, whose summary writers flush at
-    exit).
+    on every exit code (success, a user error's 2, Ctrl-C's 130): for
+    binaries whose every output is written, closed and renamed into place
+    (or whose work folder is left resumable) by then; not training, whose
+    summary writers flush at exit. Other exceptions end as usual.
     """
     before = set(flags.FLAGS)
     define(flags.FLAGS)
@@ -343,7 +344,8 @@ def run_binary(define: Callable, run: Callable, usage: str | None = None, fast_e
 def exit_now(code: int | str | None = 0) -> None:
     """Ends the process at once, as `sys.exit(code)` would end it but without
     Python's and TensorFlow's teardown (freeing the graph runtime, thread
-    pools and modules: about 1.2 s of a 6 s film-interpolate on 2 cores).
+    pools and modules: about 1.5 s of a 7.5 s film-interpolate on 2 cores,
+    benchmarks/RESULTS.md).
     Flushes stdout, stderr and logging first; nothing else may be pending."""
     import logging
 
@@ -351,6 +353,7 @@ def exit_now(code: int | str | None = 0) -> None:
         print(code, file=sys.stderr)  # What `sys.exit("message")` prints.
         code = 1
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # A closed pipe (`| head`) loses nothing of ours.
+            stream.flush()
     os._exit(code or 0)

@@ -42,7 +42,9 @@ from film_tf.options import Options
 
 CACHE_ENV = "FILM_TF_CACHE"
 CACHE_FILE = "execution.json"
-CACHE_VERSION = 1
+# 2: "plain" is measured with the per-layer Winograd rule, Winograd with
+# frozen kernels (version 1 entries measured all-direct: ignored).
+CACHE_VERSION = 2
 # Models at least this wide are measured (the released configuration has 64
 # filters; the bundled model 16, the test models 4-8).
 MEASURE_MIN_FILTERS = 48
@@ -188,6 +190,12 @@ PRECISION_CHOICES = ("auto", "float32", "bfloat16")
 BFLOAT16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
+def check_precision(precision: str) -> None:
+    """Raises ValueError (one line) unless `precision` is one of `PRECISION_CHOICES`."""
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, got '{precision}'.")
+
+
 def gpu_present() -> bool:
     """Whether TensorFlow sees a GPU (False when TensorFlow is not installed)."""
     try:
@@ -213,8 +221,7 @@ def resolve_precision(
     float32, 1.33 s vs 0.48 s at 256x256 on Sapphire Rapids). Decided from
     the CPU's flags, which do not change, so nothing is cached.
     """
-    if precision not in PRECISION_CHOICES:
-        raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, got '{precision}'.")
+    check_precision(precision)
     if precision != "auto":
         return precision
     cpu = cpu_info() if cpu is None else cpu

@@ -166,16 +166,13 @@ def load_forward(
       (B, H, W, 3) to the middle frames (B, H, W, 3); for Keras models it is
       a `KerasPasses`. options are the model's (alignment, memory cost).
     """
-    if precision not in execution_choice.PRECISION_CHOICES:
-        raise ValueError(
-            f"precision must be one of {', '.join(execution_choice.PRECISION_CHOICES)}, got '{precision}'."
-        )
+    execution_choice.check_precision(precision)
     kind = model_io.describe(model_path)
     if options is None:
         options = model_io.options_for(model_path)
     if kind in ("film_tf_saved_model", "onnx"):
-        if precision not in ("auto", "float32") or jit_compile:
-            setting = f"precision '{precision}'" if precision != "float32" else "XLA compilation"
+        if precision == "bfloat16" or jit_compile:
+            setting = f"precision '{precision}'" if precision == "bfloat16" else "XLA compilation"
             what = "a film_tf SavedModel" if kind == "film_tf_saved_model" else "an ONNX model"
             raise ValueError(
                 f"{setting} applies to weights files and checkpoints; "
@@ -312,9 +309,10 @@ class Interpolator:
         # Memory per pixel depends on how the pass runs; a SavedModel or an
         # ONNX model runs as a plain graph.
         self.mode = getattr(self._forward, "mode", "plain")
-        # What ran: an exported SavedModel or ONNX model computes in float32.
+        # What ran: "float32"/"bfloat16", or an export's own ("as exported":
+        # a SavedModel computes in float32, an ONNX file as it was written).
         model = getattr(self._forward, "model", None)
-        self.precision = model_precision(model) if model is not None else "float32"
+        self.precision = model_precision(model) if model is not None else "as exported"
         self.overlap = default_overlap(self.options) if overlap is None else int(overlap)
         self.memory = MemoryPlan.from_gb(self.options, memory_budget_gb, self.overlap, self.mode, tile_size)
         self.tile_size = self.memory.tile_size

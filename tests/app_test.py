@@ -176,7 +176,7 @@ def test_user_errors_are_one_line_and_leave_nothing(tmp_path, root, make_uploads
     uploads = make_uploads(tmp_path)
     before = {p: open(p, "rb").read() for p in uploads}
     loads = []
-    runner = jobs.JobRunner(lambda path: loads.append(path), limits, root)  # no model needed
+    runner = jobs.JobRunner(lambda path, bit_depth: loads.append(path), limits, root)  # no model needed
     with pytest.raises(jobs.JobError) as error:
         runner.run(uploads, K)
     text = str(error.value)
@@ -188,7 +188,7 @@ def test_user_errors_are_one_line_and_leave_nothing(tmp_path, root, make_uploads
 
 
 def test_upload_limit_names_the_flag(root):
-    runner = jobs.JobRunner(lambda path: None, jobs.Limits(max_upload_bytes=1000), root)
+    runner = jobs.JobRunner(lambda path, bit_depth: None, jobs.Limits(max_upload_bytes=1000), root)
     with pytest.raises(jobs.JobError, match=r"this page takes files up to 0.001 MB \(--max_upload_mb\)\.$"):
         runner.run(PAIR, K)
 
@@ -213,7 +213,7 @@ def test_bad_model_path_is_one_line(tmp_path, root):
 
 
 def test_bad_options_are_one_line(root):
-    runner = jobs.JobRunner(lambda path: None, jobs.Limits(), root)
+    runner = jobs.JobRunner(lambda path, bit_depth: None, jobs.Limits(), root)
     with pytest.raises(jobs.JobError, match=r"^The levels must be in 0\.\.12, got 13\.$"):
         runner.run(PAIR, 13)
     with pytest.raises(jobs.JobError, match=r"^The frame rate must be positive, got -1\.$"):
@@ -224,7 +224,7 @@ def test_bad_options_are_one_line(root):
 
 
 def test_cleanup_only_removes_request_folders(tmp_path, root):
-    runner = jobs.JobRunner(lambda path: None, jobs.Limits(), root)
+    runner = jobs.JobRunner(lambda path, bit_depth: None, jobs.Limits(), root)
     outside = tmp_path / "keep"
     outside.mkdir()
     runner.cleanup(str(outside))
@@ -236,7 +236,7 @@ def test_page_shows_the_error_line(root, tmp_path):
     pytest.importorskip("gradio", reason="gradio is not installed (pip install -e '.[app]')")
     from film_tf.app import page
 
-    runner = jobs.JobRunner(lambda path: None, jobs.Limits(), root)
+    runner = jobs.JobRunner(lambda path, bit_depth: None, jobs.Limits(), root)
     calls = []
     video, frames, status, log, work = page.interpolate(
         runner, _corrupt(tmp_path), 1, 0, "", 0, True, lambda *a, **k: calls.append(a)
@@ -264,3 +264,24 @@ def test_binary_is_fast_and_checks_flags():
         [sys.executable, "-m", "film_tf.app.cli", "--help"], capture_output=True, text=True, timeout=60
     )
     assert help_.returncode == 0 and "--max_frames" in help_.stdout and "--port" in help_.stdout
+
+
+def test_16_bit_photos_get_a_float32_interpolator(models, root, tmp_path):
+    """As the binaries: the page passes the photos' bit depth, so precision
+    auto keeps 16-bit uploads in float32 (bfloat16 holds about 3 digits)."""
+    asked = []
+
+    def interpolators(model_path, bit_depth):
+        asked.append(bit_depth)
+        return models(model_path, bit_depth)
+
+    import cv2
+
+    uploads = []
+    for i, path in enumerate(PAIR):
+        rgb = np.asarray(Image.open(path).convert("RGB"))[:64, :96]
+        uploads.append(str(tmp_path / f"p{i}.png"))
+        cv2.imwrite(uploads[-1], rgb[..., ::-1].astype(np.uint16) * 257)  # 16-bit RGB PNG
+    runner = jobs.JobRunner(interpolators, jobs.Limits(), root)
+    runner.cleanup(runner.run(uploads, K).work_dir)
+    assert asked == [16] and models(None, 16).precision == "float32"

@@ -553,3 +553,41 @@ def test_skip_unused_imports_keeps_jax_for_the_jax_backend(monkeypatch):
     with skip_unused_imports():
         assert sys.modules["jax"] is None
     assert not {"sklearn", "pandas", "matplotlib", "jax"} & set(sys.modules)
+
+
+def test_16_bit_frames_keep_precision_auto_in_float32(workdir, tmp_path, monkeypatch):
+    """The binaries read the inputs' bit depth before building the model: on a
+    CPU with bfloat16 arithmetic, --precision auto runs 8-bit frames in
+    bfloat16 and 16-bit frames in float32."""
+    import cv2
+
+    from film_tf import execution_choice
+
+    monkeypatch.setattr(execution_choice, "cpu_info", lambda: {"model": "AMD EPYC", "flags": ["avx512_bf16"],
+                                                               "cores": 2})  # fmt: skip
+    monkeypatch.setattr(execution_choice, "gpu_present", lambda: False)
+    ran = []
+    for module in (interpolate, interpolate_frames):
+        real = module.make_interpolator
+
+        def spy(fv, real=real, **kwargs):
+            interp = real(fv, **kwargs)
+            ran.append(interp.precision)
+            return interp
+
+        monkeypatch.setattr(module, "make_interpolator", spy)
+    model = f"--model_path={workdir / 'tiny.weights.h5'}"
+    for depth in (8, 16):
+        folder = tmp_path / f"in{depth}"
+        folder.mkdir()
+        for i, name in enumerate(("frame0.png", "frame10.png")):
+            rgb = np.asarray(PilImage.open(workdir / "clip" / name))[:48, :64]
+            bgr = rgb[..., ::-1]
+            cv2.imwrite(str(folder / f"f{i}.png"), bgr.astype(np.uint16) * 257 if depth == 16 else bgr)
+        run_main(interpolate, [f"--frame1={folder / 'f0.png'}", f"--frame2={folder / 'f1.png'}",
+                               f"--output_frame={tmp_path / f'mid{depth}.png'}", model])  # fmt: skip
+        run_main(
+            interpolate_frames, [f"--pattern={folder}", f"--output_dir={tmp_path / f'out{depth}'}", model]
+        )
+    assert ran == ["bfloat16", "bfloat16", "float32", "float32"]
+    assert read_image(str(tmp_path / "mid16.png")).bit_depth == 16

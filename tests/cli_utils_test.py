@@ -104,12 +104,31 @@ def test_exit_now_keeps_the_exit_code_and_flushes_what_was_printed(code, returnc
     assert (result.returncode, result.stdout, result.stderr) == (returncode, "wrote out.png\n", stderr)
 
 
-def test_fast_exit_only_for_the_interpolation_binaries():
-    # Training's summary writers and checkpoints flush during teardown.
-    import film_tf.cli.interpolate as interpolate
-    import film_tf.cli.interpolate_frames as interpolate_frames
-    import film_tf.train as train
+_BINARY = """
+import atexit, sys, types
+if {tf_loaded}:
+    sys.modules.setdefault("tensorflow", types.ModuleType("tensorflow"))  # as after the model loads
+atexit.register(lambda: print("teardown ran"))
+from film_tf import cli_utils
 
-    for module, fast in ((interpolate, True), (interpolate_frames, True), (train, False)):
-        with open(module.__file__) as f:
-            assert ("fast_exit=True" in f.read()) == fast, module.__name__
+def run(fv):
+    print("wrote out.png")
+    if {fail}:
+        raise FileNotFoundError("Model not found: 'm.h5'.")
+
+sys.argv = ["prog"]
+cli_utils.run_binary(lambda fv: None, run, fast_exit={fast})
+"""
+
+
+@pytest.mark.parametrize("fast, tf_loaded, fail, returncode, teardown", [
+    (True, True, False, 0, False), (True, True, True, 2, False),  # skipped: success and a user error
+    (True, False, False, 0, True),  # TensorFlow never loaded: nothing to save
+    (False, True, False, 0, True)])  # fmt: skip
+def test_run_binary_fast_exit_skips_teardown_only_when_asked(fast, tf_loaded, fail, returncode, teardown):
+    program = _BINARY.format(fast=fast, tf_loaded=tf_loaded, fail=fail)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == returncode, result.stderr
+    assert result.stdout == "wrote out.png\n" + ("teardown ran\n" if teardown else "")
+    if fail:
+        assert result.stderr.strip().splitlines()[-1] == "error: Model not found: 'm.h5'."

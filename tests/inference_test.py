@@ -103,11 +103,16 @@ def test_our_saved_model(tmp_path, golden, interpolator, options):
     load_official_weights(model, TINY)
     path = export_saved_model(model, str(tmp_path / "export"))
     assert describe(path) == "film_tf_saved_model"
-    for kwargs in ({"precision": "bfloat16"}, {"jit_compile": True}):
-        with pytest.raises(ValueError, match="runs as it was exported"):
+    for kwargs, setting in (({"precision": "bfloat16"}, "precision 'bfloat16'"), ({"jit_compile": True}, "XLA"),
+                            ({"precision": "auto", "jit_compile": True}, "XLA")):  # fmt: skip
+        with pytest.raises(ValueError, match=f"^{setting}.*runs as it was exported"):
             Interpolator(path, **kwargs)
     ours = Interpolator(path)
     assert ours.options == options  # read from the export's marker
+    assert ours.precision == "as exported"
+    # The binaries' default precision runs an export as it is.
+    np.testing.assert_array_equal(Interpolator(path, precision="auto")(golden["x0"], golden["x1"]),
+                                  ours(golden["x0"], golden["x1"]))  # fmt: skip
     x0, x1 = golden["x0"][:, :50, :70], golden["x1"][:, :50, :70]
     np.testing.assert_allclose(ours(x0, x1), interpolator(x0, x1), rtol=0, atol=1e-5)
 

@@ -84,27 +84,31 @@ class JobResult:
 
 class ModelCache:
     """Builds `Interpolator`s as the CLIs do (`film_tf.cli.make_interpolator`
-    with the default flags but `memory_budget_gb`), keeping the last one, so
-    a page serving one model loads it once."""
+    with the default flags but `memory_budget_gb`: `--precision auto`),
+    keeping the last one, so a page serving one model loads it once."""
 
     def __init__(self, memory_budget_gb: float = 8.0):
         self.memory_budget_gb = memory_budget_gb
-        self._key: str | None = None
+        self._key: tuple | None = None
         self._interpolator = None
 
-    def __call__(self, model_path: str | None):
-        """The interpolator of `model_path` (None: the bundled model)."""
-        if self._interpolator is None or self._key != model_path:
+    def __call__(self, model_path: str | None, bit_depth: int = 8):
+        """The interpolator of `model_path` (None: the bundled model) for
+        frames of `bit_depth` (16 keeps precision auto in float32)."""
+        key = (model_path, bit_depth > 8)
+        if self._interpolator is None or self._key != key:
             from film_tf import model_io
             from film_tf.inference import Interpolator
 
             model_io.describe(model_path)  # One-line error on a path that is not a model.
             self._interpolator = None  # Free the old model first.
-            # As the binaries: bfloat16 where the CPU has bfloat16 arithmetic.
             self._interpolator = Interpolator(
-                model_path, memory_budget_gb=self.memory_budget_gb, precision="auto"
+                model_path,
+                memory_budget_gb=self.memory_budget_gb,
+                precision="auto",
+                input_bit_depth=bit_depth,
             )
-            self._key = model_path
+            self._key = key
         return self._interpolator
 
 
@@ -199,7 +203,8 @@ class JobRunner:
     """Runs requests one at a time, each in its own folder under `root`.
 
     Args:
-      interpolators: `model_path -> Interpolator` (e.g. a `ModelCache`).
+      interpolators: `(model_path, bit_depth) -> Interpolator` (e.g. a
+        `ModelCache`; bit_depth 8 or 16, the frames').
       limits: what one request may ask for.
       root: the folder the request folders go in (created if needed).
     """
@@ -274,7 +279,7 @@ class JobRunner:
                 _check_frame_count(plan_rate(in_fps, count, target_fps).num_outputs, 0, self.limits, count)
             else:
                 _check_frame_count(count, k, self.limits)
-            interpolator = self.interpolators(model_path)
+            interpolator = self.interpolators(model_path, 8)
             done = video_job.run_video(
                 copies[0],
                 video,
@@ -290,7 +295,7 @@ class JobRunner:
         fps = fps or frame_jobs.DEFAULT_FPS
         (job,) = frame_jobs.plan_folders(glob.escape(inputs), True, out)
         total = _check_frame_count(len(job.frames), k, self.limits)
-        interpolator = self.interpolators(model_path)
+        interpolator = self.interpolators(model_path, job.bit_depth)
         frame_jobs.run_folders([job], k, fps, interpolator, scene_cut_threshold=threshold, say=say)
         frames_zip = os.path.join(out, FRAMES_ZIP)
         zip_frames(os.path.join(out, frame_jobs.FRAMES_FOLDER), frames_zip)

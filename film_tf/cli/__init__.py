@@ -55,7 +55,8 @@ def define_model_flags(fv: flags.FlagValues) -> None:
         ["auto", "float32", "bfloat16"],
         "Compute precision. auto: bfloat16 on CPUs with bfloat16 arithmetic (AMX: about 3x faster, "
         "Intel Sapphire Rapids and newer; AVX-512-BF16: about 2x, AMD EPYC Zen 4) for 8-bit frames, "
-        "float32 elsewhere (emulated bfloat16 is slower), for 16-bit frames and on GPUs. bfloat16 "
+        "float32 elsewhere (emulated bfloat16 is slower), for 16-bit frames, with --xla and on GPUs; "
+        "a film_tf SavedModel or ONNX model computes as exported. bfloat16 "
         "results differ slightly from float32: at most 0.01 dB PSNR on the held-out clips "
         "(benchmarks/RESULTS.md). float32: equal to the paper's model (within 1e-4).",
         flag_values=fv,

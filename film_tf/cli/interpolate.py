@@ -87,7 +87,7 @@ def _run(fv: flags.FlagValues) -> None:
     cli_utils.report(f"wrote the middle frame to {fv.output_frame}")
 
 
-# Everything is written when _run returns: skip the ~1 s teardown at exit.
+# Everything is written when _run returns: skip the ~1.5 s teardown at exit.
 main, run_main = cli_utils.entry_points(define_flags, _run, __doc__, fast_exit=True)
 
 
