@@ -65,6 +65,11 @@ class FolderJob:
     bit_depth: int
     video: str | None
 
+    @property
+    def frames_folder(self) -> str:
+        """Where the frames go: `output_dir`/interpolated_frames."""
+        return os.path.join(self.output_dir, FRAMES_FOLDER)
+
 
 def plan_folders(
     pattern: str,
@@ -220,7 +225,7 @@ def _run_folder(
     count = len(job.frames)
     total = output_length(count, k)
     digits = max(3, len(str(total - 1)))
-    target = os.path.join(job.output_dir, FRAMES_FOLDER)
+    target = job.frames_folder
     identity = {
         "frames": [resume.input_identity(f) for f in job.frames], "depth": k, "threshold": threshold,
         "channels": channels, "bit_depth": job.bit_depth, "digits": digits, "key": job_key or {},

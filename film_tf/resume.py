@@ -32,6 +32,18 @@ IDENTITY = "job.json"
 LOCK = "lock"
 
 
+def started_key(output: str) -> dict[str, Any] | None:
+    """The `key` of the identity an unfinished job for `output` was started
+    with (read from its work folder), or None when there is none."""
+    try:
+        with open(os.path.join(work_folder_for(output), IDENTITY), encoding="utf-8") as f:
+            identity = json.load(f)
+    except (OSError, ValueError):
+        return None
+    key = identity.get("key") if isinstance(identity, dict) else None
+    return key if isinstance(key, dict) else None
+
+
 def work_folder_for(output: str) -> str:
     """The work folder of an output path: `.<name>.film-work` beside it."""
     output = os.path.abspath(output)

@@ -591,3 +591,45 @@ def test_16_bit_frames_keep_precision_auto_in_float32(workdir, tmp_path, monkeyp
         )
     assert ran == ["bfloat16", "bfloat16", "float32", "float32"]
     assert read_image(str(tmp_path / "mid16.png")).bit_depth == 16
+
+
+def test_auto_continues_a_job_in_the_precision_it_started_in(workdir, api, tmp_path, monkeypatch):
+    """A job begun in float32 (e.g. when that was the default) and rerun with
+    --precision auto on a bfloat16 CPU continues in float32, keeping its
+    finished pairs, instead of starting afresh in bfloat16."""
+    import shutil
+
+    from film_tf import execution_choice, resume
+
+    monkeypatch.setattr(execution_choice, "cpu_info", lambda: {"model": "AMD EPYC", "flags": ["avx512_bf16"],
+                                                               "cores": 2})  # fmt: skip
+    monkeypatch.setattr(execution_choice, "gpu_present", lambda: False)
+    clip = tmp_path / "clip"
+    shutil.copytree(workdir / "clip", clip, ignore=shutil.ignore_patterns("interpolated*"))
+    real = interpolate_frames.make_interpolator
+    made, calls = [], []
+
+    def dies_after_one_pair(fv, **kwargs):
+        interp = real(fv, **kwargs)
+        made.append(interp.precision)
+
+        def middle(x0, x1):
+            calls.append(1)
+            if len(made) == 1 and len(calls) > 1:
+                raise RuntimeError("killed")  # the first run stops after its first pair
+            return interp(x0, x1)
+
+        middle.precision, middle.feature_reuse = interp.precision, lambda *args: None
+        return middle
+
+    monkeypatch.setattr(interpolate_frames, "make_interpolator", dies_after_one_pair)
+    args = [f"--pattern={clip}", f"--model_path={workdir / 'tiny.weights.h5'}"]
+    with pytest.raises(RuntimeError, match="killed"):
+        run_main(interpolate_frames, [*args, "--precision=float32"])
+    target = str(clip / "interpolated_frames")
+    assert resume.started_key(target)["precision"] == "float32"
+    run_main(interpolate_frames, args)  # the default: --precision auto
+    assert made == ["float32", "float32"] and len(calls) == 3  # resumed: one pair left
+    assert resume.started_key(target) is None  # finished: the work folder is gone
+    out = np.asarray(PilImage.open(clip / "interpolated_frames" / "frame_003.png"))
+    np.testing.assert_array_equal(out, expected_middle(api, clip / "frame5.png", clip / "frame10.png"))

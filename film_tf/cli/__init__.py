@@ -109,11 +109,16 @@ def skip_unused_imports():
 
 
 def make_interpolator(
-    flag_values, progress: bool = False, expected_calls: int | None = None, bit_depth: int = 8
+    flag_values,
+    progress: bool = False,
+    expected_calls: int | None = None,
+    bit_depth: int = 8,
+    precision: str | None = None,
 ):
     """An `Interpolator` configured by the model flags; `expected_calls`: see
     `film_tf.inference.load_forward` (film-interpolate makes one call);
-    `bit_depth`: the frames' (16 keeps `--precision auto` in float32)."""
+    `bit_depth`: the frames' (16 keeps `--precision auto` in float32);
+    `precision`: instead of the flag's (see `resumed_precision`)."""
     with skip_unused_imports():
         from film_tf import model_io
         from film_tf.inference import Interpolator
@@ -125,7 +130,7 @@ def make_interpolator(
         memory_budget_gb=flag_values.memory_budget_gb,
         tile_size=flag_values.tile_size,
         progress=progress,
-        precision=flag_values.precision,
+        precision=precision or flag_values.precision,
         jit_compile=flag_values.xla,
         expected_calls=expected_calls,
         input_bit_depth=bit_depth,
@@ -136,9 +141,32 @@ def job_key(flag_values, interpolator) -> dict:
     """What a resumed job must share with the run that started it: the model
     and the precision that actually ran (`--precision auto` may resolve
     differently on another machine)."""
-    path = flag_values.model_path
-    return {"model_path": os.path.abspath(path) if path else None, "options_json": flag_values.options_json,
+    return {"model_path": _model_path(flag_values), "options_json": flag_values.options_json,
             "precision": interpolator.precision}  # fmt: skip
+
+
+def _model_path(flag_values) -> str | None:
+    path = flag_values.model_path
+    return os.path.abspath(path) if path else None
+
+
+def resumed_precision(flag_values, outputs) -> str | None:
+    """With `--precision auto`, the precision an unfinished job of this model
+    for one of `outputs` started in, so that rerunning it continues the job
+    (another precision would start it afresh; e.g. a job begun when the
+    default was float32, rerun on a bfloat16 CPU); else None."""
+    if flag_values.precision != "auto":
+        return None
+    from film_tf import resume
+
+    for output in outputs:
+        key = resume.started_key(output) or {}
+        if key.get("model_path") == _model_path(flag_values) and key.get("precision") in (
+            "float32",
+            "bfloat16",
+        ):
+            return key["precision"]
+    return None
 
 
 def check_model_flags(flag_values) -> None:

@@ -22,7 +22,7 @@ import sys
 from absl import flags
 
 from film_tf import cli_utils, video_formats
-from film_tf.cli import check_model_flags, define_model_flags, job_key, make_interpolator
+from film_tf.cli import check_model_flags, define_model_flags, job_key, make_interpolator, resumed_precision
 from film_tf.cli_utils import UserError
 
 MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
@@ -125,7 +125,7 @@ def _run(fv: flags.FlagValues) -> None:
                 raise UserError("--input_video needs --output_video OUT.mp4.")
             media.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
             media.open_video(fv.input_video).close()  # Fail before the model loads.
-            interpolator = make_interpolator(fv, expected_calls=64)
+            interpolator = make_interpolator(fv, expected_calls=64, precision=resumed_precision(fv, [output]))
             result = video_job.run_video(
                 fv.input_video, output, fv.times_to_interpolate, fv.fps, interpolator, target_fps=fv.target_fps,
                 multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, job_key=job_key(fv, interpolator), **common,
@@ -136,7 +136,9 @@ def _run(fv: flags.FlagValues) -> None:
             if video is not None and video.lower() in _TRUE:
                 video = True  # a video in each output folder
             jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
-            interpolator = make_interpolator(fv, bit_depth=max((job.bit_depth for job in jobs), default=8))
+            bit_depth = max((job.bit_depth for job in jobs), default=8)
+            resumed = resumed_precision(fv, [job.frames_folder for job in jobs])
+            interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)
             results = frame_jobs.run_folders(
                 jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
                 boomerang=fv.boomerang, job_key=job_key(fv, interpolator), **common,
