@@ -32,14 +32,19 @@ IDENTITY = "job.json"
 LOCK = "lock"
 
 
+def read_identity(folder: str):
+    """The identity the job of work folder `folder` was started with (its
+    `IDENTITY` file), or None when there is none or it is unreadable."""
+    with contextlib.suppress(OSError, ValueError):
+        with open(os.path.join(folder, IDENTITY), encoding="utf-8") as f:
+            return json.load(f)
+    return None
+
+
 def started_key(output: str) -> dict[str, Any] | None:
     """The `key` of the identity an unfinished job for `output` was started
-    with (read from its work folder), or None when there is none."""
-    try:
-        with open(os.path.join(work_folder_for(output), IDENTITY), encoding="utf-8") as f:
-            identity = json.load(f)
-    except (OSError, ValueError):
-        return None
+    with, or None when there is none."""
+    identity = read_identity(work_folder_for(output))
     key = identity.get("key") if isinstance(identity, dict) else None
     return key if isinstance(key, dict) else None
 
@@ -102,7 +107,7 @@ class WorkFolder:
             raise ValueError(
                 f"Another run is writing this output (its work folder '{self.path}' is locked)."
             ) from None
-        if self._read_identity() != self.identity:
+        if read_identity(self.path) != self.identity:
             self._empty()
             with open(self.file(IDENTITY), "w", encoding="utf-8") as f:
                 json.dump(self.identity, f)
@@ -114,12 +119,6 @@ class WorkFolder:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
-
-    def _read_identity(self):
-        with contextlib.suppress(OSError, ValueError):
-            with open(self.file(IDENTITY), encoding="utf-8") as f:
-                return json.load(f)
-        return None
 
     def _empty(self) -> None:
         for name in os.listdir(self.path):
