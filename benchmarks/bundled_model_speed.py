@@ -4,7 +4,7 @@
 
 A bikes.mp4 pair through `film_tf.Interpolator()` (float32 plain, float32 XLA,
 bfloat16); median of 5 calls after one warm-up call. This is how
-`film_tf.inference.XLA_MIN_FILTERS` was chosen: XLA is slower for this narrow model.
+`film_tf.runtime.inference.XLA_MIN_FILTERS` was chosen: XLA is slower for this narrow model.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from benchmarks.clips import sample_clip
-from film_tf.inference import Interpolator
-from film_tf.media import read_video
+from film_tf.media.video_io import read_video
+from film_tf.runtime.inference import Interpolator
 
 
 def main() -> None:

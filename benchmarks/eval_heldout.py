@@ -79,8 +79,8 @@ def evaluate(model_path: str | None, clips, gaps, per_clip: int, per_triplet: bo
     from benchmarks.motion_stats import pair_motion
     from film_tf.evaluation.baselines import average, dis_flow
     from film_tf.evaluation.evaluator import evaluate_examples
-    from film_tf.inference import Interpolator
-    from film_tf.media import read_video
+    from film_tf.media.video_io import read_video
+    from film_tf.runtime.inference import Interpolator
 
     interpolator = Interpolator(model_path, precision=FLAGS.precision)
     methods = {"average": average, "dis_flow": dis_flow, "model": interpolator}

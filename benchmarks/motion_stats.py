@@ -69,7 +69,7 @@ def tfrecord_rows(path: str, count: int) -> list[tuple]:
 
 def _run(fv: flags.FlagValues) -> None:
     from benchmarks.clips import HELD_OUT, sample_clip
-    from film_tf.media import read_video
+    from film_tf.media.video_io import read_video
 
     rows = []
     for clip in HELD_OUT:

@@ -15,15 +15,15 @@ Rows:
   inference  one pair at each --sizes, in each --modes: plain (float32
              tf.function: the official implementation's stand-in), xla
              (float32, XLA), auto (what `Interpolator` picks by default here:
-             `film_tf.execution_choice`, cache or static rule), winograd
+             `film_tf.runtime.execution_choice`, cache or static rule), winograd
              (float32, Winograd F(4x4) on every 3x3 convolution), bf16 (bfloat16 compute, float32 weights);
   recursive  times_to_interpolate = 3 on one 256x256 pair (7 frames): pair by
-             pair, then with feature reuse (`film_tf.recursive`);
+             pair, then with feature reuse (`film_tf.runtime.recursive`);
   4k         one 3840x2160 pair (tiled under the default budget);
   training   examples/s of the real training step at 256x256 crops, batch 8
              (`benchmarks/train_throughput.py`);
   formats    the same weights and inputs through each runtime (--formats): tf
-             (`Interpolator` in its default mode, `film_tf.execution_choice`:
+             (`Interpolator` in its default mode, `film_tf.runtime.execution_choice`:
              here the plain graph with Winograd layers), onnxruntime (`Interpolator` on the
              `film-export --format onnx` file) and litert (the `.tflite` file
              in the ai_edge_litert interpreter, XNNPACK, one thread per core;
@@ -44,7 +44,7 @@ Columns: seconds per output frame (median of --repeats calls after one
 untimed warm-up call; 4K: one timed call; cli: one command's wall), that time
 relative to the plain float32 row of the same case in the same run ("vs
 plain"; threads rows: relative to the 0:0 default), GFLOP/s effective (the
-model's nominal multiply-adds, `film_tf.cost.conv_macs`, 2 FLOP each, over
+model's nominal multiply-adds, `film_tf.model.cost.conv_macs`, 2 FLOP each, over
 the time; counting what actually ran: tiles with their overlap, pyramids
 skipped by reuse; training: 3x the forward pass) and as executed (the
 multiplications the traced graph's Conv2D/MatMul ops do, from TensorFlow's
@@ -118,8 +118,9 @@ def _timed(fn) -> float:
 
 
 def _interpolator(mode: str, **kwargs):
-    from film_tf import Options, create_model, execution_choice
-    from film_tf.inference import PRECISIONS, Interpolator
+    from film_tf import Options, create_model
+    from film_tf.runtime import execution_choice
+    from film_tf.runtime.inference import PRECISIONS, Interpolator
 
     m = MODES[mode]
     model = create_model(Options(use_aux_outputs=False), dtype_policy=PRECISIONS[m["precision"]])
@@ -136,7 +137,7 @@ def _winograd_layers(interp) -> int:
     model = getattr(interp._forward, "model", None)
     if model is None:
         return 0
-    from film_tf.winograd import winograd_layer_count
+    from film_tf.model.winograd import winograd_layer_count
 
     return winograd_layer_count(model)
 
@@ -178,8 +179,8 @@ def _pair(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_inference(spec: dict) -> dict:
-    from film_tf.cost import conv_macs
-    from film_tf.tiling import plan_tiles
+    from film_tf.model.cost import conv_macs
+    from film_tf.runtime.tiling import plan_tiles
 
     h, w = spec["height"], spec["width"]
     interp = _interpolator(spec["mode"])
@@ -233,8 +234,8 @@ def run_cli(spec: dict) -> dict:
 
 
 def run_recursive(spec: dict) -> dict:
-    from film_tf.cost import conv_macs
-    from film_tf.recursive import frames_per_pair, interpolate_recursively
+    from film_tf.model.cost import conv_macs
+    from film_tf.runtime.recursive import frames_per_pair, interpolate_recursively
 
     h, w, k = spec["height"], spec["width"], 3
     interp = _interpolator(spec["mode"])
@@ -263,7 +264,7 @@ def run_recursive(spec: dict) -> dict:
 def run_training(spec: dict) -> dict:
     """Runs benchmarks/train_throughput.py and reads its examples/sec."""
     from film_tf import Options
-    from film_tf.cost import conv_macs
+    from film_tf.model.cost import conv_macs
 
     crop, batch = 256, 8
     cmd = [
@@ -293,8 +294,9 @@ def _format_interpolator(spec: dict):
     """(Interpolator, options) running spec['model'] through spec['mode']'s runtime."""
     import keras
 
-    from film_tf import Options, create_model, model_io
-    from film_tf.inference import Interpolator
+    from film_tf import Options, create_model
+    from film_tf.formats import model_io
+    from film_tf.runtime.inference import Interpolator
     from film_tf.serving import export_lib, export_run
 
     if spec["model"] == "bundled":
@@ -324,7 +326,7 @@ def _format_interpolator(spec: dict):
 
 
 def run_format(spec: dict) -> dict:
-    from film_tf.cost import conv_macs
+    from film_tf.model.cost import conv_macs
 
     h, w = spec["height"], spec["width"]
     interp = _format_interpolator(spec)

@@ -32,7 +32,7 @@ CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile",
 
 
 def machine_line(matmul: float) -> str:
-    from film_tf.execution_choice import cpu_info
+    from film_tf.runtime.execution_choice import cpu_info
 
     cpu = cpu_info()
     present = [f for f in CPU_FLAGS if f in cpu["flags"]]

@@ -19,7 +19,7 @@ bigbuckbunny.mp4, never on the held-out clips), then:
 `tf:float32` is the reference: `film_tf.Interpolator` on the bundled model in
 TensorFlow's default mode. ONNX rows run `film_tf.Interpolator(<file>.onnx)`
 (onnxruntime); LiteRT rows the `ai_edge_litert` interpreter (XNNPACK, one
-thread per core) behind `film_tf.padding`'s padding, clipped to [0, 1] as the
+thread per core) behind `film_tf.runtime.padding`'s padding, clipped to [0, 1] as the
 Interpolator clips. Prints the markdown table and writes it to `--out`.
 """
 
@@ -60,7 +60,7 @@ def litert_predictor(path: str, alignment: int):
     """predict(x0, x1) (H, W, 3) -> (H, W, 3) through the LiteRT interpreter."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from film_tf import padding
+    from film_tf.runtime import padding
 
     runner = Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner()
 
@@ -75,7 +75,7 @@ def litert_predictor(path: str, alignment: int):
 
 def make_predictor(row: str, model, folder: str, calibration) -> tuple[object, float, float]:
     """(predict, file MB, export seconds) for a 'format:precision' row."""
-    from film_tf.inference import Interpolator
+    from film_tf.runtime.inference import Interpolator
     from film_tf.serving.export_run import export_file
 
     fmt, precision = row.split(":")
@@ -96,7 +96,7 @@ def make_predictor(row: str, model, folder: str, calibration) -> tuple[object, f
 def heldout_examples(clips: list[str], gaps: list[int], per_clip: int) -> dict[str, list[dict]]:
     """{clip: triplets} sampled as benchmarks/eval_heldout.py samples them."""
     from benchmarks.clips import sample_clip
-    from film_tf.media import read_video
+    from film_tf.media.video_io import read_video
 
     examples = {}
     for clip in clips:
@@ -121,9 +121,9 @@ def measure(
 ) -> list[dict]:
     """One dict per row: PSNR / SSIM per held-out clip, s/frame, size."""
     from benchmarks.clips import sample_clip
-    from film_tf import model_io
     from film_tf.evaluation.evaluator import evaluate_examples
-    from film_tf.media import read_video
+    from film_tf.formats import model_io
+    from film_tf.media.video_io import read_video
     from film_tf.serving.onnx_export import calibration_pairs
 
     model = model_io.load_model(None, use_aux_outputs=False)

@@ -4,7 +4,7 @@
 measures the released configuration's (34.4M parameters, random weights)
 peak resident memory for one forward pass at --probe_sizes, each in a fresh
 process, and prints the growth over the loaded model per input pixel; that
-is where `film_tf.tiling.RELEASED_BYTES_PER_PIXEL` comes from.
+is where `film_tf.runtime.tiling.RELEASED_BYTES_PER_PIXEL` comes from.
 
     python -m benchmarks.tiling_memory --memory_budget_gb 8
 interpolates a 3840x2160 pair (two frames of bigbuckbunny.mp4, upscaled)
@@ -54,7 +54,7 @@ def current_rss() -> int:
 
 def released_interpolator(**kwargs):
     from film_tf import Options, create_model
-    from film_tf.inference import PRECISIONS, Interpolator, default_jit_compile
+    from film_tf.runtime.inference import PRECISIONS, Interpolator, default_jit_compile
 
     model = create_model(Options(use_aux_outputs=False), dtype_policy=PRECISIONS[FLAGS.precision])
     xla = default_jit_compile(Options(), FLAGS.precision) if FLAGS.xla is None else FLAGS.xla
@@ -111,7 +111,7 @@ def probe() -> None:
 def four_k() -> None:
     import cv2
 
-    from film_tf.tiling import bytes_per_pixel
+    from film_tf.runtime.tiling import bytes_per_pixel
     from tests.conftest import video_frames
 
     frames = video_frames("bigbuckbunny.mp4", 60, 2, 2)

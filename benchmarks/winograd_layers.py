@@ -58,7 +58,7 @@ def layer_shapes(height: int, width: int) -> list[dict]:
     import tensorflow as tf
 
     from film_tf import Options, create_model
-    from film_tf import winograd as wg
+    from film_tf.model import winograd as wg
 
     seen: dict[tuple, dict] = {}
     original = wg.Conv3x3.call
@@ -99,8 +99,8 @@ def time_layer(shape: tuple, filters: int, algorithms, modes, repeats: int) -> d
     import numpy as np
     import tensorflow as tf
 
-    from film_tf.feature_extractor import leaky_relu
-    from film_tf.winograd import transform_kernel, winograd_conv3x3
+    from film_tf.model.feature_extractor import leaky_relu
+    from film_tf.model.winograd import transform_kernel, winograd_conv3x3
 
     rng = np.random.default_rng(0)
     cin = shape[-1]
@@ -175,8 +175,8 @@ def model_rows(height: int, width: int) -> list[str]:
     import numpy as np
 
     from film_tf import Options, create_model
-    from film_tf.inference import Interpolator
-    from film_tf.winograd import fastest_algorithm_rule, set_conv_algorithm
+    from film_tf.model.winograd import fastest_algorithm_rule, set_conv_algorithm
+    from film_tf.runtime.inference import Interpolator
 
     rng = np.random.default_rng(0)
     base = rng.random((height // 8 + 2, width // 8 + 2, 3), dtype=np.float32)

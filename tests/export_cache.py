@@ -13,7 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from film_tf import model_io, padding
+from film_tf.formats import model_io
+from film_tf.runtime import padding
 from tests.conftest import example_frames, reference_dir, reference_options
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +87,7 @@ def sample_pairs(name: str, alignment: int) -> dict[str, np.ndarray]:
 
 
 def keras_outputs(model, pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The Keras model on each pair after film_tf.padding's padding, cropped."""
+    """The Keras model on each pair after film_tf.runtime.padding's padding, cropped."""
     alignment = model.film_options.alignment
     results = {}
     for name in ("aligned", "odd"):

@@ -10,7 +10,7 @@ A block is not run, only checked statically, when it needs something a test
 machine does not have; the reason is given by `SKIP_RULES` (a string literal
 in the code, never a comment, decides). Blocks are found afresh on every run,
 so new README snippets are tested without touching this file. The API names
-the prose mentions in backticks (`film_tf.model_io.save_weights_with_options`)
+the prose mentions in backticks (`film_tf.formats.model_io.save_weights_with_options`)
 must exist too.
 
 Today: "The model" and "Interpolating your own frames" blocks run; the TF
@@ -38,7 +38,7 @@ import tokenize
 
 import pytest
 
-from film_tf.model_io import EXAMPLE_FRAMES
+from film_tf.formats.model_io import EXAMPLE_FRAMES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
@@ -208,13 +208,13 @@ def test_static_checks_catch_bad_snippets():
     with pytest.raises(AssertionError, match="no attribute 'Interpolater'"):
         check_film_tf_names(ast.parse("import film_tf\nfilm_tf.Interpolater()"))
     with pytest.raises(AssertionError, match="has no nothing_here"):
-        check_film_tf_names(ast.parse("from film_tf.inference import nothing_here"))
+        check_film_tf_names(ast.parse("from film_tf.runtime.inference import nothing_here"))
 
 
 def test_resolve_fails_on_a_missing_name():
-    assert resolve("film_tf.interpolator.create_model") is resolve("film_tf.create_model")
+    assert resolve("film_tf.model.interpolator.create_model") is resolve("film_tf.create_model")
     with pytest.raises(AttributeError):
-        resolve("film_tf.inference.no_such_function")
+        resolve("film_tf.runtime.inference.no_such_function")
 
 
 def test_skip_rules_read_code_not_comments():
@@ -345,9 +345,9 @@ def test_readme_shell_commands_run_as_written(tmp_path):
     (interpolated,) = outputs["film-interpolate"]
     assert interpolated.stdout.splitlines() == [f"wrote the middle frame to {film}/middle.png"]
     assert (film / "middle.png").is_file() and (film / "clip_30fps.mp4").stat().st_size > 0
-    from film_tf import media
+    from film_tf.media import video_io
 
-    converted = media.open_video(str(film / "clip_30fps.mp4"))  # 5 frames at 10 fps -> 30 fps
+    converted = video_io.open_video(str(film / "clip_30fps.mp4"))  # 5 frames at 10 fps -> 30 fps
     assert (converted.fps, converted.num_images) == (30.0, 15)
     (trained,) = outputs["film-train"]
     assert trained.stdout.splitlines()[-1].startswith(f"trained to step 20: wrote {film}/tiny")

@@ -1,7 +1,7 @@
 """A SavedModel client that knows nothing of film_tf (TensorFlow and numpy only).
 
 It stands in for another service, or for TF Serving (whose model server
-cannot be installed here), when `tests/export_test.py` checks an export:
+cannot be installed here), when `tests/serving/export_test.py` checks an export:
 
     python tests/serving_client.py --saved_model DIR --inputs in.npz --outputs out.npz
 

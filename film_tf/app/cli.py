@@ -73,8 +73,8 @@ def _run(fv: flags.FlagValues) -> None:
     root = tempfile.mkdtemp(prefix="film-app-")
     os.environ["GRADIO_TEMP_DIR"] = os.path.join(root, "gradio")  # uploads and served results
     try:
-        from film_tf import model_io
         from film_tf.app import jobs, page
+        from film_tf.formats import model_io
 
         model_io.describe(fv.model_path)  # A wrong default model fails now, in one line.
         runner = jobs.JobRunner(

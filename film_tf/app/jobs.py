@@ -3,8 +3,8 @@
 A request's uploaded files are copied into its own temporary folder under
 the app's root folder; photos (two or more, taken in natural name order as
 film-interpolate-frames takes a folder) go through
-`film_tf.frame_jobs.plan_folders` / `run_folders`, a video through
-`film_tf.video_job.run_video`, with the same `film_tf.inference.Interpolator` the
+`film_tf.jobs.frame_jobs.plan_folders` / `run_folders`, a video through
+`film_tf.jobs.video_job.run_video`, with the same `film_tf.runtime.inference.Interpolator` the
 CLIs build. So the frames are the CLI's, bit for bit, and so are its checks
 and one-line errors. Limits keep one request from filling the disk or running
 for days: a size cap per uploaded file and a cap on the output frame count.
@@ -28,9 +28,11 @@ import tempfile
 import zipfile
 from typing import Callable, Sequence
 
-from film_tf import files, frame_jobs, media, scene_cuts, video_job
-from film_tf.frame_rate import plan_rate
-from film_tf.recursive import output_length
+from film_tf import files
+from film_tf.jobs import frame_jobs, scene_cuts, video_job
+from film_tf.jobs.frame_rate import plan_rate
+from film_tf.media import video_io
+from film_tf.runtime.recursive import output_length
 from film_tf.user_errors import error_line
 
 FRAMES_ZIP = "frames.zip"
@@ -83,7 +85,7 @@ class JobResult:
 
 
 class ModelCache:
-    """Builds `Interpolator`s as the CLIs do (`film_tf.cli.make_interpolator`
+    """Builds `Interpolator`s as the CLIs do (`film_tf.cli.model_flags.make_interpolator`
     with the default flags but `memory_budget_gb`: `--precision auto`),
     keeping the last one, so a page serving one model loads it once."""
 
@@ -97,8 +99,8 @@ class ModelCache:
         frames of `bit_depth` (16 keeps precision auto in float32)."""
         key = (model_path, bit_depth > 8)
         if self._interpolator is None or self._key != key:
-            from film_tf import model_io
-            from film_tf.inference import Interpolator
+            from film_tf.formats import model_io
+            from film_tf.runtime.inference import Interpolator
 
             model_io.describe(model_path)  # One-line error on a path that is not a model.
             self._interpolator = None  # Free the old model first.
@@ -129,12 +131,12 @@ def input_kind(names: Sequence[str]) -> str:
         ext = os.path.splitext(name)[1].lower()
         if ext in files.IMAGE_EXTENSIONS:
             kinds.append("photos")
-        elif ext in media.INPUT_VIDEO_EXTENSIONS:
+        elif ext in video_io.INPUT_VIDEO_EXTENSIONS:
             kinds.append("video")
         else:
             raise JobError(
                 f"'{os.path.basename(name)}' is neither a photo ({', '.join(files.IMAGE_EXTENSIONS)}) "
-                f"nor a video ({', '.join(media.INPUT_VIDEO_EXTENSIONS)})."
+                f"nor a video ({', '.join(video_io.INPUT_VIDEO_EXTENSIONS)})."
             )
     if "video" in kinds:
         if len(names) > 1:
@@ -234,7 +236,7 @@ class JobRunner:
           target_fps: a video only: convert its frame rate to this (same
             duration, audio kept) instead of slow motion; k and fps unused.
           hold_scene_cuts: a scene cut's in-betweens repeat the earlier frame
-            (`film_tf.scene_cuts` at its default threshold, as the CLI);
+            (`film_tf.jobs.scene_cuts` at its default threshold, as the CLI);
             False interpolates across cuts too.
 
         Raises:
@@ -273,7 +275,7 @@ class JobRunner:
             notes.append(_shown(line, work))
 
         if kind == "video":
-            with media.open_video(copies[0]) as reader:  # Fails before the model loads.
+            with video_io.open_video(copies[0]) as reader:  # Fails before the model loads.
                 count, in_fps = reader.num_images, reader.fps
             if target_fps is not None:
                 _check_frame_count(plan_rate(in_fps, count, target_fps).num_outputs, 0, self.limits, count)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from absl import flags
 
 from film_tf import cli_utils
-from film_tf.cli import check_model_flags, define_model_flags, make_interpolator
+from film_tf.cli.model_flags import check_model_flags, define_model_flags, make_interpolator
 
-# film_tf.image_io (numpy, Pillow) and the model load inside the functions, so
+# film_tf.media.image_io (numpy, Pillow) and the model load inside the functions, so
 # --help and flag mistakes answer before any heavy import.
 if TYPE_CHECKING:
-    from film_tf.image_io import Image
+    from film_tf.media.image_io import Image
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -30,7 +30,7 @@ def define_flags(fv: flags.FlagValues) -> None:
 
 def check_pair(frame1: str, frame2: str) -> tuple:
     """Header checks of both inputs: readable, same displayed size."""
-    from film_tf.image_io import image_info
+    from film_tf.media.image_io import image_info
 
     info1, info2 = image_info(frame1), image_info(frame2)
     if (info1.height, info1.width) != (info2.height, info2.width):
@@ -49,7 +49,7 @@ def middle_image(interpolator, image1: Image, image2: Image) -> Image:
     The result keeps the higher bit depth of the two, and is grayscale if
     both photos are.
     """
-    from film_tf.image_io import Image
+    from film_tf.media.image_io import Image
 
     bit_depth = max(image1.bit_depth, image2.bit_depth)
     grayscale = image1.grayscale and image2.grayscale
@@ -61,7 +61,7 @@ def middle_image(interpolator, image1: Image, image2: Image) -> Image:
 
 def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> None:
     """Checks the paths, reads both frames, writes the middle one atomically."""
-    from film_tf.image_io import check_output_path, read_image, write_image
+    from film_tf.media.image_io import check_output_path, read_image, write_image
 
     check_output_path(output_frame, [frame1, frame2])
     check_pair(frame1, frame2)

@@ -1,18 +1,14 @@
 """film-interpolate-frames: folders of frames or a video to slow motion or a higher frame rate.
 
-Frame-rate conversion of a video (same duration, audio kept; rates that are not 2^k
-multiples take the nearest time the recursion gives, see film_tf/frame_rate.py):
+Frame-rate conversion (same duration, audio kept; nearest dyadic time, film_tf/jobs/frame_rate.py):
   film-interpolate-frames --input_video clip.mp4 --target_fps 60 --output_video smooth.mp4
 Slow motion (2^k times longer, at the input's rate or --fps; no audio):
   film-interpolate-frames --input_video clip.mp4 --times_to_interpolate 2 --output_video slow.mp4
   film-interpolate-frames --pattern "photos/*" --times_to_interpolate 3 [--output_video] [--fps 30]
-Folders write <folder>/interpolated_frames/frame_000.png ... and, with --output_video,
-<folder>/interpolated.mp4 (under --output_dir instead, when given).
-
+Folders write <folder>/interpolated_frames/frame_000.png ... (+ interpolated.mp4; or in --output_dir).
 Outputs: .mp4/.mov (H.264, H.265), .mkv (also VP9), .webm (VP9, VP8), .gif (--codec, --crf).
-Scene cuts (--scene_cut_threshold, 0 disables) are held, not morphed. An interrupted job
-continues where it stopped when the same command is run again; outputs appear under
-their final names only when complete.
+Scene cuts (--scene_cut_threshold, 0 disables) are held, not morphed. Run again, an interrupted
+job continues where it stopped; outputs get their final names only when complete.
 """
 
 from __future__ import annotations
@@ -21,9 +17,11 @@ import sys
 
 from absl import flags
 
-from film_tf import cli_utils, video_formats
-from film_tf.cli import check_model_flags, define_model_flags, job_key, make_interpolator, resumed_precision
+from film_tf import cli_utils
+from film_tf.cli import model_flags
+from film_tf.cli.model_flags import check_model_flags, define_model_flags, job_key, make_interpolator
 from film_tf.cli_utils import UserError
+from film_tf.media import video_formats
 
 MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
 
@@ -114,7 +112,8 @@ def _check(fv: flags.FlagValues) -> None:
 def _run(fv: flags.FlagValues) -> None:
     _check(fv)
     check_model_flags(fv)
-    from film_tf import frame_jobs, media, video_job
+    from film_tf.jobs import frame_jobs, video_job
+    from film_tf.media import video_io
 
     with cli_utils.interruptible() as cancel:
         common = dict(scene_cut_threshold=fv.scene_cut_threshold, codec=fv.codec, crf=fv.crf,
@@ -123,9 +122,10 @@ def _run(fv: flags.FlagValues) -> None:
             output = fv.output_video
             if output is None or output.lower() in _TRUE:
                 raise UserError("--input_video needs --output_video OUT.mp4.")
-            media.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
-            media.open_video(fv.input_video).close()  # Fail before the model loads.
-            interpolator = make_interpolator(fv, expected_calls=64, precision=resumed_precision(fv, [output]))
+            video_io.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
+            video_io.open_video(fv.input_video).close()  # Fail before the model loads.
+            precision = model_flags.resumed_precision(fv, [output])
+            interpolator = make_interpolator(fv, expected_calls=64, precision=precision)
             result = video_job.run_video(
                 fv.input_video, output, fv.times_to_interpolate, fv.fps, interpolator, target_fps=fv.target_fps,
                 multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, job_key=job_key(fv, interpolator), **common,
@@ -137,7 +137,7 @@ def _run(fv: flags.FlagValues) -> None:
                 video = True  # a video in each output folder
             jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
             bit_depth = max((job.bit_depth for job in jobs), default=8)
-            resumed = resumed_precision(fv, [job.frames_folder for job in jobs])
+            resumed = model_flags.resumed_precision(fv, [job.frames_folder for job in jobs])
             interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)
             results = frame_jobs.run_folders(
                 jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,

@@ -129,7 +129,7 @@ def _encode_unit(item: tuple[int, Any], expand: Callable | None, encode: Callabl
     u, unit = item
     # The unit's examples are collected before any is emitted: emitting from
     # inside the decoding loop lost an element now and then on the in-process
-    # runner under CPU load (one of 40, bikes.mp4 in tests/datasets_test.py).
+    # runner under CPU load (one of 40, bikes.mp4 in tests/datasets/datasets_test.py).
     try:
         triplets = expand(unit) if expand is not None else (unit,)
         examples = [s for s in map(encode, triplets) if s is not None]

@@ -57,7 +57,7 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "input_dir",
         None,
-        "A folder searched recursively for videos (the extensions of film_tf.media.INPUT_VIDEO_EXTENSIONS: "
+        "A folder searched recursively for videos (the extensions of film_tf.media.video_io.INPUT_VIDEO_EXTENSIONS: "
         ".mp4, .mov, ...), or one video file.",
         flag_values=fv,
     )
@@ -116,7 +116,7 @@ class TripletOptions:
 def find_videos(input_path: str) -> list[str]:
     """Video files under `input_path` (a folder, searched recursively, or one
     file), in natural order of folders, then names ('clip2' before 'clip10')."""
-    from film_tf import media
+    from film_tf.media import video_io
 
     if os.path.isfile(input_path):
         return [input_path]
@@ -127,11 +127,11 @@ def find_videos(input_path: str) -> list[str]:
         videos += [
             os.path.join(root, f)
             for f in sorted(files, key=natural_key)
-            if f.lower().endswith(media.INPUT_VIDEO_EXTENSIONS)
+            if f.lower().endswith(video_io.INPUT_VIDEO_EXTENSIONS)
         ]
     if not videos:
         raise FileNotFoundError(
-            f"No video files ({', '.join(media.INPUT_VIDEO_EXTENSIONS)}) under '{input_path}'."
+            f"No video files ({', '.join(video_io.INPUT_VIDEO_EXTENSIONS)}) under '{input_path}'."
         )
     return videos
 
@@ -156,8 +156,8 @@ def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np
     dropped first; the triplet indices count kept frames, the stored index is
     the middle frame's index among all decoded frames.
     """
-    from film_tf import media
-    from film_tf.scene_cuts import mean_abs_difference  # the one scene-cut measure
+    from film_tf.jobs.scene_cuts import mean_abs_difference  # the one scene-cut measure
+    from film_tf.media import video_io
 
     g = options.frame_gap
     # (decoded index, frame) of the last 2g + 1 kept frames.
@@ -165,7 +165,7 @@ def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np
     # steps[k]: mean|frame - previous kept frame| for the frames in `window`.
     steps: collections.deque = collections.deque(maxlen=2 * g)
     num_kept = written = 0
-    for j, frame in enumerate(media.iter_frames(path)):
+    for j, frame in enumerate(video_io.iter_frames(path)):
         if window:
             step = mean_abs_difference(window[-1][1], frame)
             if step < options.drop_repeated_frames:

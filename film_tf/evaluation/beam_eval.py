@@ -77,7 +77,7 @@ class _Score:
         from film_tf.data.tfrecord import parse_example
         from film_tf.evaluation.eval_lib import frame_name
         from film_tf.evaluation.evaluator import evaluate_examples
-        from film_tf.image_io import write_image
+        from film_tf.media.image_io import write_image
 
         index, serialized = item
         parsed = parse_example(tf.constant(serialized))

@@ -26,7 +26,7 @@ BASELINE_PREFIX = "baseline:"
 
 def load_predictor(model_path: str, memory_budget_gb: float | None = None) -> Predictor:
     """`baseline:average`, `baseline:dis_flow`, or a model for
-    `film_tf.inference.Interpolator` (our SavedModel, an official released
+    `film_tf.runtime.inference.Interpolator` (our SavedModel, an official released
     SavedModel, or our .weights.h5), which pads to its alignment itself and
     tiles frames too large for `memory_budget_gb` (None: its default)."""
     from film_tf.evaluation.baselines import BASELINES
@@ -42,7 +42,7 @@ def load_predictor(model_path: str, memory_budget_gb: float | None = None) -> Pr
         return BASELINES[name]
     if not os.path.exists(model_path):
         raise FileNotFoundError(f"Model not found: '{model_path}'.")
-    from film_tf.inference import Interpolator
+    from film_tf.runtime.inference import Interpolator
 
     if memory_budget_gb is None:
         return Interpolator(model_path)
@@ -87,7 +87,7 @@ def evaluate(
     """
     from tqdm import tqdm
 
-    from film_tf.image_io import write_image
+    from film_tf.media.image_io import write_image
 
     metrics = check_metrics(metrics)
     os.makedirs(output_dir, exist_ok=True)

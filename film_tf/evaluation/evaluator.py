@@ -11,7 +11,7 @@ Its callers bring the examples and keep what they need:
   * the held-out benchmark (`benchmarks/eval_heldout.py`): triplets cut from
     videos.
 
-All three predict through `film_tf.inference.Interpolator` (reflect padding
+All three predict through `film_tf.runtime.inference.Interpolator` (reflect padding
 to the model's alignment, crop back, clip to [0, 1]) and score with
 `metrics.compute_metrics`, so the same weights on the same triplets give the
 same numbers everywhere.

@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 import keras
 import tensorflow as tf
 
-from film_tf.interpolator import WARPED_OUTPUTS
 from film_tf.losses import vgg19
+from film_tf.model.interpolator import WARPED_OUTPUTS
 
 LossFn = Callable[[dict, dict], tf.Tensor]
 

@@ -11,7 +11,7 @@
                     `export_file` (ONNX / LiteRT) and the checks of format options.
 
 The `film-export` binary (`film_tf/export.py`) calls `export_run`, which
-builds the model with `film_tf.model_io` and calls `export_lib`.
+builds the model with `film_tf.formats.model_io` and calls `export_lib`.
 """
 
 from film_tf.serving.export_lib import (

@@ -1,7 +1,7 @@
 """film-export's work: one model source in, one export out (see `film_tf/export.py`).
 
 `export_from_source` checks every argument and the output path before the
-(slow) restore and conversion, loads the model with `film_tf.model_io` and
+(slow) restore and conversion, loads the model with `film_tf.formats.model_io` and
 writes it with `film_tf.serving.export_lib` (SavedModel) or `export_file`
 (ONNX, LiteRT). `write_portable` is the part the ONNX and LiteRT writers
 share: the checks, the bare forward pass, the metadata, the atomic write.
@@ -226,7 +226,7 @@ def export_from_source(
     if format != "saved_model":
         calibration = None
         if calibration_video:
-            from film_tf.media import read_video
+            from film_tf.media.video_io import read_video
             from film_tf.serving.onnx_export import calibration_pairs
 
             frames, _ = read_video(calibration_video)
@@ -240,7 +240,7 @@ def export_from_source(
 
 def _load(source: str, path: str | None, options=None, use_aux_outputs: bool | None = None):
     """(model, metadata naming its source) from the path given to flag `source`."""
-    from film_tf import model_io
+    from film_tf.formats import model_io
 
     kind = "run_folder" if source == "run_folder" else model_io.describe(path)
     kinds, what = _SOURCES[source]

@@ -12,7 +12,7 @@ interpreter runs it. One signature, `serving_default`:
 The shapes are dynamic unless `height`/`width` fix them (the interpreter
 resizes its tensors to the inputs given; a fixed size lets delegates plan
 ahead). H and W must be multiples of the model's alignment: no padding in
-the graph (see `film_tf.padding`). The file carries the export's metadata
+the graph (see `film_tf.runtime.padding`). The file carries the export's metadata
 (`film_tf.serving.metadata.portable_metadata`) as the TFLite metadata entry
 `film_tf` (JSON; `read_metadata`).
 

@@ -1,6 +1,6 @@
 """`assets/film_tf.json`: what marks a SavedModel as film_tf's, and describes it.
 
-`film_tf.model_io` recognises an export by this file (`model_io.MARKER`)
+`film_tf.formats.model_io` recognises an export by this file (`model_io.MARKER`)
 and reads the model's options from its "options" key.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 
-from film_tf import padding
-from film_tf.model_io import MARKER, model_options
+from film_tf.formats.model_io import MARKER, model_options
+from film_tf.runtime import padding
 from film_tf.serving.module import signature_io
 
 METADATA_FILE = MARKER
@@ -38,7 +38,7 @@ def metadata(model, extra: dict | None = None) -> dict:
         "padding": {
             "mode": padding.PADDING,
             "placement": "centred: top = pad_h // 2, left = pad_w // 2",
-            "note": "edge padding when min(H, W) == 1; as film_tf.padding.pad_to_alignment",
+            "note": "edge padding when min(H, W) == 1; as film_tf.runtime.padding.pad_to_alignment",
         },
         "signatures": signature_io(options.use_aux_outputs),
         **(extra or {}),
@@ -70,7 +70,7 @@ def portable_metadata(
     )
     info["padding"]["summary"] = (
         f"H and W must be multiples of {alignment}: pad x0 and x1 by centred reflection "
-        "(film_tf.padding.pad_to_alignment; top = pad_h // 2, left = pad_w // 2) and crop the image back"
+        "(film_tf.runtime.padding.pad_to_alignment; top = pad_h // 2, left = pad_w // 2) and crop the image back"
     )
     return info
 

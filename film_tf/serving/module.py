@@ -17,7 +17,7 @@ gathers), so no custom op library is needed by a stock model server:
                       channels (dx, dy), in pixels.
 
 H and W may be anything: the graph pads the inputs to the model's alignment
-(`film_tf.padding.pad_to_alignment_tf`, as the Python `Interpolator` pads)
+(`film_tf.runtime.padding.pad_to_alignment_tf`, as the Python `Interpolator` pads)
 and crops the outputs back.
 """
 
@@ -27,9 +27,9 @@ from typing import Any
 
 import tensorflow as tf
 
-from film_tf import padding
-from film_tf.interpolator import FLOW_OUTPUTS, WARPED_OUTPUTS
-from film_tf.model_io import model_options
+from film_tf.formats.model_io import model_options
+from film_tf.model.interpolator import FLOW_OUTPUTS, WARPED_OUTPUTS
+from film_tf.runtime import padding
 
 SIGNATURE_DEFAULT = "serving_default"
 SIGNATURE_BYTES = "serving_bytes"
@@ -67,7 +67,7 @@ def aligned_image_function(model, height: int | None = None, width: int | None =
     tf.function x0, x1 (B, H, W, 3) float32, time (B, 1) -> {'image':
     (B, H, W, 3) float32}, with no padding in the graph: H and W must be
     multiples of the model's alignment (the caller pads, as
-    `film_tf.padding.pad_to_alignment` does). `height`/`width` fix the
+    `film_tf.runtime.padding.pad_to_alignment` does). `height`/`width` fix the
     spatial size; None leaves it dynamic."""
     specs = [_image_spec("x0", height, width), _image_spec("x1", height, width)]
     specs.append(tf.TensorSpec([None, 1], tf.float32, name="time"))
@@ -108,7 +108,7 @@ class FilmServingModule(tf.Module):
     child would make TensorFlow trace its default signature again (seconds
     per export) and write Keras internals nobody loads. The functions close
     over it, and its tf.Variables are tracked as a plain list, in
-    `model.variables` order (`film_tf.model_io` reads them back so).
+    `model.variables` order (`film_tf.formats.model_io` reads them back so).
     """
 
     def __init__(self, model, name: str = "film_net"):

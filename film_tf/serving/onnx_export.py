@@ -12,9 +12,9 @@ or OpenVINO run it without film_tf:
 B, H and W are dynamic (or H, W fixed by `height`/`width`), but H and W must
 be multiples of the model's alignment (2^(pyramid_levels - 1): 64 for the
 released model, 16 for the bundled one): there is no padding in the graph.
-Pad as `film_tf.padding.pad_to_alignment` does (centred reflection) and crop
+Pad as `film_tf.runtime.padding.pad_to_alignment` does (centred reflection) and crop
 the result. The model's `metadata_props` say so: `film_tf.alignment`,
-`film_tf.padding` and `film_tf.metadata` (JSON: options, source, versions,
+`film_tf.runtime.padding` and `film_tf.metadata` (JSON: options, source, versions,
 precision).
 
 Precisions (the inputs and output stay float32 in all three):
@@ -58,7 +58,7 @@ def read_metadata(path: str) -> dict[str, str]:
 
 def read_options(path: str):
     """The `film_tf.Options` in a film_tf ONNX export's metadata."""
-    from film_tf.options import Options
+    from film_tf.model.options import Options
 
     metadata = read_metadata(path).get("metadata")
     if metadata is None:

@@ -7,9 +7,9 @@ last (atomically), so a run killed mid-save still points at the previous,
 complete checkpoint.
 
 Reading them back into a model (film-export, film-eval, `training.init_weights`)
-belongs to the one loader: `film_tf.model_io.restore_checkpoint` (through the
+belongs to the one loader: `film_tf.formats.model_io.restore_checkpoint` (through the
 optimizer's list of the trainable variables, count and shapes checked) and
-`film_tf.checkpoint_io.checkpoint_step`.
+`film_tf.formats.checkpoint_io.checkpoint_step`.
 """
 
 from __future__ import annotations

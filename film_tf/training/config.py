@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Sequence
 
-from film_tf.options import Options
+from film_tf.model.options import Options
 
 LEARNING_RATE_SCHEDULES = ("exponential", "cosine")
 # FilmNet's sub-layers (attribute names) that training.frozen_parts may name.

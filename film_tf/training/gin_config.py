@@ -23,8 +23,8 @@ from typing import Any, Sequence
 import gin
 import keras
 
+from film_tf.formats.options_io import film_net
 from film_tf.losses import losses
-from film_tf.options_io import film_net
 from film_tf.training import schedules
 from film_tf.training.config import TrainConfig
 

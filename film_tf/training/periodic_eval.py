@@ -19,8 +19,8 @@ import tensorflow as tf
 from absl import logging
 
 from film_tf.evaluation.evaluator import evaluate_examples, iterate_examples
-from film_tf.interpolator import create_model
-from film_tf.options_io import model_options
+from film_tf.formats.options_io import model_options
+from film_tf.model.interpolator import create_model
 from film_tf.training import summaries
 from film_tf.training.config import TrainConfig
 
@@ -75,7 +75,7 @@ class PeriodicEvaluator:
     def __call__(self, model: keras.Model, step: int) -> dict[str, dict[str, float]]:
         """Evaluates (a float32 copy of) `model`'s current weights; returns
         {dataset name: {metric: mean}}."""
-        from film_tf.inference import Interpolator
+        from film_tf.runtime.inference import Interpolator
 
         if self._model is None:
             self._model = float32_copy(model)

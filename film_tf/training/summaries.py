@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
-from film_tf.interpolator import WARPED_OUTPUTS
+from film_tf.model.interpolator import WARPED_OUTPUTS
 
 IMAGE_KEYS = ("x0", "x1", "y", "prediction", *WARPED_OUTPUTS)
 

@@ -94,7 +94,7 @@ def init_model_weights(model: keras.Model, path: str) -> None:
     checkpoint, an official FILM SavedModel (e.g. the released VGG model, to
     fine-tune the Style model), a `.weights.h5` with its options JSON (e.g.
     the bundled model), or an exported film_tf SavedModel."""
-    from film_tf import model_io
+    from film_tf.formats import model_io
 
     logging.info("Initialised the model from %s.", model_io.load_weights_into(model, path))
 

@@ -13,9 +13,9 @@ import tensorflow as tf
 
 from film_tf.data import pipeline
 from film_tf.evaluation.metrics import check_metrics
-from film_tf.interpolator import WARPED_OUTPUTS, create_model
 from film_tf.losses import losses as losses_lib
 from film_tf.losses import vgg19
+from film_tf.model.interpolator import WARPED_OUTPUTS, create_model
 from film_tf.training.config import TrainConfig
 from film_tf.training.schedules import learning_rate_schedule
 
@@ -102,7 +102,7 @@ def trained_variables(model: keras.Model, frozen_parts: Sequence[str] = ()) -> l
     named in `frozen_parts` (e.g. 'feature_extractor')."""
     if not frozen_parts:
         return list(model.trainable_variables)
-    from film_tf.official_weights import find_film_layer
+    from film_tf.formats.official_weights import find_film_layer
 
     net = find_film_layer(model)
     frozen = {id(v) for part in frozen_parts for v in getattr(net, part).trainable_variables}

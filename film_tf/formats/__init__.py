@@ -1,0 +1,12 @@
+"""Model files, read and written: every kind of model path becomes a `FilmNet` or a callable.
+
+  model_io.py          the one dispatcher: `describe(path)` names a path's kind,
+                       `load_model(path)` builds the Keras model; the bundled model.
+  official_weights.py  the official SavedModel's `variables/` mapped onto ours (shapes checked).
+  checkpoint_io.py     tf.train checkpoints and run folders (`<run>/train/`).
+  options_io.py        options stored beside weights (`.weights.h5` + JSON, config.gin).
+  onnx_file.py         reading `.onnx` exports: their options and an onnxruntime function.
+
+May import: `film_tf.model` and the top-level helpers (`film_tf.files`,
+`film_tf.user_errors`); never `runtime`, `serving` or anything above.
+"""

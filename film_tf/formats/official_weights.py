@@ -1,0 +1,157 @@
+"""Loads the official FILM checkpoints (the released film_net SavedModels).
+
+The official SavedModel's `variables/` checkpoint stores the weights as
+`variables/<N>/.ATTRIBUTES/VARIABLE_VALUE`, N in the order the official code
+creates them; names are not stored there. `official_variable_specs` rebuilds
+that order and the shapes from the model options, so every variable is
+mapped by position and checked by shape before anything is assigned.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import keras
+import numpy as np
+
+from film_tf.model.interpolator import FilmNet
+from film_tf.model.options import Options
+
+_KEY = re.compile(r"^(?P<prefix>.*?)variables/(?P<n>\d+)/\.ATTRIBUTES/VARIABLE_VALUE$")
+
+
+def official_variable_specs(options: Options) -> list[tuple[str, tuple[int, ...]]]:
+    """(official name, shape) of every variable, in the official checkpoint order."""
+    o = options
+    specs = []
+
+    def conv(name, k, cin, cout):
+        specs.append((f"{name}/kernel:0", (k, k, cin, cout)))
+        specs.append((f"{name}/bias:0", (cout,)))
+
+    cin = 3
+    for j in range(o.sub_levels):
+        for k in range(2):
+            conv(f"feat_net/sub_extractor/cfeat_conv_{2 * j + k}", 3, cin, o.filters << j)
+            cin = o.filters << j
+
+    feature_channels = o.feature_channels
+
+    def flow_predictor(name, level, num_convs, num_filters):
+        c = 2 * feature_channels[level]
+        for i in range(num_convs):
+            conv(f"predict_flow/{name}/conv_{i}", 3, c, num_filters)
+            c = num_filters
+        conv(f"predict_flow/{name}/conv_{num_convs}", 1, c, num_filters // 2)
+        conv(f"predict_flow/{name}/conv_{num_convs + 1}", 1, num_filters // 2, 2)
+
+    for i in range(o.specialized_levels):
+        flow_predictor(f"flow_predictor_{i}", i, o.flow_convs[i], o.flow_filters[i])
+    flow_predictor("flow_predictor_shared", o.specialized_levels, o.flow_convs[-1], o.flow_filters[-1])
+
+    # Fusion input at level k: two warped (3 + features) pyramids and two flows.
+    aligned = o.fusion_channels
+    widths = [o.filters << min(i, o.specialized_levels) for i in range(o.fusion_pyramid_levels - 1)]
+    index = 0
+
+    def fusion_name(i):
+        return "fusion/conv2d" if i == 0 else f"fusion/conv2d_{i}"
+
+    for i in range(o.fusion_pyramid_levels - 1):
+        below = aligned[-1] if i == o.fusion_pyramid_levels - 2 else widths[i + 1]
+        conv(fusion_name(index), 2, below, widths[i])
+        conv(fusion_name(index + 1), 3, aligned[i] + widths[i], widths[i])
+        conv(fusion_name(index + 2), 3, widths[i], widths[i])
+        index += 3
+    conv(fusion_name(index), 1, widths[0] if widths else aligned[0], 3)
+    return specs
+
+
+def find_film_layer(model: keras.Model) -> FilmNet:
+    """The FilmNet layer of a model from `create_model` (or the layer itself)."""
+    if isinstance(model, FilmNet):
+        return model
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, FilmNet):
+            return layer
+    raise ValueError("The model has no FilmNet layer; build it with film_tf.create_model().")
+
+
+def _checkpoint_prefix(path: str) -> str:
+    path = os.fspath(path)
+    candidates = [
+        os.path.join(path, "variables", "variables"),  # a SavedModel folder
+        os.path.join(path, "variables"),  # its variables/ folder
+        path,  # a checkpoint prefix
+    ]
+    for prefix in candidates:
+        if os.path.isfile(prefix + ".index"):
+            return prefix
+    raise FileNotFoundError(
+        f"No official FILM checkpoint at '{path}': expected a SavedModel folder "
+        "(e.g. film_net/Style/saved_model), its variables/ folder, or a checkpoint "
+        "prefix with a .index file."
+    )
+
+
+def read_official_checkpoint(path: str) -> list[np.ndarray]:
+    """Reads the `variables/<N>` tensors of an official checkpoint, in N order."""
+    import tensorflow as tf  # Checkpoint reading only; the model stays backend-neutral.
+
+    prefix = _checkpoint_prefix(path)
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except Exception as e:  # Corrupt or foreign files.
+        raise ValueError(f"Cannot read checkpoint '{prefix}': {e}") from None
+    found = {}
+    for key in reader.get_variable_to_shape_map():
+        m = _KEY.match(key)
+        if m and "/" not in m.group("prefix").rstrip("/"):
+            found[int(m.group("n"))] = key
+    if not found or sorted(found) != list(range(len(found))):
+        raise ValueError(
+            f"'{prefix}' is not an official FILM checkpoint (no contiguous variables/<N> entries)."
+        )
+    return [reader.get_tensor(found[n]) for n in range(len(found))]
+
+
+def load_official_weights(model: keras.Model, path: str) -> None:
+    """Loads an official FILM SavedModel's weights into a `create_model` model.
+
+    Args:
+      model: a model from `create_model` (or a FilmNet layer), built.
+      path: an official SavedModel folder, its `variables/` folder, or a
+        checkpoint prefix.
+
+    Raises:
+      FileNotFoundError: no checkpoint at `path`.
+      ValueError: the checkpoint does not match the model's options (the
+        message names the first mismatching variable); nothing is assigned.
+    """
+    layer = find_film_layer(model)
+    specs = official_variable_specs(layer.options)
+    values = read_official_checkpoint(path)
+    if len(values) != len(specs):
+        raise ValueError(
+            f"Checkpoint has {len(values)} variables, but a film_net with options "
+            f"{layer.options.to_dict()} has {len(specs)}; the options do not match the checkpoint."
+        )
+    ours = {
+        v.path.split("/", 1)[1] if v.path.startswith(layer.name + "/") else v.path: v for v in layer.weights
+    }
+    targets = []
+    for n, ((name, shape), value) in enumerate(zip(specs, values)):
+        if tuple(value.shape) != shape:
+            raise ValueError(
+                f"Official variable {n} ({name}) has shape {list(value.shape)} in the checkpoint, "
+                f"but the model expects {list(shape)}; the model options do not match the checkpoint."
+            )
+        variable = ours.get(name[: -len(":0")])
+        if variable is None or tuple(variable.shape) != shape:
+            raise ValueError(f"The model has no variable matching official '{name}' {list(shape)}.")
+        targets.append((variable, value))
+    if len(targets) != len(ours):
+        raise ValueError(f"The model has {len(ours)} variables, the checkpoint maps {len(targets)}.")
+    for variable, value in targets:
+        variable.assign(value)

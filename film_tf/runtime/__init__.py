@@ -1,0 +1,13 @@
+"""Running a model on frames: `Interpolator`, and how each call is executed.
+
+  inference.py         `Interpolator(model_path)`: any model kind (through
+                       `film_tf.formats.model_io`), padding, batching, tiling, precision.
+  execution_choice.py  the fastest float32 path per machine (plain or Winograd),
+                       measured once and cached; the `--precision auto` rule.
+  tiling.py            the one memory plan: overlapping tiles that fit a budget.
+  padding.py           the one padding to the model's alignment, and the crop back.
+  recursive.py         recursive in-betweening (2^k - 1 frames per pair), streaming.
+
+May import: `film_tf.formats`, `film_tf.model` and the top-level helpers; never
+`media`, `jobs`, `serving` or anything above.
+"""
