@@ -297,7 +297,7 @@ def _format_interpolator(spec: dict):
     from film_tf import Options, create_model
     from film_tf.formats import model_io
     from film_tf.runtime.inference import Interpolator
-    from film_tf.serving import export_lib, export_run
+    from film_tf.serving import destinations, export_run
 
     if spec["model"] == "bundled":
         model = model_io.load_model(None, use_aux_outputs=False)
@@ -307,7 +307,7 @@ def _format_interpolator(spec: dict):
     if spec["mode"] == "tf":
         return Interpolator.from_model(model, jit_compile=None, fixed_weights=True)  # the default mode
     fmt = "onnx" if spec["mode"] == "onnxruntime" else "litert"
-    path = os.path.join(spec["cache"], f"{spec['model']}{export_lib.FILE_EXTENSIONS[fmt]}")
+    path = os.path.join(spec["cache"], f"{spec['model']}{destinations.FILE_EXTENSIONS[fmt]}")
     if not os.path.exists(path):
         export_run.export_file(model, fmt, path)
     if fmt == "onnx":

@@ -116,11 +116,6 @@ def _subclasses(cls: type) -> list[type]:
 # ---------------------------------------------------------------- the stages
 
 
-def shard_of(index: int, num_shards: int) -> int:
-    """The shard of kept example `index` (0-based, in unit order): round-robin."""
-    return index % num_shards
-
-
 def _encode_unit(item: tuple[int, Any], expand: Callable | None, encode: Callable):
     """(unit index, unit) -> ((unit index, k), serialized) for its kept examples;
     a user error becomes ('error', (unit index, exception))."""
@@ -216,6 +211,8 @@ def build_pipeline(
     """Adds the builder's stages to `pipeline` (a `beam.Pipeline`): shard files
     and a count per shard go to `tmp_dir`, the first error to `tmp_dir/error.pickle`."""
     import apache_beam as beam
+
+    from film_tf.datasets.writer import shard_of
 
     n = len(names)
     encoded = (

@@ -3,7 +3,7 @@
 The builders run on Beam (`beam_pipeline.write_examples`). `write_tfrecord`
 here is the home-made thread-pool encoder they used before: kept as the
 reference the Beam pipeline must reproduce byte for byte (same shard of each
-example, `beam_pipeline.shard_of`, same order, same `write_records`), which the
+example, `shard_of`, same order, same `write_records`), which the
 tests and `benchmarks/beam_builders.py` check; no builder calls it.
 """
 
@@ -44,6 +44,11 @@ def ordered_parallel_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def shard_of(index: int, num_shards: int) -> int:
+    """The shard of kept example `index` (0-based, in unit order): round-robin."""
+    return index % num_shards
+
+
 def write_tfrecord(
     items: Iterable[T],
     encode: Callable[[T], bytes | None],
@@ -69,7 +74,6 @@ def write_tfrecord(
     from tqdm import tqdm
 
     from film_tf.data.tfrecord import atomic_sharded_writer
-    from film_tf.datasets.beam_pipeline import shard_of
 
     count = 0
     with atomic_sharded_writer(output) as writers:

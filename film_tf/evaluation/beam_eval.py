@@ -3,7 +3,7 @@
     shards -> count records (for file order and --max_examples) -> records
            -> spread over workers -> decode, predict, score -> rows -> results.json
 
-Each worker loads the predictor once (`eval_lib.load_predictor`) and scores
+Each worker loads the predictor once (`predictors.load_predictor`) and scores
 every triplet with the one evaluator (`evaluator.evaluate_examples` on that
 triplet, hence `metrics.compute_metrics`), so the per-example metrics, the
 means, results.json and the saved frames are those of the single-process
@@ -67,7 +67,7 @@ class _Score:
         self.predict = None
 
     def setup(self) -> None:
-        from film_tf.evaluation.eval_lib import load_predictor
+        from film_tf.evaluation.predictors import load_predictor
 
         self.predict = load_predictor(self.model_path, self.memory_budget_gb)
 
@@ -75,8 +75,8 @@ class _Score:
         import tensorflow as tf
 
         from film_tf.data.tfrecord import parse_example
-        from film_tf.evaluation.eval_lib import frame_name
         from film_tf.evaluation.evaluator import evaluate_examples
+        from film_tf.evaluation.predictors import frame_name
         from film_tf.media.image_io import write_image
 
         index, serialized = item

@@ -151,7 +151,7 @@ def options_for(path: str | None) -> Options:
     if kind == "film_tf_saved_model":
         return options_from_json(film_tf_metadata_path(path))
     if kind == "onnx":
-        from film_tf.serving.onnx_export import read_options
+        from film_tf.formats.onnx_file import read_options
 
         return read_options(path)
     if kind == "keras_weights":

@@ -277,7 +277,7 @@ def measure(
     direct ("plain" with `reset`)."""
     import numpy as np
 
-    from film_tf.runtime.inference import KerasPasses
+    from film_tf.runtime.passes import KerasPasses
 
     rng = np.random.default_rng(0)
     x0 = rng.random((1, size, size, 3), dtype=np.float32)

@@ -166,7 +166,7 @@ class FeatureReuse:
     """
 
     def __init__(self, passes, alignment: int):
-        # passes: a `film_tf.runtime.inference.KerasPasses` (its `extract` and `middle`).
+        # passes: a `film_tf.runtime.passes.KerasPasses` (its `extract` and `middle`).
         self.passes, self.alignment = passes, alignment
 
     def encode(self, frame: np.ndarray):

@@ -16,12 +16,6 @@ import os
 from film_tf import files
 
 
-def check_export_dir(export_dir: str, overwrite: bool = False) -> None:
-    """Raises before any work if `export_dir` cannot be written: it is a file
-    (FileExistsError), or a non-empty folder and not `overwrite`."""
-    files.check_output_folder(os.path.abspath(export_dir), overwrite)
-
-
 def export_saved_model(
     model, export_dir: str, overwrite: bool = False, extra_metadata: dict | None = None
 ) -> str:
@@ -99,18 +93,3 @@ def export_for_serving(
     return export_saved_model(
         model, os.path.join(export_base, str(version)), overwrite=overwrite, extra_metadata=extra_metadata
     )
-
-
-# ------------------------------------------------- the three formats
-
-FORMATS = ("saved_model", "onnx", "litert")
-FORMAT_NAMES = {"saved_model": "SavedModel", "onnx": "ONNX model", "litert": "LiteRT model"}
-FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}
-
-
-def check_export_file(path: str, fmt: str, overwrite: bool = False) -> None:
-    """Raises before any work if an ONNX / LiteRT file cannot be written at
-    `path`: wrong ending, a folder, or an existing file and not `overwrite`."""
-    files.check_output_file(path, extensions=(FILE_EXTENSIONS[fmt],), what=f"{FORMAT_NAMES[fmt]} file")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"'{path}' exists; pass overwrite=True (--overwrite) to replace it.")

@@ -3,58 +3,16 @@
 `export_from_source` checks every argument and the output path before the
 (slow) restore and conversion, loads the model with `film_tf.formats.model_io` and
 writes it with `film_tf.serving.export_lib` (SavedModel) or `export_file`
-(ONNX, LiteRT). `write_portable` is the part the ONNX and LiteRT writers
-share: the checks, the bare forward pass, the metadata, the atomic write.
+(ONNX, LiteRT, through `film_tf.serving.portable`).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable
 
-from film_tf import files
+from film_tf.serving import destinations
 from film_tf.serving import export_lib as lib
-from film_tf.serving.export_lib import FORMAT_NAMES, FORMATS  # noqa: F401  (film-export's report)
-
-# Precisions each format writes. ONNX: float16 convolutions
-# (`onnx_export.to_float16`), int8 static QDQ quantization of the
-# convolutions (`onnx_export.quantize_int8`, calibrated on frames from a
-# video: `--calibration_video`); LiteRT: float16 weights, dynamic-range int8.
-FORMAT_PRECISIONS = {
-    "saved_model": ("float32",),
-    "onnx": ("float32", "float16", "int8"),
-    "litert": ("float32", "float16", "int8"),
-}
-
-
-def check_format_options(
-    fmt: str, height: int | None = None, width: int | None = None, precision: str = "float32"
-) -> None:
-    """One-line ValueError, before any work, for options `fmt` cannot write."""
-    if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'.")
-    if precision not in FORMAT_PRECISIONS[fmt]:
-        raise ValueError(
-            f"--format {fmt} writes precision {' / '.join(FORMAT_PRECISIONS[fmt])}, not '{precision}'."
-        )
-    if (height is None) != (width is None):
-        raise ValueError("Pass both --height and --width, or neither.")
-    if fmt == "saved_model" and (height is not None or width is not None):
-        raise ValueError("--height/--width are for --format onnx/litert; a SavedModel takes any size.")
-
-
-def check_calibration(fmt: str, precision: str, calibration_video: str | None) -> None:
-    """ONNX int8 needs a calibration video (checked to exist); nothing else takes one."""
-    int8_onnx = fmt == "onnx" and precision == "int8"
-    if int8_onnx and not calibration_video:
-        raise ValueError(
-            "--format onnx --precision int8 needs --calibration_video (frames to calibrate the "
-            "activation ranges on; not the clips you evaluate on)."
-        )
-    if calibration_video and not int8_onnx:
-        raise ValueError("--calibration_video is for --format onnx --precision int8 only.")
-    if calibration_video and not os.path.isfile(calibration_video):
-        raise FileNotFoundError(f"--calibration_video '{calibration_video}' is not a file.")
+from film_tf.serving.destinations import FORMAT_NAMES, check_calibration, check_format_options  # noqa: F401  (film-export's report)
 
 
 def export_file(
@@ -90,36 +48,6 @@ def export_file(
 
         return export_litert(model, path, overwrite, extra_metadata, height, width, precision)
     raise ValueError(f"export_file writes onnx or litert files, not '{fmt}' (see export_saved_model).")
-
-
-def write_portable(
-    model,
-    fmt: str,
-    path: str,
-    convert: Callable[[object, dict], bytes],
-    overwrite: bool = False,
-    extra_metadata: dict | None = None,
-    height: int | None = None,
-    width: int | None = None,
-    precision: str = "float32",
-) -> str:
-    """The ONNX and LiteRT writers' shared frame: checks `model` and `path`
-    (`metadata.check_portable`) before any work, builds the bare forward pass
-    (`module.aligned_image_function`) and its metadata (with `precision`),
-    and writes `convert(function, metadata)` (the file's bytes) atomically.
-    Returns the absolute path."""
-    from film_tf.serving.metadata import check_portable, portable_metadata
-    from film_tf.serving.module import aligned_image_function
-
-    check_format_options(fmt, precision=precision)
-    path = os.path.abspath(path)
-    check_portable(model, fmt, path, overwrite, height, width)
-    info = portable_metadata(model, fmt, {**(extra_metadata or {}), "precision": precision}, height, width)
-    data = convert(aligned_image_function(model, height, width), info)
-    with files.atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-    return path
 
 
 # Flag -> the model_io kinds it takes, and what to call them.
@@ -210,9 +138,9 @@ def export_from_source(
         )
     try:  # Before the (slow) restore and conversion.
         if format == "saved_model" and target:
-            lib.check_export_dir(target, overwrite)
+            destinations.check_export_dir(target, overwrite)
         elif target:
-            lib.check_export_file(target, format, overwrite)
+            destinations.check_export_file(target, format, overwrite)
     except FileExistsError as e:
         if default and not isinstance(e, NotADirectoryError):
             raise AlreadyExported(

@@ -98,7 +98,7 @@ def export_litert(
     """
     import tensorflow as tf
 
-    from film_tf.serving.export_run import write_portable
+    from film_tf.serving.portable import write_portable
 
     if precision not in PRECISIONS:
         raise ValueError(f"LiteRT precision must be one of {', '.join(PRECISIONS)}, got '{precision}'.")

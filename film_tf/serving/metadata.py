@@ -90,7 +90,7 @@ def check_portable(
     `overwrite`)."""
     import keras
 
-    from film_tf.serving.export_lib import FORMAT_NAMES, check_export_file
+    from film_tf.serving.destinations import FORMAT_NAMES, check_export_file
 
     name = FORMAT_NAMES[fmt].split()[0]
     if keras.backend.backend() != "tensorflow":

@@ -42,42 +42,12 @@ from __future__ import annotations
 import json
 import os
 
+from film_tf.formats.onnx_file import METADATA_PREFIX
+
 OPSET = 17
-METADATA_PREFIX = "film_tf."
 PRECISIONS = ("float32", "float16", "int8")
 CALIBRATION_PAIRS = 8
 CALIBRATION_SIZE = 256
-
-
-def read_metadata(path: str) -> dict[str, str]:
-    """The `film_tf.*` metadata_props of an exported `.onnx` file (prefix
-    dropped), read with onnxruntime (no TensorFlow)."""
-    props = _session(path).get_modelmeta().custom_metadata_map
-    return {k[len(METADATA_PREFIX) :]: v for k, v in props.items() if k.startswith(METADATA_PREFIX)}
-
-
-def read_options(path: str):
-    """The `film_tf.Options` in a film_tf ONNX export's metadata."""
-    from film_tf.model.options import Options
-
-    metadata = read_metadata(path).get("metadata")
-    if metadata is None:
-        raise ValueError(f"'{path}' has no film_tf metadata: not an ONNX model written by film-export.")
-    return Options.from_dict(json.loads(metadata)["options"])
-
-
-def _session(path: str):
-    """An onnxruntime CPU session of `path`; one-line ValueErrors."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise ValueError(
-            f"Running '{path}' needs onnxruntime: pip install onnxruntime (or film_tf[onnx])."
-        ) from None
-    try:
-        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
-    except Exception as e:  # Not an ONNX protobuf.
-        raise ValueError(f"Cannot load the ONNX model '{path}': {str(e).splitlines()[0]}") from None
 
 
 def _convert(function, opset: int):
@@ -130,7 +100,7 @@ def export_onnx(
     Returns:
       The absolute path written.
     """
-    from film_tf.serving.export_run import write_portable
+    from film_tf.serving.portable import write_portable
 
     if precision == "int8" and not calibration:
         raise ValueError("ONNX int8 export needs calibration pairs (calibration_pairs of a video).")
@@ -273,28 +243,3 @@ def calibration_pairs(
         return frame[top : top + ch, left : left + cw].astype(np.float32) / 255.0
 
     return [(cut(frames[i]), cut(frames[i + 2 * gap])) for i in starts]
-
-
-def load_onnx_function(path: str):
-    """An exported `.onnx` file as a function of aligned float32 batches x0,
-    x1 (B, H, W, 3) -> the middle frames (B, H, W, 3), run by onnxruntime on
-    the CPU (time = 0.5).
-
-    Raises:
-      ValueError: onnxruntime is not installed, or the file is not a model
-        with inputs x0, x1, time and output image.
-    """
-    import numpy as np
-
-    session = _session(path)
-    names = sorted(i.name for i in session.get_inputs())
-    if names != ["time", "x0", "x1"] or "image" not in [o.name for o in session.get_outputs()]:
-        raise ValueError(f"'{path}' is not a film_tf ONNX export (inputs x0, x1, time; output image).")
-
-    def call(x0, x1):
-        time = np.full((len(x0), 1), 0.5, np.float32)
-        feed = {"x0": np.ascontiguousarray(x0, np.float32), "x1": np.ascontiguousarray(x1, np.float32)}
-        return session.run(["image"], {**feed, "time": time})[0]
-
-    call.session = session
-    return call

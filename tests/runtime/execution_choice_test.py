@@ -11,7 +11,8 @@ import pytest
 from film_tf import Options, create_model, files, load_official_weights
 from film_tf.formats.model_io import save_weights_with_options
 from film_tf.runtime import execution_choice
-from film_tf.runtime.inference import Interpolator, KerasPasses
+from film_tf.runtime.inference import Interpolator
+from film_tf.runtime.passes import KerasPasses
 from tests.conftest import reference_dir, reference_options
 
 TINY = reference_dir("film_official_tiny")

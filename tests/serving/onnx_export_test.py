@@ -22,7 +22,7 @@ pytest.importorskip("tf2onnx")
 
 from film_tf import Interpolator  # noqa: E402
 from film_tf import export as film_export  # noqa: E402
-from film_tf.formats import model_io
+from film_tf.formats import model_io, onnx_file  # noqa: E402
 from film_tf.serving import export_run, onnx_export  # noqa: E402
 from tests.conftest import example_frames, reference_dir, reference_options, video_frames  # noqa: E402
 from tests.export_cache import (  # noqa: E402
@@ -83,7 +83,7 @@ def test_dynamic_shapes_and_metadata(exports):
     # Standard ONNX operators only (tf2onnx also declares ai.onnx.ml, unused).
     assert {node.domain for node in proto.graph.node} <= {"", "ai.onnx"}
     assert [op.version for op in proto.opset_import if op.domain in ("", "ai.onnx")] == [17]
-    meta = onnx_export.read_metadata(path)
+    meta = onnx_file.read_metadata(path)
     assert meta["alignment"] == "16"
     assert "multiples of 16" in meta["padding"] and "reflection" in meta["padding"]
     info = json.loads(meta["metadata"])
@@ -211,7 +211,7 @@ def test_float16_converts_every_convolution_and_stays_close(exports, tmp_path):
     # The interface stays float32.
     for tensor in [*proto.graph.input, *proto.graph.output]:
         assert tensor.type.tensor_type.elem_type == onnx.TensorProto.FLOAT, tensor.name
-    assert json.loads(onnx_export.read_metadata(path)["metadata"])["precision"] == "float16"
+    assert json.loads(onnx_file.read_metadata(path)["metadata"])["precision"] == "float16"
     worst, mean = _golden_error(path)
     assert 0 < worst < 1e-2 and mean < 1e-3, (worst, mean)  # Rounded, but close.
 
@@ -267,7 +267,7 @@ def test_int8_through_the_binary_quantizes_the_convolutions(exports, tmp_path):
     for node in proto.graph.node:
         if node.op_type == "Conv" and node.name not in kept:
             assert types[nodes[node.input[1]].input[0]] == onnx.TensorProto.INT8, node.name
-    info = json.loads(onnx_export.read_metadata(path)["metadata"])
+    info = json.loads(onnx_file.read_metadata(path)["metadata"])
     assert info["precision"] == "int8" and info["calibration"] == "bigbuckbunny.mp4: 8 pairs"
     worst, mean = _golden_error(path)
     assert 1e-4 < mean < 3e-2, (worst, mean)  # Quantized: a small, nonzero change.
