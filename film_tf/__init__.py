@@ -18,6 +18,10 @@ module to the package attribute) stores the function instead.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
+import warnings
 
 __version__ = "0.1.0"
 
@@ -48,3 +52,37 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# Module paths the README documented before the package was split into layer
+# folders. They keep importing, as the same module objects, with a
+# DeprecationWarning; nothing is imported until one is used.
+MOVED_MODULES = {
+    "film_tf.inference": "film_tf.runtime.inference",
+    "film_tf.image_io": "film_tf.media.image_io",
+    "film_tf.model_io": "film_tf.formats.model_io",
+    "film_tf.execution_choice": "film_tf.runtime.execution_choice",
+    "film_tf.frame_jobs": "film_tf.jobs.frame_jobs",
+}
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves an old path of `MOVED_MODULES` to the module at its new path."""
+
+    def find_spec(self, name, path=None, target=None):
+        return importlib.util.spec_from_loader(name, self) if name in MOVED_MODULES else None
+
+    def create_module(self, spec):
+        warnings.warn(
+            f"{spec.name} moved to {MOVED_MODULES[spec.name]}; the old path will be removed.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(MOVED_MODULES[spec.name])
+
+    def exec_module(self, module) -> None:
+        pass  # Already executed under its new name.
+
+
+if not any(isinstance(f, _MovedModuleFinder) for f in sys.meta_path):
+    sys.meta_path.append(_MovedModuleFinder())

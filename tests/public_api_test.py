@@ -71,3 +71,49 @@ def test_the_issue_command_and_a_light_import():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_module_paths_the_readme_documented_before_the_move_still_import():
+    """`from film_tf.inference import Interpolator` (the README's old example)
+    gives the same objects as the new paths, with a DeprecationWarning, and
+    importing film_tf imports none of them."""
+    code = (
+        "import importlib, json, sys, warnings\n"
+        "import film_tf\n"
+        "before = [m for m in film_tf.MOVED_MODULES.values() if m in sys.modules]\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from film_tf.inference import Interpolator\n"
+        "    from film_tf.image_io import read_image, write_image\n"
+        "    same = [importlib.import_module(old) is importlib.import_module(new)\n"
+        "            for old, new in film_tf.MOVED_MODULES.items()]\n"
+        "from film_tf.media import image_io\n"
+        "same += [Interpolator is film_tf.Interpolator, read_image is image_io.read_image]\n"
+        "moved = sorted({str(w.message).split()[0] for w in caught if w.category is DeprecationWarning})\n"
+        "print(json.dumps([before, same, moved]))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    before, same, moved = json.loads(result.stdout.strip().splitlines()[-1])
+    assert before == [] and all(same) and len(same) == len(film_tf.MOVED_MODULES) + 2
+    assert moved == sorted(film_tf.MOVED_MODULES)
+
+
+def test_no_film_tf_code_uses_an_old_module_path():
+    """The old paths are for users' code: the package, tests and benchmarks use the new ones."""
+    import re
+
+    pattern = re.compile("|".join(re.escape(name) + r"\b" for name in film_tf.MOVED_MODULES))
+    skip = {os.path.join(ROOT, "film_tf", "__init__.py"), os.path.abspath(__file__)}
+    found = []
+    for folder in ("film_tf", "tests", "benchmarks", "datasets", "eval"):
+        for root, _, names in os.walk(os.path.join(ROOT, folder)):
+            for name in names:
+                path = os.path.join(root, name)
+                if name.endswith(".py") and path not in skip:
+                    with open(path, encoding="utf-8") as f:
+                        found += [f"{path}: {m.group(0)}" for m in pattern.finditer(f.read())]
+    assert not found, found

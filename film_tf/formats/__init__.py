@@ -5,6 +5,7 @@
   official_weights.py  the official SavedModel's `variables/` mapped onto ours (shapes checked).
   checkpoint_io.py     tf.train checkpoints and run folders (`<run>/train/`).
   options_io.py        options stored beside weights (`.weights.h5` + JSON, config.gin).
+  exported_saved_model.py  film_tf's own SavedModel: its marker, its serving signature.
   onnx_file.py         reading `.onnx` exports: their options and an onnxruntime function.
 
 May import: `film_tf.model` and the top-level helpers (`film_tf.files`,

@@ -10,6 +10,8 @@ Kinds of path (`describe`):
                         models are far better.
   keras_weights         `<name>.weights.h5` with its options in the sidecar
                         `<name>.json` (`save_weights_with_options` writes both).
+  keras_file            a whole Keras model file, `model.save("film.keras")`:
+                        its options are in its config.
   official_saved_model  a released FILM SavedModel folder (saved_model.pb, no
                         film_tf marker), e.g. film_net/Style/saved_model.
   official_variables    its bare `variables/` folder, or a folder holding
@@ -42,19 +44,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable
 
 import keras
-import numpy as np
 
 from film_tf.formats import checkpoint_io
 from film_tf.formats.checkpoint_io import restore_checkpoint  # noqa: F401  (part of this API)
+from film_tf.formats.exported_saved_model import film_tf_metadata_path
 from film_tf.formats.official_weights import load_official_weights, official_variable_specs
 from film_tf.formats.options_io import (
+    KERAS_SUFFIX,
     WEIGHTS_SUFFIX,
     model_options,
     options_from_gin,
     options_from_json,
+    options_from_keras_file,
     options_sidecar_path,
 )
 from film_tf.model.interpolator import create_model
@@ -66,6 +69,7 @@ KINDS = (
     "official_variables",
     "film_tf_saved_model",
     "keras_weights",
+    "keras_file",
     "run_folder",
     "checkpoint",
 )
@@ -73,7 +77,6 @@ KINDS = (
 # runtime, `film_tf.Interpolator`): `load_model` refuses them in one line.
 RUNTIME_KINDS = ("onnx",)
 ONNX_SUFFIX = ".onnx"
-MARKER = "film_tf.json"  # The metadata file that marks a film_tf SavedModel.
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 BUNDLED_WEIGHTS_FILE = os.path.join(ASSETS_DIR, "default_model" + WEIGHTS_SUFFIX)
 BUNDLED_OPTIONS_FILE = os.path.join(ASSETS_DIR, "default_model.json")
@@ -102,15 +105,6 @@ class WeightsSource:
 # ----------------------------------------------------------------- options
 # model_options, options_from_json, options_from_gin and options_sidecar_path
 # live in film_tf.formats.options_io and are part of this module's API.
-
-
-def film_tf_metadata_path(path: str) -> str | None:
-    """The `film_tf.json` of a film_tf SavedModel folder (in `assets/` or at
-    the top), or None when `path` is not one."""
-    for candidate in (os.path.join(path, "assets", MARKER), os.path.join(path, MARKER)):
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 def bundled_model_path() -> str:
@@ -161,6 +155,8 @@ def options_for(path: str | None) -> Options:
                 f"No options for '{path}': expected '{sidecar}' (or pass --options_json)."
             )
         return options_from_json(sidecar)
+    if kind == "keras_file":
+        return options_from_keras_file(path)
     config = _run_config(path, kind)
     if kind == "checkpoint" and not os.path.isfile(config):
         raise FileNotFoundError(
@@ -212,11 +208,13 @@ def describe(path: str | None) -> str:
             return "run_folder"
     elif path.endswith(WEIGHTS_SUFFIX):
         return "keras_weights"
+    elif path.endswith(KERAS_SUFFIX):
+        return "keras_file"
     elif path.lower().endswith(ONNX_SUFFIX):
         return "onnx"
     raise ValueError(
         f"'{path}' is not a FILM model: expected a SavedModel folder (with saved_model.pb), an official "
-        f"variables/ folder, a {WEIGHTS_SUFFIX} file with its .json options, a film-train run "
+        f"variables/ folder, a {WEIGHTS_SUFFIX} file with its .json options, a {KERAS_SUFFIX} file, a film-train run "
         "folder or checkpoint, or a film_tf .onnx export."
     )
 
@@ -243,9 +241,13 @@ def _check_structure(source: Options, model: keras.Model, path: str) -> None:
             )
 
 
-def _load_keras_weights(model: keras.Model, path: str) -> None:
+def _load_keras_weights(model: keras.Model, path: str, kind: str = "keras_weights") -> None:
+    """A .weights.h5 file (structure checked when its sidecar exists) or a
+    .keras file (always checked: its options are in it)."""
     sidecar = options_sidecar_path(path)
-    if os.path.isfile(sidecar):
+    if kind == "keras_file":
+        _check_structure(options_from_keras_file(path), model, path)
+    elif os.path.isfile(sidecar):
         _check_structure(options_from_json(sidecar), model, path)
     try:
         model.load_weights(path)
@@ -271,8 +273,8 @@ def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
         load_official_weights(model, path)
     elif kind == "film_tf_saved_model":
         _load_export(model, path)
-    elif kind == "keras_weights":
-        _load_keras_weights(model, path)
+    elif kind in ("keras_weights", "keras_file"):
+        _load_keras_weights(model, path, kind)
     else:
         if kind == "run_folder":
             path = checkpoint_io.latest_checkpoint(os.path.join(path, RUN_CHECKPOINTS))
@@ -370,29 +372,3 @@ def save_weights_with_options(model: keras.Model, path: str) -> None:
     with files.atomic_path(path, keep_name=True) as tmp:
         model.save_weights(tmp)
         files.write_json_atomic(options_sidecar_path(path), options.to_dict())
-
-
-def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A film_tf SavedModel's `serving_default` signature as a function of
-    aligned float32 batches x0, x1 (B, H, W, 3) -> the middle frames (B, H, W, 3).
-
-    Raises:
-      ValueError: an unreadable SavedModel, or one without that signature.
-    """
-    import tensorflow as tf
-
-    try:
-        loaded = tf.saved_model.load(path)
-    except Exception as e:  # Corrupt or foreign protobufs.
-        raise ValueError(f"Cannot load the SavedModel at '{path}': {str(e).splitlines()[0]}") from None
-    signature = loaded.signatures.get("serving_default")
-    if signature is None:
-        raise ValueError(f"The SavedModel at '{path}' has no serving_default signature.")
-
-    def call(x0, x1):
-        time = tf.fill([x0.shape[0], 1], 0.5)
-        outputs = signature(x0=tf.constant(x0), x1=tf.constant(x1), time=time)
-        return outputs["image"].numpy()
-
-    call.keep_alive = loaded  # The signature needs its SavedModel object alive.
-    return call

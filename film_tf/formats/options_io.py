@@ -16,6 +16,7 @@ from film_tf.formats.official_weights import find_film_layer
 from film_tf.model.options import Options
 
 WEIGHTS_SUFFIX = ".weights.h5"
+KERAS_SUFFIX = ".keras"  # a whole saved model: keras.Model.save("film.keras")
 
 
 def model_options(model) -> Options:
@@ -72,3 +73,24 @@ def options_sidecar_path(weights_path: str) -> str:
     """`<name>.json` for `<name>.weights.h5`."""
     base = weights_path[: -len(WEIGHTS_SUFFIX)] if weights_path.endswith(WEIGHTS_SUFFIX) else weights_path
     return base + ".json"
+
+
+def options_from_keras_file(path: str) -> Options:
+    """The options of the FilmNet inside a `.keras` file (a zip whose
+    config.json holds every layer's config), read without building anything.
+
+    Raises:
+      ValueError: not a Keras model file, or no FilmNet in it.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
+        raise ValueError(f"'{path}' is not a Keras model file: {e}") from None
+    layers = [config, *config.get("config", {}).get("layers", [])]
+    for layer in layers:
+        if layer.get("class_name") == "FilmNet" and "options" in layer.get("config", {}):
+            return Options.from_dict(layer["config"]["options"])
+    raise ValueError(f"'{path}' holds no FILM model (no FilmNet layer in its config).")

@@ -2,6 +2,7 @@
 
   inference.py         `Interpolator(model_path)`: any model kind (through
                        `film_tf.formats.model_io`), padding, batching, tiling, precision.
+  passes.py            `KerasPasses`: the compiled forward passes of a Keras model.
   execution_choice.py  the fastest float32 path per machine (plain or Winograd),
                        measured once and cached; the `--precision auto` rule.
   tiling.py            the one memory plan: overlapping tiles that fit a budget.

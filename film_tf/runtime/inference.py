@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from film_tf.formats import model_io
+from film_tf.formats.exported_saved_model import load_serving_function
 from film_tf.model.options import Options
 from film_tf.runtime import execution_choice, padding
 from film_tf.runtime.passes import KerasPasses, model_precision
@@ -98,7 +99,7 @@ def load_forward(
             from film_tf.formats.onnx_file import load_onnx_function
 
             return load_onnx_function(model_path), options
-        return model_io.load_serving_function(model_path), options
+        return load_serving_function(model_path), options
     precision = execution_choice.resolve_precision(precision, input_bit_depth, jit_compile=jit_compile)
     # The forward pass needs `image` only; skipping the auxiliary outputs
     # does not change the variables.

@@ -61,6 +61,7 @@ _SOURCES = {
             "official_variables",
             "film_tf_saved_model",
             "keras_weights",
+            "keras_file",
             "run_folder",
             "checkpoint",
         ),

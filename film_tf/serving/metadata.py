@@ -1,6 +1,6 @@
 """`assets/film_tf.json`: what marks a SavedModel as film_tf's, and describes it.
 
-`film_tf.formats.model_io` recognises an export by this file (`model_io.MARKER`)
+`film_tf.formats.model_io` recognises an export by this file (`exported_saved_model.MARKER`)
 and reads the model's options from its "options" key.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 
-from film_tf.formats.model_io import MARKER, model_options
+from film_tf.formats.exported_saved_model import MARKER
+from film_tf.formats.options_io import model_options
 from film_tf.runtime import padding
 from film_tf.serving.module import signature_io
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from film_tf.formats.model_io import model_options
+from film_tf.formats.options_io import model_options
 from film_tf.model.interpolator import FLOW_OUTPUTS, WARPED_OUTPUTS
 from film_tf.runtime import padding
 

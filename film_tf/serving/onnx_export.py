@@ -14,7 +14,7 @@ be multiples of the model's alignment (2^(pyramid_levels - 1): 64 for the
 released model, 16 for the bundled one): there is no padding in the graph.
 Pad as `film_tf.runtime.padding.pad_to_alignment` does (centred reflection) and crop
 the result. The model's `metadata_props` say so: `film_tf.alignment`,
-`film_tf.runtime.padding` and `film_tf.metadata` (JSON: options, source, versions,
+`film_tf.padding` and `film_tf.metadata` (JSON: options, source, versions,
 precision).
 
 Precisions (the inputs and output stay float32 in all three):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from film_tf.datasets import vimeo90k
-from film_tf.evaluation import baselines, eval_cli, eval_lib
+from film_tf.evaluation import baselines, eval_cli, eval_lib, predictors
 from film_tf.evaluation.metrics import compute_metrics
 from tests.conftest import video_frames
 
@@ -147,7 +147,7 @@ def test_eval_average_baseline_psnr_matches_numpy(tmp_path, vimeo_set):
     # One predicted frame per example, named by index and path, equal to the rounded average.
     saved = sorted(glob.glob(str(out / "frames" / "*.png")))
     assert [os.path.basename(p) for p in saved] == [
-        eval_lib.frame_name(i, e["path"]) for i, e in enumerate(results["examples"])
+        predictors.frame_name(i, e["path"]) for i, e in enumerate(results["examples"])
     ]
     for saved_path, example in zip(saved, results["examples"]):
         x0, _, x1 = triplets[example["path"]]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -284,3 +287,65 @@ def test_a_missing_bundled_model_is_one_clear_error(tmp_path, monkeypatch):
     for load in (model_io.bundled_model_path, model_io.load_model, lambda: model_io.options_for(None)):
         with pytest.raises(FileNotFoundError, match="No default model is bundled.*--model_path"):
             load()
+
+
+def test_a_keras_file_round_trips_through_the_one_loader(tmp_path, sources):
+    """`model.save("x.keras")` -> `film_tf.load_model("x.keras")`: same options,
+    same weights, same frames; the structure is checked like every kind."""
+    path = str(tmp_path / "tiny.keras")
+    sources["reference"].save(path)
+    assert model_io.describe(path) == "keras_file"
+    assert model_io.options_for(path) == sources["options"]
+    loaded = film_tf.load_model(path)
+    _assert_same_weights(loaded, sources["reference"])
+    rng = np.random.default_rng(3)
+    x = {
+        "x0": rng.random((1, 64, 96, 3), dtype=np.float32),
+        "x1": rng.random((1, 64, 96, 3), dtype=np.float32),
+    }
+    x["time"] = np.full((1, 1), 0.5, np.float32)
+    np.testing.assert_array_equal(
+        np.asarray(loaded(x)["image"]), np.asarray(sources["reference"](x)["image"])
+    )
+    other = dataclasses.replace(sources["options"], filters=sources["options"].filters * 2)
+    with pytest.raises(ValueError, match="tiny.keras.*the model options do not match the weights"):
+        model_io.load_model(path, options=other)
+
+
+def test_keras_file_errors_are_one_line(tmp_path):
+    not_zip = tmp_path / "broken.keras"
+    not_zip.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"^'.*broken.keras' is not a Keras model file"):
+        model_io.load_model(str(not_zip))
+    foreign = str(tmp_path / "foreign.keras")
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(foreign)
+    with pytest.raises(ValueError, match="holds no FILM model"):
+        model_io.load_model(foreign)
+
+
+def test_keras_own_loader_after_import_film_tf_model(tmp_path, sources):
+    """What the README says about `keras.saving.load_model`: in a fresh
+    interpreter it needs film_tf's layers registered, which importing
+    `film_tf.model.interpolator` (or any film_tf model call) does."""
+    path = str(tmp_path / "tiny.keras")
+    sources["reference"].save(path)
+    code = (
+        "import sys, keras, numpy as np\n"
+        "import film_tf\n"
+        "try:\n"
+        "    keras.saving.load_model(sys.argv[1])\n"
+        "except TypeError as e:\n"
+        "    assert 'FilmNet' in str(e), e\n"
+        "else:\n"
+        "    raise SystemExit('loaded without the layers registered')\n"
+        "import film_tf.model.interpolator\n"
+        "a, b = keras.saving.load_model(sys.argv[1]), film_tf.load_model(sys.argv[1])\n"
+        "assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))\n"
+        "print('ok', len(a.weights))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, path], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", str(len(sources["reference"].weights))]

@@ -27,7 +27,7 @@ from PIL import Image
 
 from film_tf import create_model, load_official_weights, serving
 from film_tf import export as export_lib
-from film_tf.formats import model_io
+from film_tf.formats import exported_saved_model, model_io
 from tests import serving_client
 from tests.conftest import reference_dir, reference_options, video_frames
 
@@ -47,7 +47,7 @@ def _png(image: np.ndarray) -> bytes:
 
 
 def _metadata(path: str) -> dict:
-    with open(model_io.film_tf_metadata_path(path)) as f:
+    with open(exported_saved_model.film_tf_metadata_path(path)) as f:
         return json.load(f)
 
 
@@ -152,7 +152,7 @@ def test_layout_and_metadata(served):
     assert os.listdir(served["base"]) == ["1"]
     assert {"saved_model.pb", "variables", "assets"} <= set(os.listdir(served["path"]))
     assert model_io.describe(served["path"]) == "film_tf_saved_model"
-    assert model_io.film_tf_metadata_path(served["path"]) == os.path.join(
+    assert exported_saved_model.film_tf_metadata_path(served["path"]) == os.path.join(
         served["path"], "assets", "film_tf.json"
     )
     meta = _metadata(served["path"])

@@ -1,0 +1,48 @@
+"""film_tf's own SavedModel (written by `film_tf.serving`, film-export): the
+marker that tells it from an official one, and its `serving_default`
+signature as a function (how `Interpolator` runs it, as it was exported).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+
+MARKER = "film_tf.json"  # The metadata file that marks a film_tf SavedModel.
+
+
+def film_tf_metadata_path(path: str) -> str | None:
+    """The `film_tf.json` of a film_tf SavedModel folder (in `assets/` or at
+    the top), or None when `path` is not one."""
+    for candidate in (os.path.join(path, "assets", MARKER), os.path.join(path, MARKER)):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A film_tf SavedModel's `serving_default` signature as a function of
+    aligned float32 batches x0, x1 (B, H, W, 3) -> the middle frames (B, H, W, 3).
+
+    Raises:
+      ValueError: an unreadable SavedModel, or one without that signature.
+    """
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(path)
+    except Exception as e:  # Corrupt or foreign protobufs.
+        raise ValueError(f"Cannot load the SavedModel at '{path}': {str(e).splitlines()[0]}") from None
+    signature = loaded.signatures.get("serving_default")
+    if signature is None:
+        raise ValueError(f"The SavedModel at '{path}' has no serving_default signature.")
+
+    def call(x0, x1):
+        time = tf.fill([x0.shape[0], 1], 0.5)
+        outputs = signature(x0=tf.constant(x0), x1=tf.constant(x1), time=time)
+        return outputs["image"].numpy()
+
+    call.keep_alive = loaded  # The signature needs its SavedModel object alive.
+    return call
