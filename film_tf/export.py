@@ -78,7 +78,7 @@ def run(**kwargs) -> str:
 def _run(f: flags.FlagValues) -> None:
     from absl import logging
 
-    from film_tf.serving import export_run
+    from film_tf.serving import destinations, export_run
 
     logging.set_verbosity(logging.WARNING)  # TensorFlow logs every saved function at INFO.
     if f.options_json and f.gin_bindings:
@@ -97,7 +97,7 @@ def _run(f: flags.FlagValues) -> None:
     except export_run.AlreadyExported as e:
         cli_utils.report(str(e))
         return
-    cli_utils.report(f"Exported {export_run.FORMAT_NAMES[f.format]} to {path}")
+    cli_utils.report(f"Exported {destinations.FORMAT_NAMES[f.format]} to {path}")
 
 
 main, run_main = cli_utils.entry_points(define_flags, _run, __doc__)

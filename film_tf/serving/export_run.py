@@ -12,7 +12,7 @@ import os
 
 from film_tf.serving import destinations
 from film_tf.serving import export_lib as lib
-from film_tf.serving.destinations import FORMAT_NAMES, check_calibration, check_format_options  # noqa: F401  (film-export's report)
+from film_tf.serving.destinations import check_calibration, check_format_options
 
 
 def export_file(
