@@ -82,6 +82,7 @@ def test_describe_names_every_kind(sources):
         "official_variables",
         "film_tf_saved_model",
         "keras_weights",
+        "keras_file",
         "run_folder",
         "checkpoint",
     }
