@@ -29,8 +29,19 @@ setup(
         "scipy",  # reads the MatConvNet VGG-19 file
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "scikit-video", "scikit-image", "ruff"],
+        # The test extra includes [hub]: the handle tests serve models from 127.0.0.1.
+        "test": [
+            "pytest",
+            "pytest-xdist",
+            "scikit-video",
+            "scikit-image",
+            "ruff",
+            "tensorflow-hub>=0.16",
+            "huggingface_hub>=0.23",
+        ],
         "jax": ["jax[cpu]"],
+        # Released models by handle (--model_path film-style, TF Hub URLs, hf://).
+        "hub": ["tensorflow-hub>=0.16", "huggingface_hub>=0.23"],
         # Dataset builders and batch evaluation on any Beam runner.
         "beam": ["apache-beam>=2.60"],
         # ONNX export (tf2onnx converts the TF graph) and its runtime.

@@ -14,6 +14,10 @@ maximum value of 1 (`film_tf.evaluation.metrics`).
 
     python -m benchmarks.eval_heldout --out=benchmarks/heldout.md
     python -m benchmarks.eval_heldout --model_path=/work/runs/default_model --per_clip=10
+    python -m benchmarks.eval_heldout --model_path=film-style --out=benchmarks/heldout_film_style.md
+
+(`film-style`: the released Style model, downloaded once with the [hub] extra;
+it has not been run here, a machine without a network.)
 
 prints the table and writes it as markdown (atomically).
 """

@@ -98,6 +98,24 @@ def run_absl(main: Callable[[list[str]], None], flags_parser: Callable | None = 
         app.run(guarded, flags_parser=flags_parser)
 
 
+def define_offline_flag(fv: flags.FlagValues) -> None:
+    """--offline, for every binary that takes a model handle (`film_tf.formats.hub`)."""
+    flags.DEFINE_bool(
+        "offline",
+        False,
+        "Never download: a model handle must be in its cache already (the same as HF_HUB_OFFLINE=1).",
+        flag_values=fv,
+    )
+
+
+def apply_offline(flag_values) -> None:
+    """--offline forbids downloads for the rest of the process, as
+    HF_HUB_OFFLINE=1 does (`film_tf.formats.hub.offline`; huggingface_hub
+    reads it when imported, which happens only after this)."""
+    if flag_values.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+
+
 # ------------------------------------------------------------ quiet start
 
 

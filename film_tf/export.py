@@ -26,7 +26,12 @@ _FLAGS = (
     ("string", "run_folder", None, "A training run: config.gin and train/ckpt-*."),
     ("string", "official_checkpoint", None, "A released film_net SavedModel folder (or its variables/)."),
     ("string", "weights", None, "A Keras .weights.h5 file (options: its .json sidecar)."),
-    ("string", "model_path", None, "Any model film_tf loads (see film_tf.formats.model_io.describe)."),
+    (
+        "string",
+        "model_path",
+        None,
+        "Any model film_tf loads, or a handle such as film-style (see model_io.describe).",
+    ),
     ("bool", "bundled", False, "Export the bundled default model."),
     ("enum", "format", "saved_model", "saved_model, onnx or litert.", ["saved_model", "onnx", "litert"]),
     ("string", "output", None, "The .onnx / .tflite file (default: <run_folder>/model.onnx|.tflite)."),
@@ -65,6 +70,7 @@ def define_flags(fv: flags.FlagValues) -> None:
     """film-export's flags, on `fv`."""
     for kind, name, default, help_text, *enum in _FLAGS:
         getattr(flags, f"DEFINE_{kind}")(name, default, *enum, help_text, flag_values=fv)
+    cli_utils.define_offline_flag(fv)
 
 
 def run(**kwargs) -> str:
@@ -81,6 +87,7 @@ def _run(f: flags.FlagValues) -> None:
     from film_tf.serving import destinations, export_run
 
     logging.set_verbosity(logging.WARNING)  # TensorFlow logs every saved function at INFO.
+    cli_utils.apply_offline(f)
     if f.options_json and f.gin_bindings:
         raise ValueError("Pass either --options_json or --gin_bindings, not both.")
     options = None  # A run folder's config.gin, a weights file's sidecar, or the released configuration.

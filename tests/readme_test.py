@@ -248,6 +248,7 @@ SH_SKIP_RULES = (
     (r"^pip install ", "installs a package (the test environment is fixed)"),
     (r"^tensorboard ", "starts a web server"),
     (r"pretrained_models/", "needs the released FILM weights (not on this machine)"),
+    (r"--model_path film-(style|l1|vgg)\b", "downloads a released FILM model (no network here)"),
     (r"^(tensorflow_model_server|docker) ", "needs a TF Serving model server"),
 )
 # The programs of the path, in order: what runs, and what is only shown.
@@ -262,7 +263,7 @@ PATH_PROGRAMS = [
     "film-export",
     "saved_model_cli",
 ]
-PATH_SKIPPED = ["film-interpolate", "pip", "pip", "tensorboard"]
+PATH_SKIPPED = ["film-interpolate", "film-interpolate", "pip", "pip", "tensorboard"]
 
 
 def section(text: str, heading: str) -> str:
@@ -312,6 +313,7 @@ def test_sh_skip_rules():
     assert "released FILM weights" in sh_skip_reason(
         "film-interpolate --model_path pretrained_models/film_net/L1"
     )
+    assert "downloads a released" in sh_skip_reason("film-interpolate --model_path film-style --frame1 a")
     assert sh_skip_reason("film-train --gin_config gin_configs/testing/tiny.gin") is None
 
 

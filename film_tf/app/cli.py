@@ -45,6 +45,7 @@ def define_flags(fv: flags.FlagValues) -> None:
         "max_frames", 1000, "Most output frames of one request (inputs included).", flag_values=fv
     )
     flags.DEFINE_integer("times_to_interpolate", 3, "The page's default levels k.", flag_values=fv)
+    cli_utils.define_offline_flag(fv)
 
 
 def _check(fv: flags.FlagValues) -> None:
@@ -63,8 +64,23 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _fetch_default_model(model_path: str | None) -> None:
+    """A model handle as --model_path is downloaded now, before the page turns
+    the Hugging Face libraries offline (HF_HUB_OFFLINE=1, so that Gradio
+    fetches nothing): the page then runs on the cached copy. Handles typed
+    into the page must be in the cache already (one line there otherwise)."""
+    from film_tf.formats import hub  # Standard library only.
+
+    if hub.is_handle(model_path):
+        from film_tf.formats import model_io
+
+        model_io.resolve(model_path)
+
+
 def _run(fv: flags.FlagValues) -> None:
     _check(fv)
+    cli_utils.apply_offline(fv)
+    _fetch_default_model(fv.model_path)
     # Before Gradio loads: no analytics or version checks, nothing from the Hub.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -91,7 +91,7 @@ def build(runner: JobRunner, default_model: str | None = None, default_times: in
                 )
                 model = gr.Textbox(
                     value=default_model or "",
-                    label="Model path (empty: the bundled model)",
+                    label="Model path or cached handle such as film-style (empty: the bundled model)",
                     placeholder="film_net/Style/saved_model",
                     elem_id="model",
                 )

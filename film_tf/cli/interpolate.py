@@ -1,7 +1,8 @@
 """film-interpolate: the middle frame of two photos.
 
 film-interpolate --frame1 a.png --frame2 b.png --output_frame mid.png
-    [--model_path film_net/Style/saved_model] [--memory_budget_gb 8]
+    [--model_path film-style | film_net/Style/saved_model] [--memory_budget_gb 8]
+film-interpolate --list_models    (the released models' names, handles, licences, sizes)
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string("frame2", None, "The second photo, of the same size.", flag_values=fv)
     flags.DEFINE_string(
         "output_frame", None, "Where to write the middle frame (.png; .jpg for 8-bit RGB).", flag_values=fv
+    )
+    flags.DEFINE_bool(
+        "list_models",
+        False,
+        "Print the released models --model_path takes by name, and exit.",
+        flag_values=fv,
     )
     define_model_flags(fv)
 
@@ -73,6 +80,11 @@ def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> No
 
 
 def _run(fv: flags.FlagValues) -> None:
+    if fv.list_models:
+        from film_tf.formats import hub  # Standard library only.
+
+        print(hub.list_models())
+        return
     for name in ("frame1", "frame2", "output_frame"):
         cli_utils.required(fv, name)
     check_model_flags(fv)

@@ -14,6 +14,8 @@ import sys
 
 from absl import flags
 
+from film_tf import cli_utils
+
 # film_tf.runtime.tiling.DEFAULT_MEMORY_BUDGET_GB, as a literal: importing tiling would
 # import numpy and the model options before the flags are even read.
 DEFAULT_MEMORY_BUDGET_GB = 8.0
@@ -24,11 +26,14 @@ def define_model_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "model_path",
         None,
-        "A released FILM SavedModel folder (e.g. film_net/Style/saved_model) or its variables/ "
+        "A released model by name (film-style, film-l1, film-vgg: film-interpolate --list_models), "
+        "a TF Hub URL (https://tfhub.dev/google/film/1) or hf://owner/repo, downloaded once and cached; "
+        "a released FILM SavedModel folder (e.g. film_net/Style/saved_model) or its variables/ "
         "folder, a film_tf SavedModel (film-export), or a .weights.h5 file with its .json options. "
         "Default: the bundled model.",
         flag_values=fv,
     )
+    cli_utils.define_offline_flag(fv)
     flags.DEFINE_string(
         "options_json",
         None,
@@ -145,8 +150,10 @@ def job_key(flag_values, interpolator) -> dict:
 
 
 def _model_path(flag_values) -> str | None:
+    from film_tf.formats import hub  # Standard library only.
+
     path = flag_values.model_path
-    return os.path.abspath(path) if path else None
+    return path if not path or hub.is_handle(path) else os.path.abspath(path)
 
 
 def resumed_precision(flag_values, outputs) -> str | None:
@@ -171,17 +178,26 @@ def resumed_precision(flag_values, outputs) -> str | None:
 def check_model_flags(flag_values) -> None:
     """Fails fast, before the model loads, on a model path that is not a
     model (`model_io.describe`: any kind it loads, including a checkpoint
-    prefix such as run/train/ckpt-7) or a missing options file."""
+    prefix such as run/train/ckpt-7) or a missing options file. A model
+    handle is downloaded now (once; `model_io.resolve`), before any input is
+    read, and checked against the --options_json options."""
+    from film_tf.formats import hub  # Standard library only.
+
     if flag_values.options_json is not None and not os.path.isfile(flag_values.options_json):
         raise FileNotFoundError(f"Options file not found: '{flag_values.options_json}'.")
     if flag_values.memory_budget_gb <= 0:
         raise ValueError(f"--memory_budget_gb must be positive, got {flag_values.memory_budget_gb}.")
+    cli_utils.apply_offline(flag_values)
     path = flag_values.model_path
     if path is None:
         return  # The bundled model.
-    if not (os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
+    handle = hub.is_handle(path)
+    if not (handle or os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
         raise FileNotFoundError(f"Model not found: '{path}'.")
     with skip_unused_imports():
         from film_tf.formats import model_io
 
+    if handle:
+        options = model_io.options_from_json(flag_values.options_json) if flag_values.options_json else None
+        model_io.resolve(path, options)
     model_io.describe(path)  # One-line FileNotFoundError / ValueError.

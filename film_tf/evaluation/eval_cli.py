@@ -1,7 +1,8 @@
 r"""`film-eval` / `python -m eval.eval_cli`: evaluates a model on a benchmark TFRecord.
 
     python -m eval.eval_cli --gin_config eval/config/vimeo_90K.gin \
-      --model_path <saved_model dir | official saved_model | .weights.h5 | baseline:average | baseline:dis_flow> \
+      --model_path <saved_model dir | official saved_model | .weights.h5 | film-style (a model handle)
+                    | baseline:average | baseline:dis_flow> [--offline] \
       --output_dir results/vimeo_90K [--save_frames] [--gin_bindings "evaluation.max_examples = 10"]
 
 The gin file binds `evaluation.tfrecord` (the benchmark's triplets, `base@N`),
@@ -64,11 +65,13 @@ def define_flags(fv: flags.FlagValues) -> None:
         "Peak memory for the model; larger frames are interpolated in tiles (default: the Interpolator's).",
         flag_values=fv,
     )
+    cli_utils.define_offline_flag(fv)
 
 
 def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
     if beam_args:
         beam_cli.require_beam()
+    cli_utils.apply_offline(fv)
     from film_tf.evaluation import eval_lib
 
     output_dir = cli_utils.required(fv, "output_dir")

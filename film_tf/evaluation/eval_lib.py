@@ -20,6 +20,7 @@ from film_tf.evaluation.evaluator import EvalResult, Predictor, evaluate_example
 from film_tf.evaluation.metrics import METRICS, check_metrics
 from film_tf.evaluation.predictors import BASELINE_PREFIX, frame_name, load_predictor
 from film_tf.files import write_json_atomic, write_text_atomic
+from film_tf.formats import hub
 
 
 def _json_number(value: float) -> float | None:
@@ -92,7 +93,11 @@ def evaluate_on_beam(
     from film_tf.evaluation.beam_eval import score_on_beam
 
     metrics = check_metrics(metrics)
-    if model_path.startswith(BASELINE_PREFIX) or not os.path.exists(model_path):
+    if hub.is_handle(model_path):
+        from film_tf.formats import model_io
+
+        model_io.resolve(model_path)  # Downloaded (and checked) once, here: the workers read the cache.
+    elif model_path.startswith(BASELINE_PREFIX) or not os.path.exists(model_path):
         load_predictor(model_path)  # the one-line error of an unknown baseline or a missing model, now
     os.makedirs(output_dir, exist_ok=True)
     frames_dir = os.path.join(output_dir, "frames") if save_frames else None

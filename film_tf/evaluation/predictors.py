@@ -10,6 +10,7 @@ import os
 import re
 
 from film_tf.evaluation.evaluator import Predictor
+from film_tf.formats import hub
 
 BASELINE_PREFIX = "baseline:"
 
@@ -17,7 +18,7 @@ BASELINE_PREFIX = "baseline:"
 def load_predictor(model_path: str, memory_budget_gb: float | None = None) -> Predictor:
     """`baseline:average`, `baseline:dis_flow`, or a model for
     `film_tf.runtime.inference.Interpolator` (our SavedModel, an official released
-    SavedModel, or our .weights.h5), which pads to its alignment itself and
+    SavedModel, our .weights.h5, or a model handle such as film-style), which pads to its alignment itself and
     tiles frames too large for `memory_budget_gb` (None: its default)."""
     from film_tf.evaluation.baselines import BASELINES
 
@@ -30,7 +31,7 @@ def load_predictor(model_path: str, memory_budget_gb: float | None = None) -> Pr
                 + "."
             )
         return BASELINES[name]
-    if not os.path.exists(model_path):
+    if not (hub.is_handle(model_path) or os.path.exists(model_path)):
         raise FileNotFoundError(f"Model not found: '{model_path}'.")
     from film_tf.runtime.inference import Interpolator
 

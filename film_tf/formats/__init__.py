@@ -6,6 +6,8 @@
   checkpoint_io.py     tf.train checkpoints and run folders (`<run>/train/`).
   options_io.py        options stored beside weights (`.weights.h5` + JSON, config.gin).
   exported_saved_model.py  film_tf's own SavedModel: its marker, its serving signature.
+  hub.py               model handles (film-style, TF Hub URLs, hf://): downloaded once, cached.
+  downloads.py         hub's downloads: tensorflow_hub's and huggingface_hub's caches, atomic.
   onnx_file.py         reading `.onnx` exports: their options and an onnxruntime function.
 
 May import: `film_tf.model` and the top-level helpers (`film_tf.files`,

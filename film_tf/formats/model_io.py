@@ -26,6 +26,9 @@ Kinds of path (`describe`):
                         its metadata; it runs through onnxruntime
                         (`film_tf.Interpolator`), not as a Keras model.
 
+Every function here also takes a model handle (`film_tf.formats.hub`: `film-style`, a TF
+Hub URL, hf://owner/repo): `resolve` makes it its cached folder, downloaded once.
+
 `load_model(path)` builds `create_model(options)` and loads the weights for
 every kind; the options come from the path (sidecar, marker, config.gin; the
 released configuration for official checkpoints) unless given. The variable
@@ -47,7 +50,7 @@ import os
 
 import keras
 
-from film_tf.formats import checkpoint_io
+from film_tf.formats import checkpoint_io, hub, official_weights
 from film_tf.formats.checkpoint_io import restore_checkpoint  # noqa: F401  (part of this API)
 from film_tf.formats.exported_saved_model import film_tf_metadata_path
 from film_tf.formats.official_weights import load_official_weights, official_variable_specs
@@ -103,8 +106,7 @@ class WeightsSource:
 
 
 # ----------------------------------------------------------------- options
-# model_options, options_from_json, options_from_gin and options_sidecar_path
-# live in film_tf.formats.options_io and are part of this module's API.
+# (model_options, options_from_json, ...: film_tf.formats.options_io)
 
 
 def bundled_model_path() -> str:
@@ -136,6 +138,7 @@ def options_for(path: str | None) -> Options:
     Official checkpoints store none: the released configuration. A
     checkpoint uses the config.gin of its run folder.
     """
+    path = resolve(path)
     kind = describe(path)
     if kind == "bundled":
         bundled_model_path()  # A clear error if it is missing.
@@ -168,6 +171,24 @@ def options_for(path: str | None) -> Options:
 # ------------------------------------------------------------------- kinds
 
 
+def resolve(path: str | None, options: Options | None = None) -> str | None:
+    """`path`, or for a model handle (`hub.is_handle`) its cached folder; a
+    new download must hold a FILM model with `options` (default: its own;
+    official SavedModels: the released configuration) or is removed.
+    Raises ValueError (`hub.DownloadError` among them) in one line."""
+    if not hub.is_handle(path):
+        return path
+    return hub.resolve(path, lambda folder: _check_download(folder, options))
+
+
+def _check_download(folder: str, options: Options | None) -> None:
+    kind = describe(folder)
+    if kind in ("official_saved_model", "official_variables"):
+        official_weights.check_official_shapes(folder, options or Options())
+    elif options is None:
+        options_for(folder)  # Its stored options are readable (the load checks the rest).
+
+
 def _is_checkpoint(path: str) -> bool:
     if os.path.isfile(path + ".index"):
         return os.path.basename(path) != "variables"  # An official variables/variables prefix.
@@ -188,7 +209,7 @@ def describe(path: str | None) -> str:
     """
     if path is None:
         return "bundled"
-    path = os.fspath(path)
+    path = resolve(os.fspath(path))
     if _is_checkpoint(path):
         return "checkpoint"
     if os.path.isfile(path + ".index"):
@@ -220,8 +241,7 @@ def describe(path: str | None) -> str:
 
 
 # ----------------------------------------------------------------- restore
-# restore_checkpoint (film-train and plain TF checkpoints) lives in
-# film_tf.formats.checkpoint_io and is part of this module's API.
+# (restore_checkpoint: film_tf.formats.checkpoint_io)
 
 
 def _check_structure(source: Options, model: keras.Model, path: str) -> None:
@@ -264,6 +284,7 @@ def _load_export(model: keras.Model, path: str) -> None:
 
 
 def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
+    path = resolve(path)
     if kind == "bundled":
         path = bundled_model_path()
         _load_keras_weights(model, path)
@@ -312,6 +333,7 @@ def load_model_and_source(
     `kind` skips the detection (`describe`) and loads `path` as that kind,
     for callers that were told what it is (film-export --run_folder).
     """
+    path = resolve(path, options)
     if kind is None:
         kind = describe(path)
     elif kind == "run_folder" and not os.path.isdir(path):

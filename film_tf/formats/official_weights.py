@@ -95,8 +95,8 @@ def _checkpoint_prefix(path: str) -> str:
     )
 
 
-def read_official_checkpoint(path: str) -> list[np.ndarray]:
-    """Reads the `variables/<N>` tensors of an official checkpoint, in N order."""
+def _official_keys(path: str) -> tuple:
+    """(reader, the `variables/<N>` keys in N order) of an official checkpoint."""
     import tensorflow as tf  # Checkpoint reading only; the model stays backend-neutral.
 
     prefix = _checkpoint_prefix(path)
@@ -113,7 +113,35 @@ def read_official_checkpoint(path: str) -> list[np.ndarray]:
         raise ValueError(
             f"'{prefix}' is not an official FILM checkpoint (no contiguous variables/<N> entries)."
         )
-    return [reader.get_tensor(found[n]) for n in range(len(found))]
+    return reader, [found[n] for n in range(len(found))]
+
+
+def read_official_checkpoint(path: str) -> list[np.ndarray]:
+    """Reads the `variables/<N>` tensors of an official checkpoint, in N order."""
+    reader, keys = _official_keys(path)
+    return [reader.get_tensor(key) for key in keys]
+
+
+def check_official_shapes(path: str, options: Options) -> None:
+    """Checks, from the checkpoint's index alone (no tensor is read), that the
+    official checkpoint at `path` holds exactly the variables of a film_net
+    with `options`, every shape in order.
+
+    Raises:
+      FileNotFoundError: no checkpoint at `path`.
+      ValueError: another number of variables, or the first wrong shape.
+    """
+    reader, keys = _official_keys(path)
+    stored = reader.get_variable_to_shape_map()
+    specs = official_variable_specs(options)
+    if len(keys) != len(specs):
+        raise ValueError(
+            f"the checkpoint holds {len(keys)} variables, a film_net with options {options.to_dict()} "
+            f"has {len(specs)}"
+        )
+    for n, ((name, shape), key) in enumerate(zip(specs, keys)):
+        if tuple(stored[key]) != shape:
+            raise ValueError(f"variable {n} ({name}) has shape {list(stored[key])}, expected {list(shape)}")
 
 
 def load_official_weights(model: keras.Model, path: str) -> None:

@@ -84,6 +84,7 @@ def load_forward(
       a `KerasPasses`. options are the model's (alignment, memory cost).
     """
     execution_choice.check_precision(precision)
+    model_path = model_io.resolve(model_path, options)  # A handle: its folder, checked with `options`.
     kind = model_io.describe(model_path)
     if options is None:
         options = model_io.options_for(model_path)

@@ -171,6 +171,7 @@ def _load(source: str, path: str | None, options=None, use_aux_outputs: bool | N
     """(model, metadata naming its source) from the path given to flag `source`."""
     from film_tf.formats import model_io
 
+    path = model_io.resolve(path, options)  # A model handle: its folder, checked with `options`.
     kind = "run_folder" if source == "run_folder" else model_io.describe(path)
     kinds, what = _SOURCES[source]
     if kind not in kinds:
