@@ -27,10 +27,7 @@ def define_flags(fv: flags.FlagValues) -> None:
         "output_frame", None, "Where to write the middle frame (.png; .jpg for 8-bit RGB).", flag_values=fv
     )
     flags.DEFINE_bool(
-        "list_models",
-        False,
-        "Print the released models --model_path takes by name, and exit.",
-        flag_values=fv,
+        "list_models", False, "List the released models --model_path takes by name.", flag_values=fv
     )
     define_model_flags(fv)
 
