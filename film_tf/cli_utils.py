@@ -253,6 +253,13 @@ def interruptible(message: str = INTERRUPTED) -> Iterator[threading.Event]:
     except KeyboardInterrupt:
         print(message, file=sys.stderr, flush=True)
         sys.exit(130)
+    except Exception:
+        if not cancel.is_set():
+            raise
+        # Ctrl-C landed inside a library that turned it into its own error
+        # (TensorFlow binding a tf.function's inputs): still an interrupt.
+        print(message, file=sys.stderr, flush=True)
+        sys.exit(130)
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)

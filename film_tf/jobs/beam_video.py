@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from film_tf import files
 from film_tf.jobs import beam_options, progress, resume, scene_cuts
 from film_tf.jobs.video_plan import VideoJob, VideoResult, finish_video, prepare_video, say_stderr
 from film_tf.media import video_io
@@ -101,8 +102,7 @@ class _Render:
             lines = [line for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
             line = f"{self.job.chunks[index].name} failed: {lines[0]}"
             path = os.path.join(self.folder, f"{self.job.chunk_file(index)}{ERROR_SUFFIX}")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump({"chunk": index, "error": line}, f)
+            files.write_json_atomic(path, {"chunk": index, "error": line})
 
 
 def _as_dofn(render: _Render) -> Any:
@@ -122,8 +122,10 @@ def _as_dofn(render: _Render) -> Any:
 
 
 def _watch(folder: str, bar: progress.Bar, stop: threading.Event, seen: set[str]) -> None:
-    """Moves `bar` by the frames of each chunk record that appears (polling the work folder)."""
-    while not stop.wait(0.5):
+    """Moves `bar` by the frames of each chunk record that appears (polling the
+    work folder every 0.5 s, and once more when `stop` is set)."""
+    while True:
+        stopping = stop.wait(0.5)
         for name in sorted(os.listdir(folder)):
             if name.endswith(resume.RECORD_SUFFIX) and name not in seen:
                 try:
@@ -133,6 +135,8 @@ def _watch(folder: str, bar: progress.Bar, stop: threading.Event, seen: set[str]
                     continue
                 seen.add(name)
                 bar.update(frames)
+        if stopping:
+            return
 
 
 def run_video_on_beam(
@@ -174,7 +178,7 @@ def run_video_on_beam(
     job = prepare_video(
         input_video, output_video, times_to_interpolate, fps, target_fps=target_fps, multiplier=multiplier,
         scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf, chunk_frames=chunk_frames,
-        job_key=job_key, say=say,
+        job_key=job_key, say=say, progress_bar=progress_bar,
     )  # fmt: skip
     with resume.WorkFolder(output_video, job.identity, loose=True) as work:
         leftovers = resume.remove_stale_temporaries(output_video) + work.cleaned
@@ -203,23 +207,20 @@ def run_video_on_beam(
                 stop.set()
                 watcher.join()
                 bar.close()
-            _raise_first_error(work.path, job, todo)
             done.update(_read_records(work, job, todo))
         records = [done[c.index] for c in job.chunks]
         return finish_video(job, work, records, len([i for i in done if i not in todo]), say)
 
 
-def _raise_first_error(folder: str, job: VideoJob, todo: list[int]) -> None:
-    for index in todo:
-        path = os.path.join(folder, f"{job.chunk_file(index)}{ERROR_SUFFIX}")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                raise ValueError(json.load(f)["error"])
-
-
 def _read_records(work: resume.WorkFolder, job: VideoJob, todo: list[int]) -> dict[int, dict]:
-    """The records the workers wrote for chunks `todo`, checked like a resumed run's."""
-    records = {}
+    """The records the workers wrote for chunks `todo`, checked like a resumed run's.
+
+    Raises:
+      ValueError: the error line of the first chunk without a valid record
+        that failed ("chunk i (input frames a-b) failed: ..."), or, for one
+        that neither failed nor was recorded, a line saying so.
+    """
+    records, missing = {}, []
     for index in todo:
         name = job.chunk_file(index)
         try:
@@ -228,8 +229,19 @@ def _read_records(work: resume.WorkFolder, job: VideoJob, todo: list[int]) -> di
         except (OSError, ValueError):
             record = None
         if record is None or not all(map(work.matches, record["files"])):
-            raise RuntimeError(f"{job.chunks[index].name}: the pipeline finished without its file '{name}'.")
-        records[index] = record
+            missing.append(index)
+        else:
+            records[index] = record
+    for index in missing:
+        path = work.file(job.chunk_file(index) + ERROR_SUFFIX)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                raise ValueError(json.load(f)["error"])
+    if missing:
+        chunk = job.chunks[missing[0]]
+        raise ValueError(
+            f"{chunk.name} failed: the pipeline finished without its file '{job.chunk_file(chunk.index)}'."
+        )
     return records
 
 

@@ -20,7 +20,7 @@ check out, in name order, and deletes the others with their files.
 setting that changes the output): a different job at the same output path
 starts afresh. A lock (`flock`) keeps two runs off one work folder.
 
-Standard library only.
+Standard library only (and `film_tf.files`' atomic writes).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import json
 import os
 import shutil
 from typing import Any
+
+from film_tf import files as files_lib
 
 MANIFEST = "manifest.jsonl"
 RECORD_SUFFIX = ".record.json"
@@ -222,13 +224,11 @@ def record_piece(folder: str, names: list[str], **fields: Any) -> dict[str, Any]
         _fsync(path)
         files.append({"name": name, "size": os.path.getsize(path), "sha256": file_digest(path)})
     record = {**fields, "files": files}
-    target = os.path.join(folder, names[0] + RECORD_SUFFIX)
-    tmp = f"{target}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(record, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
+    with files_lib.atomic_path(os.path.join(folder, names[0] + RECORD_SUFFIX)) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
     return record
 
 

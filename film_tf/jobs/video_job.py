@@ -131,7 +131,7 @@ def run_video(
     job = prepare_video(
         input_video, output_video, times_to_interpolate, fps, target_fps=target_fps, multiplier=multiplier,
         scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf, chunk_frames=chunk_frames,
-        job_key=job_key, say=say,
+        job_key=job_key, say=say, progress_bar=progress_bar,
     )  # fmt: skip
     with resume.WorkFolder(output_video, job.identity) as work:
         leftovers = resume.remove_stale_temporaries(output_video) + work.cleaned

@@ -140,11 +140,14 @@ def prepare_video(
     chunk_frames: int = 120,
     job_key: dict[str, Any] | None = None,
     say: Callable[[str], None] = say_stderr,
+    progress_bar: bool = True,
 ) -> VideoJob:
-    """Checks and plans a video job (the arguments of `video_job.run_video`).
+    """Checks and plans a video job (the arguments of `video_job.run_video`;
+    `progress_bar`: show the bar of the scene-cut pass).
 
     Raises:
-      ValueError: a bad output/codec/rate, or an input with < 2 readable frames.
+      ValueError: a bad output/codec/rate, an input with < 2 readable frames,
+        or a target rate so low that no output frame is left.
     """
     fmt = video_io.check_video_output(output_video, (input_video,), codec, crf)
     rate_mode = target_fps is not None or multiplier is not None
@@ -171,6 +174,8 @@ def prepare_video(
     else:
         plan = SlowMotion(count, times_to_interpolate)
         fps_out, mode = float(fps or fps_in), "slow motion"
+    if plan.num_outputs < 1:
+        raise ValueError(f"{count} frames at {fps_in:g} fps make no frame at {fps_out:g} fps.")
     k, step = plan.depth, 2**plan.depth
     pairs = chunk_plan.pairs_per_chunk(chunk_frames, plan)
     identity = {
@@ -185,7 +190,7 @@ def prepare_video(
     if not rate_mode and info.audio_codecs:
         say(f"note: slow motion drops the audio of '{input_video}' (--target_fps or --multiplier keep it).")
     say(f"{input_video}: {count} frames at {fps_in:g} fps -> {plan.num_outputs} at {fps_out:g} fps ({mode})")
-    cuts = find_cuts(input_video, count, scene_cut_threshold) if k else []
+    cuts = find_cuts(input_video, count, scene_cut_threshold, progress_bar) if k else []
     chunks = chunk_plan.plan_chunks(plan, pairs, cuts)
     return VideoJob(
         input_video, output_video, fmt, plan, rate_mode, fps_in, fps_out, mode, height, width,
@@ -193,11 +198,11 @@ def prepare_video(
     )  # fmt: skip
 
 
-def find_cuts(input_video: str, count: int, threshold: float) -> list[int]:
+def find_cuts(input_video: str, count: int, threshold: float, progress_bar: bool = True) -> list[int]:
     """The scene-cut pairs of the first `count` frames (one decoding pass, with a progress bar)."""
     if threshold <= 0:
         return []
-    bar = progress.bar(count, "finding scene cuts")
+    bar = progress.bar(count, "finding scene cuts", enabled=progress_bar)
     try:
         frames = (bar.step(frame) for frame in video_io.iter_frames(input_video))
         return scene_cuts.find_cuts((f for _, f in zip(range(count), frames)), threshold)
