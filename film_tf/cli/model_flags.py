@@ -166,6 +166,9 @@ def video_model(flag_values, output: str, on_beam: bool):
             flag_values.precision, 8, jit_compile=flag_values.xla
         )
     settings = types.SimpleNamespace(**{name: getattr(flag_values, name) for name in MODEL_FLAGS})
+    for name in ("model_path", "options_json"):  # workers may start in another folder
+        if getattr(settings, name):
+            setattr(settings, name, os.path.abspath(getattr(settings, name)))
     load = functools.partial(make_interpolator, settings, expected_calls=64, precision=precision)
     return load, job_key(flag_values, types.SimpleNamespace(precision=ran))
 
