@@ -67,7 +67,7 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
     checked here: the builder then says what to install."""
     if not beam_args or importlib.util.find_spec("apache_beam") is None:
         return
-    from film_tf.datasets.beam_pipeline import unknown_pipeline_args
+    from film_tf.jobs.beam_options import unknown_pipeline_args
 
     unknown = [a for a in unknown_pipeline_args(beam_args) if a.startswith("--")]
     if unknown:

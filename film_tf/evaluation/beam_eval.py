@@ -117,7 +117,7 @@ def score_on_beam(
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from film_tf.data.tfrecord import existing_shards
-    from film_tf.datasets.beam_pipeline import check_pipeline_args, default_pipeline_args
+    from film_tf.jobs.beam_options import check_pipeline_args, default_pipeline_args
 
     metrics = check_metrics(metrics)
     shards = list(enumerate(existing_shards(tfrecord)))
