@@ -51,8 +51,11 @@ ERROR_SUFFIX = ".error.json"
 def render_chunk(job: VideoJob, index: int, middle: Callable, folder: str) -> dict[str, Any]:
     """Interpolates and encodes chunk `index` of `job` into work folder `folder`; returns its record.
 
-    Decodes input frames chunk.first..chunk.last only; the chunk's last frame
-    is the next chunk's first, so it is written only by the video's last chunk.
+    Decodes input frames chunk.first..chunk.last only (uint8 (H, W, 3), given
+    to `middle` as float32 (H, W, 3) in [0, 1], as the in-process job does);
+    the chunk's last frame is the next chunk's first, so it is written only by
+    the video's last chunk. The record (`resume.record_piece`) is written after
+    the chunk's file is complete under its final name.
     """
     chunk, plan = job.chunks[index], job.plan
     frames = read_frame_range(job.input_video, chunk.first, chunk.last + 1, (job.height, job.width))
