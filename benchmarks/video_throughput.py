@@ -25,18 +25,18 @@ import time
 import numpy as np
 
 
-def make_clip(path: str, seconds: float, fps: int = 25) -> int:
-    """Writes the 640x360 clip; returns its frame count."""
+def make_clip(path: str, seconds: float, fps: int = 25, size: tuple[int, int] = (640, 360)) -> int:
+    """Writes the clip, `size` = (width, height); returns its frame count."""
     import cv2
 
     from benchmarks.clips import sample_clip
     from film_tf.media import video_io
 
     video, _ = video_io.read_video(sample_clip("bigbuckbunny.mp4"))
-    small = [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in video]
+    small = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in video]
     loop = small + small[-2:0:-1]
     count = int(seconds * fps)
-    with video_io.VideoWriter(path, 360, 640, fps) as writer:
+    with video_io.VideoWriter(path, size[1], size[0], fps) as writer:
         for i in range(count):
             writer.add(loop[i % len(loop)].astype(np.float32) / 255)
     return count

@@ -254,8 +254,9 @@ INTERRUPTED = "interrupted; rerun the same command to continue"
 def interruptible(message: str = INTERRUPTED) -> Iterator[threading.Event]:
     """For a long job: yields an Event that Ctrl-C sets, for the job to check
     at every step (so an interrupt that some library swallowed still stops
-    it), and turns the KeyboardInterrupt into `message` on stderr and exit
-    code 130. The previous SIGINT handler is restored after."""
+    it), and turns the KeyboardInterrupt (or any error raised once Ctrl-C was
+    pressed: a library may turn the interrupt into its own) into `message`
+    on stderr and exit code 130. The previous SIGINT handler is restored after."""
     import signal
 
     cancel = threading.Event()
@@ -269,6 +270,13 @@ def interruptible(message: str = INTERRUPTED) -> Iterator[threading.Event]:
     try:
         yield cancel
     except KeyboardInterrupt:
+        print(message, file=sys.stderr, flush=True)
+        sys.exit(130)
+    except Exception:
+        if not cancel.is_set():
+            raise
+        # Ctrl-C landed inside a library that turned it into its own error
+        # (TensorFlow binding a tf.function's inputs): still an interrupt.
         print(message, file=sys.stderr, flush=True)
         sys.exit(130)
     finally:

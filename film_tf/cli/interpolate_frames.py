@@ -9,11 +9,12 @@ Folders write <folder>/interpolated_frames/frame_000.png ... (+ interpolated.mp4
 Outputs: .mp4/.mov (H.264, H.265), .mkv (also VP9), .webm (VP9, VP8), .gif (--codec, --crf).
 Scene cuts (--scene_cut_threshold, 0 disables) are held, not morphed. Run again, an interrupted
 job continues where it stopped; outputs get their final names only when complete.
+A video on Apache Beam (the same frames; any flag not listed is a Beam option):
+  film-interpolate-frames --input_video clip.mp4 --target_fps 60 --output_video smooth.mp4 \
+    --direct_num_workers=2 --direct_running_mode=multi_processing
 """
 
 from __future__ import annotations
-
-import sys
 
 from absl import flags
 
@@ -21,6 +22,7 @@ from film_tf import cli_utils
 from film_tf.cli import model_flags
 from film_tf.cli.model_flags import check_model_flags, define_model_flags, job_key, make_interpolator
 from film_tf.cli_utils import UserError
+from film_tf.datasets import beam_cli
 from film_tf.media import video_formats
 
 MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
@@ -109,51 +111,42 @@ def _check(fv: flags.FlagValues) -> None:
         raise UserError("--boomerang is for --pattern folders.")
 
 
-def _run(fv: flags.FlagValues) -> None:
+def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
     _check(fv)
     check_model_flags(fv)
-    from film_tf.jobs import frame_jobs, video_job
-    from film_tf.media import video_io
+    if beam_args and fv.input_video is None:
+        raise UserError(f"Beam options ({beam_args[0]}) apply to --input_video only.")
+    from film_tf.jobs import frame_jobs, video_command
+
+    if beam_args:
+        beam_cli.require_beam(video_command.BEAM_HINT)
 
     with cli_utils.interruptible() as cancel:
-        common = dict(scene_cut_threshold=fv.scene_cut_threshold, codec=fv.codec, crf=fv.crf,
-                      overlap=fv.overlap, cancel=cancel)  # fmt: skip
         if fv.input_video is not None:
-            output = fv.output_video
-            if output is None or output.lower() in _TRUE:
-                raise UserError("--input_video needs --output_video OUT.mp4.")
-            video_io.check_video_output(output, (fv.input_video,), fv.codec, fv.crf)
-            video_io.open_video(fv.input_video).close()  # Fail before the model loads.
-            precision = model_flags.resumed_precision(fv, [output])
-            interpolator = make_interpolator(fv, expected_calls=64, precision=precision)
-            result = video_job.run_video(
-                fv.input_video, output, fv.times_to_interpolate, fv.fps, interpolator, target_fps=fv.target_fps,
-                multiplier=fv.multiplier, chunk_frames=fv.chunk_frames, job_key=job_key(fv, interpolator), **common,
-            )  # fmt: skip
+            output = video_command.check_paths(fv.input_video, fv.output_video, fv.codec, fv.crf)
+            load, key = model_flags.video_model(fv, output, on_beam=bool(beam_args))
+            result = video_command.run(fv, output, load, key, beam_args, cancel)
             cli_utils.report(result.summary(output))
-        else:
-            video = fv.output_video
-            if video is not None and video.lower() in _TRUE:
-                video = True  # a video in each output folder
-            jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
-            bit_depth = max((job.bit_depth for job in jobs), default=8)
-            resumed = model_flags.resumed_precision(fv, [job.frames_folder for job in jobs])
-            interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)
-            results = frame_jobs.run_folders(
-                jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
-                boomerang=fv.boomerang, job_key=job_key(fv, interpolator), **common,
-            )  # fmt: skip
-            cli_utils.report(frame_jobs.summarize(results))
+            return
+        video = fv.output_video
+        if video is not None and video.lower() in _TRUE:
+            video = True  # a video in each output folder
+        jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
+        bit_depth = max((job.bit_depth for job in jobs), default=8)
+        resumed = model_flags.resumed_precision(fv, [job.frames_folder for job in jobs])
+        interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)
+        results = frame_jobs.run_folders(
+            jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
+            boomerang=fv.boomerang, job_key=job_key(fv, interpolator), scene_cut_threshold=fv.scene_cut_threshold,
+            codec=fv.codec, crf=fv.crf, overlap=fv.overlap, cancel=cancel,
+        )  # fmt: skip
+        cli_utils.report(frame_jobs.summarize(results))
 
 
-def main(argv: list[str]) -> None:
-    """Runs from a command line (program name first)."""
-    cli_utils.run_argv(cli_utils.bare_bool_flag(argv, "output_video"), define_flags, _run)
-
-
-def run_main() -> None:
-    sys.argv = cli_utils.bare_bool_flag(sys.argv, "output_video")
-    cli_utils.run_binary(define_flags, _run, __doc__, fast_exit=True)  # Outputs written: no teardown.
+# Outputs written: no teardown (fast_exit).
+main, run_main = beam_cli.entry_points(
+    define_flags, _run, __doc__, True, lambda argv: cli_utils.bare_bool_flag(argv, "output_video")
+)
 
 
 if __name__ == "__main__":

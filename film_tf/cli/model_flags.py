@@ -141,6 +141,45 @@ def make_interpolator(
     )
 
 
+# The flags `make_interpolator` reads: a picklable copy goes to Beam workers.
+MODEL_FLAGS = ("model_path", "options_json", "memory_budget_gb", "tile_size", "precision", "xla")
+
+
+def video_model(flag_values, output: str, on_beam: bool):
+    """(a no-argument function building the video job's model, the job's
+    `job_key`). In-process the model is built here, once (and the key names
+    the precision it runs in); for Beam the function is a picklable partial
+    that each worker calls once, with the precision decided here for all of
+    them (`--precision auto` as this machine resolves it, or as the job
+    being resumed started), so the workers cannot differ."""
+    import functools
+    import types
+
+    precision = resumed_precision(flag_values, [output])
+    if not on_beam:
+        interpolator = make_interpolator(flag_values, expected_calls=64, precision=precision)
+        return (lambda: interpolator), job_key(flag_values, interpolator)
+    with skip_unused_imports():
+        from film_tf.formats import model_io
+        from film_tf.runtime.execution_choice import resolve_precision
+
+    path = flag_values.model_path
+    if path is not None and model_io.describe(path) in ("film_tf_saved_model", "onnx"):
+        precision, ran = precision or flag_values.precision, "as exported"
+    else:
+        precision = ran = precision or resolve_precision(
+            flag_values.precision, 8, jit_compile=flag_values.xla
+        )
+    settings = types.SimpleNamespace(**{name: getattr(flag_values, name) for name in MODEL_FLAGS})
+    # Workers may start in another folder; a model handle stays a handle (each
+    # worker resolves it from its cache, which the launcher filled on this machine).
+    settings.model_path = _model_path(settings)
+    if settings.options_json:
+        settings.options_json = os.path.abspath(settings.options_json)
+    load = functools.partial(make_interpolator, settings, expected_calls=64, precision=precision)
+    return load, job_key(flag_values, types.SimpleNamespace(precision=ran))
+
+
 def job_key(flag_values, interpolator) -> dict:
     """What a resumed job must share with the run that started it: the model
     and the precision that actually ran (`--precision auto` may resolve

@@ -67,7 +67,7 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
     checked here: the builder then says what to install."""
     if not beam_args or importlib.util.find_spec("apache_beam") is None:
         return
-    from film_tf.datasets.beam_pipeline import unknown_pipeline_args
+    from film_tf.jobs.beam_options import unknown_pipeline_args
 
     unknown = [a for a in unknown_pipeline_args(beam_args) if a.startswith("--")]
     if unknown:
@@ -75,17 +75,23 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
         raise cli_utils.UserError(f"Unknown command line flag '{name}' (--help lists the flags)")
 
 
-def require_beam() -> None:
-    """A one-line UserError saying what to install when Beam is missing."""
+def require_beam(hint: str = INSTALL_HINT) -> None:
+    """A one-line UserError (`hint`) saying what to install when Beam is missing."""
     if importlib.util.find_spec("apache_beam") is None:
-        raise cli_utils.UserError(INSTALL_HINT)
+        raise cli_utils.UserError(hint)
 
 
 def entry_points(
-    define: Callable, run: Callable[[flags.FlagValues, list[str]], None], usage: str | None = None
+    define: Callable,
+    run: Callable[[flags.FlagValues, list[str]], None],
+    usage: str | None = None,
+    fast_exit: bool = False,
+    prepare: Callable[[Sequence[str]], list[str]] = list,
 ) -> tuple[Callable[[Sequence[str]], None], Callable[[], None]]:
-    """`main(argv)` and `run_main()` as in `cli_utils.entry_points`, for a
-    `run(fv, beam_args)` that also takes the Beam pipeline options."""
+    """`main(argv)` and `run_main()` as in `cli_utils.entry_points` (`fast_exit`
+    likewise), for a `run(fv, beam_args)` that also takes the Beam pipeline
+    options; `prepare` rewrites the command line first (e.g.
+    `cli_utils.bare_bool_flag`)."""
     usage = (usage or "") + BEAM_USAGE
 
     def checked_run(fv: flags.FlagValues, beam_args: list[str]) -> None:
@@ -93,12 +99,12 @@ def entry_points(
         run(fv, beam_args)
 
     def main(argv: Sequence[str]) -> None:
-        absl_argv, beam_args = split_argv(argv, define)
+        absl_argv, beam_args = split_argv(prepare(argv), define)
         cli_utils.run_argv(absl_argv, define, lambda fv: checked_run(fv, beam_args))
 
     def run_main() -> None:
-        absl_argv, beam_args = split_argv(sys.argv, define)
+        absl_argv, beam_args = split_argv(prepare(sys.argv), define)
         sys.argv[:] = absl_argv
-        cli_utils.run_binary(define, lambda fv: checked_run(fv, beam_args), usage)
+        cli_utils.run_binary(define, lambda fv: checked_run(fv, beam_args), usage, fast_exit)
 
     return main, run_main

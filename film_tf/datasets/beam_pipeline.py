@@ -12,7 +12,7 @@ one thread per CPU core (`default_pipeline_args`): no network, no runner
 binary to download (Beam's `DirectRunner` may switch to the Prism runner,
 which does). Standard Beam options (`--runner`, `--direct_num_workers`,
 `--direct_running_mode`, Dataflow/Flink/Spark options) are passed through
-untouched.
+untouched (`film_tf.jobs.beam_options`, shared with film-eval and the video job).
 
 Shards are deterministic and identical to the single-process reference
 (`writer.write_tfrecord`): example k, counting kept examples in unit order and
@@ -49,6 +49,13 @@ import sys
 import uuid
 from typing import Any, Callable, Iterable, Sequence
 
+from film_tf.jobs import beam_options
+from film_tf.jobs.beam_options import (  # noqa: F401 (the builders' option handling: one owner, jobs/)
+    check_pipeline_args,
+    default_pipeline_args,
+    unknown_pipeline_args,
+)
+
 INSTALL_HINT = (
     'The dataset builders run on Apache Beam: pip install -e ".[beam]" (or pip install apache-beam).'
 )
@@ -60,57 +67,7 @@ _OWNER_FILE = "owner"  # "<host>\n<pid>\n" of the build writing a temporary fold
 
 def import_beam():
     """`apache_beam`, or an ImportError whose message says what to install (one line)."""
-    try:
-        import apache_beam
-    except ImportError:
-        raise ImportError(INSTALL_HINT) from None
-    return apache_beam
-
-
-def _option_names(args: Sequence[str]) -> set[str]:
-    return {a[2:].split("=", 1)[0].replace("-", "_") for a in args if a.startswith("--")}
-
-
-def default_pipeline_args(args: Sequence[str] = (), num_workers: int = 0) -> list[str]:
-    """`args` plus the defaults for each option they do not set: the in-process
-    `FnApiRunner`, `multi_threading`, `num_workers` workers (0: one per core)."""
-    given = _option_names(args)
-    defaults = []
-    if "runner" not in given:
-        defaults.append("--runner=FnApiRunner")
-    if "direct_num_workers" not in given:
-        defaults.append(f"--direct_num_workers={num_workers}")
-    if "direct_running_mode" not in given:
-        defaults.append("--direct_running_mode=multi_threading")
-    return list(args) + defaults
-
-
-def unknown_pipeline_args(args: Sequence[str]) -> list[str]:
-    """The options in `args` that no Beam options class knows (a typo would
-    otherwise be dropped by Beam with a warning)."""
-    beam = import_beam()
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    parser = beam.options.pipeline_options._BeamArgumentParser(allow_abbrev=False)
-    for cls in _subclasses(PipelineOptions):
-        cls._add_argparse_args(parser)
-    return parser.parse_known_args(list(args))[1]
-
-
-def check_pipeline_args(args: Sequence[str]) -> None:
-    """A ValueError naming any option in `args` that no Beam options class knows."""
-    unknown = unknown_pipeline_args(args)
-    if unknown:
-        raise ValueError(
-            f"Unknown option(s): {' '.join(unknown)} (neither a flag of this binary nor a Beam option)."
-        )
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
+    return beam_options.import_beam(INSTALL_HINT)
 
 
 # ---------------------------------------------------------------- the stages

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Any, Sequence
+from typing import Sequence
 
 from film_tf.evaluation.metrics import METRICS, check_metrics
 
@@ -117,12 +117,12 @@ def score_on_beam(
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from film_tf.data.tfrecord import existing_shards
-    from film_tf.datasets.beam_pipeline import check_pipeline_args, default_pipeline_args
+    from film_tf.jobs import beam_options
 
     metrics = check_metrics(metrics)
     shards = list(enumerate(existing_shards(tfrecord)))
-    args = default_pipeline_args(pipeline_args)
-    check_pipeline_args(args)
+    args = beam_options.default_pipeline_args(pipeline_args)
+    beam_options.check_pipeline_args(args)
     rows_path = os.path.join(work_dir, f".rows-{uuid.uuid4().hex[:12]}.tmp.json")
     max_examples = -1 if max_examples is None else max_examples
     score = _Score(model_path, memory_budget_gb, metrics, frames_dir)
@@ -139,7 +139,7 @@ def score_on_beam(
                 files
                 | "Read" >> beam.FlatMap(_read_shard, beam.pvalue.AsSingleton(offsets), max_examples)
                 | "Spread" >> beam.Reshuffle()
-                | "PredictScore" >> beam.ParDo(_as_dofn(score))
+                | "PredictScore" >> beam.ParDo(beam_options.as_dofn(score))
                 | "AllRows" >> beam.combiners.ToList()
                 | "WriteRows" >> beam.Map(_write_rows, rows_path)
             )
@@ -149,19 +149,3 @@ def score_on_beam(
         if tf.io.gfile.exists(rows_path):
             tf.io.gfile.remove(rows_path)
     return [row for _, row in sorted(rows, key=lambda r: r[0])]
-
-
-def _as_dofn(score: _Score) -> Any:
-    import apache_beam as beam
-
-    class ScoreDoFn(beam.DoFn):
-        def __init__(self, score):
-            self.score = score
-
-        def setup(self):
-            self.score.setup()
-
-        def process(self, item):
-            yield from self.score.process(item)
-
-    return ScoreDoFn(score)

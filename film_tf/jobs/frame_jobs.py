@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 from film_tf import files
 from film_tf.jobs import pipelining, resume, scene_cuts
-from film_tf.jobs.video_job import large_job_warning
+from film_tf.jobs.video_plan import large_job_warning
 from film_tf.media import video_io
 from film_tf.media.image_io import image_info, read_image, write_image
 from film_tf.runtime.recursive import interpolate_recursively, output_length

@@ -10,11 +10,17 @@ folder (a piece a killed run left half written, temporaries) is deleted. The
 final output is published only when complete (temporary name + rename), and
 the work folder is removed after that.
 
+Pieces finished out of order by other processes (the chunks of a Beam job,
+`film_tf.jobs.beam_video`) are recorded each in its own file instead,
+`<piece>.record.json` (`record_piece`, written atomically after the piece):
+a `WorkFolder(..., loose=True)` also keeps every such record whose files
+check out, in name order, and deletes the others with their files.
+
 `job.json` holds the job's identity (the input's size and mtime, every
 setting that changes the output): a different job at the same output path
 starts afresh. A lock (`flock`) keeps two runs off one work folder.
 
-Standard library only.
+Standard library only (and `film_tf.files`' atomic writes).
 """
 
 from __future__ import annotations
@@ -27,7 +33,10 @@ import os
 import shutil
 from typing import Any
 
+from film_tf import files as files_lib
+
 MANIFEST = "manifest.jsonl"
+RECORD_SUFFIX = ".record.json"
 IDENTITY = "job.json"
 LOCK = "lock"
 
@@ -77,6 +86,7 @@ class WorkFolder:
       output: the final output path (file or folder).
       identity: JSON-able description of the job; a folder made for another
         identity is emptied first.
+      loose: also keep the verified `<piece>.record.json` records (`record_piece`).
 
     Attributes:
       path: the folder.
@@ -86,8 +96,9 @@ class WorkFolder:
       cleaned: names deleted as leftovers (a killed run's partial pieces).
     """
 
-    def __init__(self, output: str, identity: dict[str, Any]):
+    def __init__(self, output: str, identity: dict[str, Any], loose: bool = False):
         self.path = work_folder_for(output)
+        self.loose = loose
         self.identity = json.loads(json.dumps(identity))  # normalized, as read back
         self.records: list[dict[str, Any]] = []
         self.resumed = False
@@ -142,20 +153,39 @@ class WorkFolder:
                         record = json.loads(line)
                     except ValueError:
                         break  # the last line of a killed run
-                    if not all(self._matches(entry) for entry in record["files"]):
+                    if not all(self.matches(entry) for entry in record["files"]):
                         break
                     records.append(record)
+        if self.loose:
+            records += self._loose_records()
         keep = {IDENTITY, LOCK, MANIFEST} | {e["name"] for r in records for e in r["files"]}
+        keep |= {r["files"][0]["name"] + RECORD_SUFFIX for r in records if "loose" in r}
         for name in sorted(os.listdir(self.path)):
             if name not in keep:
                 self._remove(name)
                 self.cleaned.append(name)
         # Rewrite the manifest to the verified records (drops a torn last line).
         with open(self.file(MANIFEST), "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(r) + "\n" for r in records)
+            f.writelines(json.dumps(r) + "\n" for r in records if "loose" not in r)
         return records
 
-    def _matches(self, entry: dict[str, Any]) -> bool:
+    def _loose_records(self) -> list[dict[str, Any]]:
+        found = []
+        for name in sorted(os.listdir(self.path)):
+            if not name.endswith(RECORD_SUFFIX):
+                continue
+            try:
+                with open(self.file(name), encoding="utf-8") as f:
+                    record = json.load(f)
+                files = record["files"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # deleted below, with any piece it named
+            if files and files[0]["name"] + RECORD_SUFFIX == name and all(map(self.matches, files)):
+                found.append({**record, "loose": True})
+        return found
+
+    def matches(self, entry: dict[str, Any]) -> bool:
+        """Whether a record's file entry (name, size, sha256) matches the file in the folder."""
         path = self.file(entry["name"])
         return (
             os.path.isfile(path)
@@ -182,6 +212,24 @@ class WorkFolder:
     def remove(self) -> None:
         """Deletes the folder (after the output is published)."""
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def record_piece(folder: str, names: list[str], **fields: Any) -> dict[str, Any]:
+    """Records finished pieces `names` (complete files in work folder `folder`)
+    in `<names[0]>.record.json`, durably and atomically, from any process:
+    the record of a `WorkFolder(..., loose=True)`."""
+    files = []
+    for name in names:
+        path = os.path.join(folder, name)
+        _fsync(path)
+        files.append({"name": name, "size": os.path.getsize(path), "sha256": file_digest(path)})
+    record = {**fields, "files": files}
+    with files_lib.atomic_path(os.path.join(folder, names[0] + RECORD_SUFFIX)) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+    return record
 
 
 def _fsync(path: str) -> None:

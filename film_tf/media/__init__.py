@@ -2,6 +2,7 @@
 
   image_io.py       photos in (8/16-bit PNG, JPEG, EXIF orientation, ...), lossless writes.
   video_io.py       streaming video read/write through ffmpeg, stream copies (audio).
+  video_seek.py     frames start..stop - 1 of a video, frame-exact (a Beam worker's chunk).
   video_formats.py  containers and codecs: which ones are readable and writable.
 
 Knows nothing of the model. May import: the top-level helpers (`film_tf.files`,

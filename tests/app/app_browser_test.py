@@ -35,7 +35,8 @@ EXAMPLES = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "film_tf", "assets", "examples"
 )
 PAIR = [os.path.join(EXAMPLES, "frame_0.png"), os.path.join(EXAMPLES, "frame_1.png")]
-K = 1  # 3 frames: one model call
+K = 4  # 17 frames, 15 model calls: long enough that the second browser queues behind it and
+# the progress bar shows (with one call, a fast CPU finished before either was seen)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -132,3 +132,17 @@ def test_run_binary_fast_exit_skips_teardown_only_when_asked(fast, tf_loaded, fa
     assert result.stdout == "wrote out.png\n" + ("teardown ran\n" if teardown else "")
     if fail:
         assert result.stderr.strip().splitlines()[-1] == "error: Model not found: 'm.h5'."
+
+
+def test_interruptible_turns_ctrl_c_into_exit_130_even_inside_a_library_error(capsys):
+    for error in (KeyboardInterrupt(), TypeError("Binding inputs to tf.function failed")):
+        with pytest.raises(SystemExit) as exit_info:
+            with cli_utils.interruptible() as cancel:
+                cancel.set()  # what the SIGINT handler does first
+                raise error
+        assert exit_info.value.code == 130
+        assert capsys.readouterr().err == "interrupted; rerun the same command to continue\n"
+    # Without Ctrl-C a library error is not an interrupt.
+    with pytest.raises(TypeError, match="tf.function"):
+        with cli_utils.interruptible():
+            raise TypeError("Binding inputs to tf.function failed")

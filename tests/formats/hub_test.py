@@ -284,6 +284,30 @@ def test_every_binary_takes_a_handle_and_offline(server, tmp_path, binary, args)
 
 
 @needs_tfhub
+def test_beam_workers_get_the_handle_not_a_local_path(server, frames, local_middle, tmp_path, monkeypatch):
+    """The model function sent to Beam workers keeps a handle as it is (a
+    relative path would be made absolute) and resolves it from the cache."""
+    from absl import flags
+
+    from film_tf.cli.model_flags import check_model_flags, define_model_flags, video_model
+
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "tfhub"))
+    monkeypatch.setattr(hub, "_resolved", {})
+    url = f"{server.url}/files/tiny.tar.gz"
+    fv = flags.FlagValues()
+    define_model_flags(fv)
+    fv(["prog", f"--model_path={url}", f"--options_json={TINY_OPTIONS}", "--precision=float32"])
+    check_model_flags(fv)  # Downloads, as the launcher does.
+    load, key = video_model(fv, str(tmp_path / "out.mp4"), on_beam=True)
+    assert load.args[0].model_path == url and key["model_path"] == url
+    monkeypatch.setattr(hub, "_resolved", {})  # A worker's fresh process.
+    server.stop()
+    middle = load()(read_image(frames[0]).rgb, read_image(frames[1]).rgb)
+    np.testing.assert_array_equal(to_uint(middle), local_middle)
+    assert server.requests == ["/files/tiny.tar.gz?tf-hub-format=compressed"]
+
+
+@needs_tfhub
 def test_two_processes_downloading_at_once_both_succeed(server, tmp_path):
     url = f"{server.url}/files/slow.tar.gz"
     code = (

@@ -1,0 +1,71 @@
+"""film-interpolate-frames --input_video: the job the binary's flags describe, in-process or on Beam.
+
+The binary (`film_tf.cli.interpolate_frames`) checks its flags and builds the
+model loader (`film_tf.cli.model_flags.video_model`); this module checks the
+paths before the model loads, then runs `video_job.run_video` in this process
+or, given Beam pipeline options, `beam_video.run_video_on_beam` on the runner
+they name. Both write the same output (see `film_tf.jobs.beam_video`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Sequence
+
+from film_tf.jobs.video_plan import VideoResult
+from film_tf.media import video_io
+
+BEAM_HINT = (
+    'film-interpolate-frames runs on Apache Beam when given Beam options: pip install -e ".[beam]" '
+    "(or pip install apache-beam)."
+)
+_TRUE = ("true", "1", "yes")
+
+
+def check_paths(input_video: str, output_video: str | None, codec: str | None, crf: int | None) -> str:
+    """The output path, checked (and the input opened once) before any slow work.
+
+    Raises:
+      ValueError: no output path; the errors of `video_io.check_video_output`
+        and `video_io.open_video` (an unreadable input).
+    """
+    if output_video is None or output_video.lower() in _TRUE:
+        raise ValueError("--input_video needs --output_video OUT.mp4.")
+    video_io.check_video_output(output_video, (input_video,), codec, crf)
+    video_io.open_video(input_video).close()
+    return output_video
+
+
+def run(
+    fv: Any,
+    output_video: str,
+    load_model: Callable[[], Callable],
+    job_key: dict[str, Any],
+    pipeline_args: Sequence[str] = (),
+    cancel: threading.Event | None = None,
+) -> VideoResult:
+    """Runs the video job of film-interpolate-frames' flag values `fv` (read
+    as attributes: input_video, times_to_interpolate, fps, target_fps,
+    multiplier, scene_cut_threshold, codec, crf, chunk_frames, overlap).
+
+    Args:
+      load_model: builds the model (`(x0, x1) -> middle`); called here, or
+        once per Beam worker (then it must be picklable).
+      job_key: the model's part of the resume identity.
+      pipeline_args: Beam options; none: in this process.
+      cancel: Ctrl-C's event (in-process; a Beam run is stopped by the signal itself).
+    """
+    job = dict(
+        target_fps=fv.target_fps, multiplier=fv.multiplier, scene_cut_threshold=fv.scene_cut_threshold,
+        codec=fv.codec, crf=fv.crf, chunk_frames=fv.chunk_frames, job_key=job_key,
+    )  # fmt: skip
+    times, fps = fv.times_to_interpolate, fv.fps
+    if pipeline_args:
+        from film_tf.jobs import beam_video
+
+        return beam_video.run_video_on_beam(fv.input_video, output_video, times, fps, load_model,
+                                            pipeline_args, **job)  # fmt: skip
+    from film_tf.jobs import video_job
+
+    return video_job.run_video(fv.input_video, output_video, times, fps, load_model(), overlap=fv.overlap,
+                               cancel=cancel, **job)  # fmt: skip

@@ -1,0 +1,256 @@
+"""What a video job is, before any frame is interpolated, and how it ends.
+
+`prepare_video` checks the output, reads the input's header and frame count,
+computes the frame-rate plan once for the whole video (`film_tf.jobs.frame_rate`),
+finds the scene cuts (one decoding pass, `film_tf.jobs.scene_cuts`) and cuts the
+job into chunks (`film_tf.jobs.chunk_plan`); `finish_video` joins the finished
+chunks in order, copies the audio and publishes the output. Both the in-process
+job (`film_tf.jobs.video_job.run_video`) and the Beam job
+(`film_tf.jobs.beam_video.run_video_on_beam`) are these two steps around
+their own way of rendering the chunks, so they write the same chunks, the same
+way, and end the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from typing import Any, Callable
+
+from film_tf.jobs import chunk_plan, progress, resume, scene_cuts
+from film_tf.jobs.frame_rate import RatePlan, SlowMotion, plan_rate
+from film_tf.media import video_formats, video_io
+
+# Rough speed of the bundled model on one CPU core pair (benchmarks/RESULTS.md:
+# 640x272 in 0.385 s), for the large-job warning.
+SECONDS_PER_PIXEL = 2.2e-6
+LARGE_JOB_SECONDS = 30 * 60
+
+
+def say_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class VideoResult:
+    """What a video job did.
+
+    Attributes:
+      frames_in: input frames used; frames_out: frames written.
+      fps_out: the output's frame rate; mode: 'slow motion' or 'frame rate'.
+      cuts: scene cuts found (their in-betweens are held frames).
+      streams: what happened to the audio/subtitles (e.g. 'audio copied (aac)').
+      warnings: the warning lines printed (e.g. a truncated input).
+      resumed_chunks: chunks of an interrupted run reused.
+    """
+
+    frames_in: int
+    frames_out: int
+    fps_out: float
+    mode: str
+    cuts: int = 0
+    streams: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    resumed_chunks: int = 0
+
+    def summary(self, output: str) -> str:
+        """The one line a finished job reports."""
+        extra = [f"{self.cuts} scene cut(s)", *self.streams, *(["resumed"] if self.resumed_chunks else [])]
+        return f"wrote {self.frames_out} frames at {self.fps_out:g} fps to {output} ({self.mode}; {', '.join(extra)})"
+
+
+def estimate_seconds(model_calls: int, height: int, width: int) -> float:
+    """A rough duration for `model_calls` middles of (height, width) frames (bundled model, CPU)."""
+    return model_calls * height * width * SECONDS_PER_PIXEL
+
+
+def large_job_warning(model_calls: int, frames_out: int, height: int, width: int) -> str | None:
+    """'warning: ...' with the frame count and time estimate when a job would take over 30 min."""
+    seconds = estimate_seconds(model_calls, height, width)
+    if seconds < LARGE_JOB_SECONDS:
+        return None
+    return (
+        f"warning: a large job: {frames_out} output frames, {model_calls} interpolations of "
+        f"{width}x{height}; about {seconds / 3600:.1f} h on a CPU with the bundled model "
+        "(interrupt and rerun the same command to continue later)."
+    )
+
+
+@dataclasses.dataclass
+class VideoJob:
+    """One video job, planned (picklable: Beam workers get it).
+
+    Attributes:
+      input_video, output_video: the paths.
+      format: the output's `VideoFormat`; chunk_ext / chunk_format: the
+        chunks' extension and (codec, crf) (a gif is assembled from H.264
+        chunks, encoded once at the end).
+      plan: the output plan (`RatePlan` or `SlowMotion`) of the whole video.
+      rate_mode: frame-rate conversion (audio kept) rather than slow motion.
+      fps_in, fps_out, mode: the rates; 'frame rate' or 'slow motion'.
+      height, width: the frames' size.
+      threshold: the scene-cut threshold; cuts: the cut pairs found.
+      chunks: the `chunk_plan.Chunk`s; identity: the job's resume identity.
+      audio_codecs: the input's audio streams; warnings: lines said so far.
+    """
+
+    input_video: str
+    output_video: str
+    format: video_formats.VideoFormat
+    plan: RatePlan | SlowMotion
+    rate_mode: bool
+    fps_in: float
+    fps_out: float
+    mode: str
+    height: int
+    width: int
+    threshold: float
+    cuts: list[int]
+    chunks: list[chunk_plan.Chunk]
+    identity: dict[str, Any]
+    audio_codecs: list[str]
+    warnings: list[str]
+
+    @property
+    def chunk_ext(self) -> str:
+        return ".mkv" if self.format.codec == "gif" else self.format.extension
+
+    @property
+    def chunk_format(self) -> tuple[str, int]:
+        return ("h264", 0) if self.format.codec == "gif" else (self.format.codec, self.format.crf)
+
+    def chunk_file(self, index: int) -> str:
+        """The name of chunk `index`'s video in the work folder."""
+        return f"chunk_{index:05d}{self.chunk_ext}"
+
+
+def prepare_video(
+    input_video: str,
+    output_video: str,
+    times_to_interpolate: int,
+    fps: float | None,
+    *,
+    target_fps: float | None = None,
+    multiplier: float | None = None,
+    scene_cut_threshold: float = scene_cuts.DEFAULT_THRESHOLD,
+    codec: str | None = None,
+    crf: int | None = None,
+    chunk_frames: int = 120,
+    job_key: dict[str, Any] | None = None,
+    say: Callable[[str], None] = say_stderr,
+    progress_bar: bool = True,
+) -> VideoJob:
+    """Checks and plans a video job (the arguments of `video_job.run_video`;
+    `progress_bar`: show the bar of the scene-cut pass).
+
+    Raises:
+      ValueError: a bad output/codec/rate, an input with < 2 readable frames,
+        or a target rate so low that no output frame is left.
+    """
+    fmt = video_io.check_video_output(output_video, (input_video,), codec, crf)
+    rate_mode = target_fps is not None or multiplier is not None
+    info = video_io.probe_video(input_video)
+    warnings: list[str] = []
+    with video_io.open_video(input_video) as reader:
+        (height, width), count, fps_in, expected = (
+            reader.shape,
+            reader.num_images,
+            reader.fps,
+            reader.expected_frames,
+        )
+    if count < 2:
+        raise ValueError(f"'{input_video}' has {max(count, 0)} readable frame(s); at least 2 are needed.")
+    if expected and count < expected - max(2, 0.05 * expected):
+        warnings.append(
+            f"warning: '{input_video}' ended early: {count} frames readable of the "
+            f"{expected} its duration announces (truncated or damaged?); using those."
+        )
+        say(warnings[-1])
+    if rate_mode:
+        plan = plan_rate(fps_in, count, target_fps, multiplier)
+        fps_out, mode = float(plan.out_fps), "frame rate"
+    else:
+        plan = SlowMotion(count, times_to_interpolate)
+        fps_out, mode = float(fps or fps_in), "slow motion"
+    if plan.num_outputs < 1:
+        raise ValueError(f"{count} frames at {fps_in:g} fps make no frame at {fps_out:g} fps.")
+    k, step = plan.depth, 2**plan.depth
+    pairs = chunk_plan.pairs_per_chunk(chunk_frames, plan)
+    identity = {
+        "input": resume.input_identity(input_video), "output": os.path.abspath(output_video),
+        "mode": mode, "depth": k, "fps_out": fps_out, "frames": count, "threshold": scene_cut_threshold,
+        "codec": fmt.codec, "crf": fmt.crf, "pairs_per_chunk": pairs, "key": job_key or {},
+    }  # fmt: skip
+    calls = sum(1 for i in range(plan.last_index + 1) if i % step and plan.keep(i)) if k else 0
+    if k and (warning := large_job_warning(calls, plan.num_outputs, height, width)):
+        say(warning)
+        warnings.append(warning)
+    if not rate_mode and info.audio_codecs:
+        say(f"note: slow motion drops the audio of '{input_video}' (--target_fps or --multiplier keep it).")
+    say(f"{input_video}: {count} frames at {fps_in:g} fps -> {plan.num_outputs} at {fps_out:g} fps ({mode})")
+    cuts = find_cuts(input_video, count, scene_cut_threshold, progress_bar) if k else []
+    chunks = chunk_plan.plan_chunks(plan, pairs, cuts)
+    return VideoJob(
+        input_video, output_video, fmt, plan, rate_mode, fps_in, fps_out, mode, height, width,
+        scene_cut_threshold, cuts, chunks, identity, list(info.audio_codecs), warnings,
+    )  # fmt: skip
+
+
+def find_cuts(input_video: str, count: int, threshold: float, progress_bar: bool = True) -> list[int]:
+    """The scene-cut pairs of the first `count` frames (one decoding pass, with a progress bar)."""
+    if threshold <= 0:
+        return []
+    bar = progress.bar(count, "finding scene cuts", enabled=progress_bar)
+    try:
+        frames = (bar.step(frame) for frame in video_io.iter_frames(input_video))
+        return scene_cuts.find_cuts((f for _, f in zip(range(count), frames)), threshold)
+    finally:
+        bar.close()
+
+
+def _join_chunks(work: resume.WorkFolder, names: list[str], fmt: video_formats.VideoFormat) -> str:
+    """One video of the chunks, in the output's format, in the work folder."""
+    joined = work.file(f"joined{fmt.extension}")
+    if len(names) == 1 and fmt.codec != "gif":
+        os.replace(work.file(names[0]), joined)
+        return joined
+    listing = work.file("concat.txt")
+    with open(listing, "w", encoding="utf-8") as f:
+        f.writelines(f"file '{name}'\n" for name in names)
+    encode = fmt.encoder_args() if fmt.codec == "gif" else ["-c", "copy"]
+    if fmt.extension in (".mp4", ".mov") and fmt.codec != "gif":
+        encode += ["-movflags", "+faststart"]
+    command = [video_io.ensure_ffmpeg(), "-v", "error", "-nostdin", "-y", "-f", "concat", "-safe", "0",
+               "-i", listing, *encode, joined]  # fmt: skip
+    result = subprocess.run(command, capture_output=True)
+    if result.returncode != 0:
+        lines = result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        raise RuntimeError(f"ffmpeg could not join the chunks in '{work.path}': {lines[-1]}")
+    return joined
+
+
+def finish_video(
+    job: VideoJob, work: resume.WorkFolder, records: list[dict], resumed: int, say: Callable[[str], None]
+) -> VideoResult:
+    """Joins the chunks of `records` (one per chunk, in order), adds the
+    input's audio (frame-rate conversion) and publishes the output; removes
+    the work folder."""
+    names = [r["files"][0]["name"] for r in records]
+    total_cuts = sum(r["cuts"] for r in records)
+    frames_out = sum(r["frames"] for r in records)
+    joined = _join_chunks(work, names, job.format)
+    streams = video_io.copy_streams(
+        joined, job.input_video, job.output_video, audio=job.rate_mode, subtitles=job.rate_mode
+    )
+    if job.rate_mode and job.audio_codecs and not any(s.startswith("audio") for s in streams):
+        say(f"note: {job.format.extension} holds no audio; the audio of '{job.input_video}' is dropped.")
+    work.remove()
+    if job.threshold > 0:
+        say(
+            f"scene cuts: {total_cuts} (threshold {job.threshold:g}; their in-betweens hold the earlier frame)"
+        )
+    return VideoResult(
+        job.plan.num_frames, frames_out, job.fps_out, job.mode, total_cuts, streams, job.warnings, resumed
+    )

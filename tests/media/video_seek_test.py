@@ -1,0 +1,48 @@
+"""film_tf.media.video_seek: a frame range, frame-exact, equal to what the streaming reader yields."""
+
+import numpy as np
+import pytest
+
+from film_tf.media import video_io
+from film_tf.media.video_seek import read_frame_range
+from tests.conftest import sample_clip
+
+
+@pytest.mark.parametrize("name, ranges", [("bikes.mp4", [(0, 1), (29, 31), (97, 100), (247, 250)]),
+                                          ("carphone_pristine.mp4", [(0, 5), (60, 61), (115, 120)])])  # fmt: skip
+def test_ranges_equal_the_streaming_readers_frames(name, ranges):
+    path = sample_clip(name)
+    with video_io.open_video(path) as reader:
+        shape = reader.shape
+    every = np.stack(list(video_io.iter_frames(path)))
+    for start, stop in ranges:
+        frames = np.stack(list(read_frame_range(path, start, stop, shape)))
+        assert frames.shape == (stop - start, *shape, 3) and frames.dtype == np.uint8
+        np.testing.assert_array_equal(frames, every[start:stop])
+        # Neighbouring frames differ: a range off by one frame would not pass.
+        if start > 0:
+            assert not np.array_equal(frames[0], every[start - 1])
+
+
+def test_a_written_clip_in_each_container(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (12, 48, 64, 3)).astype(np.float32) / 255
+    for ext in (".mp4", ".webm", ".mkv"):
+        path = str(tmp_path / f"clip{ext}")
+        with video_io.VideoWriter(path, 48, 64, fps=24) as writer:
+            for frame in frames:
+                writer.add(frame)
+        every = np.stack(list(video_io.iter_frames(path)))
+        assert len(every) == 12
+        np.testing.assert_array_equal(np.stack(list(read_frame_range(path, 5, 9, (48, 64)))), every[5:9])
+
+
+def test_a_range_past_the_end_and_bad_ranges_are_one_line(tmp_path):
+    path = sample_clip("carphone_pristine.mp4")
+    with pytest.raises(ValueError, match=r"has only 2 frames from frame 118 \(wanted 5\)\.$"):
+        list(read_frame_range(path, 118, 123, (144, 176)))
+    for start, stop in ((3, 3), (-1, 2)):
+        with pytest.raises(ValueError, match="needs 0 <= start < stop"):
+            list(read_frame_range(path, start, stop, (144, 176)))
+    with pytest.raises(FileNotFoundError, match="Video not found"):
+        list(read_frame_range(str(tmp_path / "none.mp4"), 0, 2, (144, 176)))
