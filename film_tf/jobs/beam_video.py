@@ -58,7 +58,14 @@ def render_chunk(job: VideoJob, index: int, middle: Callable, folder: str) -> di
     the chunk's file is complete under its final name.
     """
     chunk, plan = job.chunks[index], job.plan
-    frames = read_frame_range(job.input_video, chunk.first, chunk.last + 1, (job.height, job.width))
+    frames = read_frame_range(
+        job.input_video,
+        chunk.first,
+        chunk.last + 1,
+        (job.height, job.width),
+        fps=job.fps_in,
+        digests=job.digests,
+    )
     cuts = set(job.cuts)
     pairs = iter(range(chunk.first, chunk.last))
 
@@ -166,6 +173,7 @@ def run_video_on_beam(
         fps,
         say=say,
         progress_bar=progress_bar,
+        digests=True,  # Workers seek by time and match frames by digest (media.video_seek).
         **plan_options,
     )
     with resume.WorkFolder(output_video, job.identity, loose=True) as work:

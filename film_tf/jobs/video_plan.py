@@ -22,6 +22,7 @@ from typing import Any, Callable
 from film_tf.jobs import chunk_plan, progress, resume, scene_cuts
 from film_tf.jobs.frame_rate import RatePlan, SlowMotion, plan_rate
 from film_tf.media import video_formats, video_io
+from film_tf.media.video_seek import frame_digest
 
 # Rough speed of the bundled model on one CPU core pair (benchmarks/RESULTS.md:
 # 640x272 in 0.385 s), for the large-job warning.
@@ -94,6 +95,9 @@ class VideoJob:
       threshold: the scene-cut threshold; cuts: the cut pairs found.
       chunks: the `chunk_plan.Chunk`s; identity: the job's resume identity.
       audio_codecs: the input's audio streams; warnings: lines said so far.
+      digests: `video_seek.frame_digest` of every input frame, from the
+        launcher's decoding pass (for Beam: workers seek by time and match
+        frames by digest), or None.
     """
 
     input_video: str
@@ -112,6 +116,7 @@ class VideoJob:
     identity: dict[str, Any]
     audio_codecs: list[str]
     warnings: list[str]
+    digests: list[bytes] | None = None
 
     @property
     def chunk_ext(self) -> str:
@@ -141,9 +146,11 @@ def prepare_video(
     job_key: dict[str, Any] | None = None,
     say: Callable[[str], None] = say_stderr,
     progress_bar: bool = True,
+    digests: bool = False,
 ) -> VideoJob:
     """Checks and plans a video job (the arguments of `video_job.run_video`;
-    `progress_bar`: show the bar of the scene-cut pass).
+    `progress_bar`: show the bar of the scene-cut pass; `digests`: also
+    compute every frame's digest in that pass, `VideoJob.digests`).
 
     Raises:
       ValueError: a bad output/codec/rate, an input with < 2 readable frames,
@@ -190,24 +197,41 @@ def prepare_video(
     if not rate_mode and info.audio_codecs:
         say(f"note: slow motion drops the audio of '{input_video}' (--target_fps or --multiplier keep it).")
     say(f"{input_video}: {count} frames at {fps_in:g} fps -> {plan.num_outputs} at {fps_out:g} fps ({mode})")
-    cuts = find_cuts(input_video, count, scene_cut_threshold, progress_bar) if k else []
+    cuts, frame_digests = (
+        scan_frames(input_video, count, scene_cut_threshold, progress_bar, digests) if k else ([], None)
+    )
     chunks = chunk_plan.plan_chunks(plan, pairs, cuts)
     return VideoJob(
         input_video, output_video, fmt, plan, rate_mode, fps_in, fps_out, mode, height, width,
-        scene_cut_threshold, cuts, chunks, identity, list(info.audio_codecs), warnings,
+        scene_cut_threshold, cuts, chunks, identity, list(info.audio_codecs), warnings, frame_digests,
     )  # fmt: skip
 
 
-def find_cuts(input_video: str, count: int, threshold: float, progress_bar: bool = True) -> list[int]:
-    """The scene-cut pairs of the first `count` frames (one decoding pass, with a progress bar)."""
-    if threshold <= 0:
-        return []
-    bar = progress.bar(count, "finding scene cuts", enabled=progress_bar)
+def scan_frames(
+    input_video: str, count: int, threshold: float, progress_bar: bool = True, digests: bool = False
+) -> tuple[list[int], list[bytes] | None]:
+    """(the scene-cut pairs, with `digests` the `frame_digest` of each frame,
+    else None) of the first `count` frames: one decoding pass, with a
+    progress bar; none when there is nothing to find."""
+    if threshold <= 0 and not digests:
+        return [], None
+    found: list[bytes] = []
+    bar = progress.bar(
+        count, "finding scene cuts" if threshold > 0 else "reading frames", enabled=progress_bar
+    )
     try:
-        frames = (bar.step(frame) for frame in video_io.iter_frames(input_video))
-        return scene_cuts.find_cuts((f for _, f in zip(range(count), frames)), threshold)
+        frames = (bar.step(frame) for _, frame in zip(range(count), video_io.iter_frames(input_video)))
+        if digests:
+            frames = (found.append(frame_digest(frame)) or frame for frame in frames)
+        if threshold > 0:
+            cuts = scene_cuts.find_cuts(frames, threshold)
+        else:
+            cuts = []
+            for _ in frames:  # Read them all, for the digests.
+                pass
     finally:
         bar.close()
+    return cuts, found if digests else None
 
 
 def _join_chunks(work: resume.WorkFolder, names: list[str], fmt: video_formats.VideoFormat) -> str:
