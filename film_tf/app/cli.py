@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
 
 from absl import flags
@@ -84,6 +85,9 @@ def _run(fv: flags.FlagValues) -> None:
     # Before Gradio loads: no analytics or version checks, nothing from the Hub.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if os.environ["HF_HUB_OFFLINE"] == "1" and "huggingface_hub.constants" in sys.modules:
+        # Imported by the default model's download: it read HF_HUB_OFFLINE then.
+        sys.modules["huggingface_hub.constants"].HF_HUB_OFFLINE = True
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own startup requests
     root = tempfile.mkdtemp(prefix="film-app-")

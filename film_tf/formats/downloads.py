@@ -264,8 +264,14 @@ def fetch_hf(handle: str) -> tuple[str, bool, Callable[[], None]]:
         constants.HF_HUB_CACHE, file_download.repo_folder_name(repo_id=repo_id, repo_type="model")
     )
 
+    existed = os.path.isdir(storage)  # Other revisions, subfolders or tools' files: never evicted.
+    snapshot = ""
+
     def evict() -> None:
-        shutil.rmtree(storage, ignore_errors=True)
+        if not existed:
+            shutil.rmtree(storage, ignore_errors=True)
+        elif snapshot:  # Only what this download added: its snapshot's links (blobs stay).
+            shutil.rmtree(os.path.join(snapshot, subfolder) if subfolder else snapshot, ignore_errors=True)
 
     fresh = False
     try:
@@ -277,8 +283,7 @@ def fetch_hf(handle: str) -> tuple[str, bool, Callable[[], None]]:
             with _quiet_logs(), _hf_bars(_import("huggingface_hub.utils", handle)):
                 snapshot = hub.snapshot_download(repo_id, allow_patterns=patterns)
         except Exception as e:  # No network, no such repository, a gated one.
-            if not os.path.isdir(os.path.join(storage, "snapshots")):
-                evict()  # Nothing usable: no stray refs or tree cache of a failed handle.
+            evict()  # A repository folder this attempt created: no stray refs or tree cache.
             raise failed(handle, _hf_reason(e)) from None
         fresh = True
     folder = os.path.join(snapshot, subfolder) if subfolder else snapshot

@@ -31,6 +31,7 @@ downloads themselves: `film_tf.formats.downloads`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Callable
 
 from film_tf.formats.downloads import (  # noqa: F401  (DownloadError, offline: part of this API)
@@ -84,8 +85,12 @@ RELEASED = {
 
 
 def is_handle(path) -> bool:
-    """True for a short name, an http(s) URL or an hf:// handle (cheap: no imports)."""
-    return isinstance(path, str) and (path in RELEASED or path.startswith((*URL_PREFIXES, HF_PREFIX)))
+    """True for a short name, an http(s) URL or an hf:// handle (cheap: no
+    imports). A file or folder named like a short name (./film-l1/) is that
+    local path, not the download."""
+    if not isinstance(path, str):
+        return False
+    return (path in RELEASED and not os.path.exists(path)) or path.startswith((*URL_PREFIXES, HF_PREFIX))
 
 
 def list_models() -> str:
@@ -105,24 +110,27 @@ def resolve(handle: str, verify: Callable[[str], None] | None = None) -> str:
 
     Args:
       handle: a short name, URL or hf:// handle (`is_handle`).
-      verify: called with the folder of a fresh download; raising ValueError
-        or FileNotFoundError there removes it from the cache.
+      verify: called with the folder once per process, cached or not (a
+        download interrupted between its rename and its check, or one that
+        another tool cached, is checked too); raising ValueError or
+        FileNotFoundError there refuses it, and removes a fresh download
+        from the cache.
 
     Raises:
       DownloadError: it could not be downloaded, or offline and not cached.
-      ValueError: the download is not a FILM model (removed from the cache).
+      ValueError: the folder is not a FILM model.
     """
     target = RELEASED[handle].handle if handle in RELEASED else handle
     if target not in _resolved:
         fetch = fetch_hf if target.startswith(HF_PREFIX) else fetch_tfhub
         folder, fresh, evict = fetch(target)
-        if fresh and verify is not None:
+        if verify is not None:
             try:
                 verify(folder)
             except (ValueError, FileNotFoundError) as e:
-                evict()
-                raise ValueError(
-                    f"'{handle}' is not a FILM model ({error_line(e)}); removed the download from the cache."
-                ) from None
+                if fresh:
+                    evict()
+                done = "removed the download from the cache" if fresh else f"its cached copy is {folder}"
+                raise ValueError(f"'{handle}' is not a FILM model ({error_line(e)}); {done}.") from None
         _resolved[target] = folder
     return _resolved[target]

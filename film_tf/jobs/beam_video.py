@@ -101,12 +101,18 @@ class _Render:
     def __init__(self, job: VideoJob, folder: str, load_model: Callable[[], Callable]):
         self.job, self.folder, self.load_model = job, folder, load_model
         self.middle = None
+        self.setup_error: Exception | None = None
 
     def setup(self) -> None:
-        self.middle = self.load_model()  # once per worker
+        try:
+            self.middle = self.load_model()  # once per worker
+        except Exception as error:  # noqa: BLE001 (Beam would end the run with the worker's traceback)
+            self.setup_error = error  # Each chunk of this worker reports it, in one line.
 
     def process(self, index: int):
         try:
+            if self.setup_error is not None:
+                raise self.setup_error
             yield render_chunk(self.job, index, self.middle, self.folder)
         except Exception as error:  # noqa: BLE001 (one line for the user, after the other chunks)
             lines = [line for line in str(error).splitlines() if line.strip()] or [type(error).__name__]

@@ -15,7 +15,8 @@ rawvideo rgb24, `-vsync vfr`; tests/media/video_seek_test.py). Two ways:
   index. Where matching fails (`start` not found near its time, or a frame
   that differs), reading goes on by index from the first frame not yet
   yielded, so both ways give the same frames.
-- By index (no digests, or the fallback): ffmpeg's `select` filter passes
+- By index (no digests, or the fallback; checked against the digests where
+  there are some): ffmpeg's `select` filter passes
   decoded frames n with start <= n < stop and drops the others before they
   are converted to RGB or piped. ffmpeg still decodes every frame before
   `start` (hundreds of frames/s at 640x360 on one core), so reading chunk i
@@ -28,6 +29,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import subprocess
+import tempfile
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -86,8 +88,13 @@ def read_frame_range(
             yield frame
     if stats is not None:
         stats.update(seek_frames=first - start, index_frames=stop - first)
-    if first < stop:
-        yield from _by_index(path, first, stop, shape)
+    for n, frame in enumerate(_by_index(path, first, stop, shape) if first < stop else (), first):
+        if digests is not None and len(digests) > n and frame_digest(frame) != digests[n]:
+            # Both ways must give what the launcher decoded: never a frame of another index.
+            raise ValueError(
+                f"frame {n} of '{path}' decodes differently from the first pass (its timestamps?)."
+            )
+        yield frame
 
 
 class _Decoder:
@@ -97,7 +104,10 @@ class _Decoder:
 
     def __init__(self, command: list[str], shape: tuple[int, int]):
         self._shape = shape
-        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # ffmpeg's messages go to a file: a pipe nobody reads while frames are
+        # read would fill up on a damaged stream and block ffmpeg (and us).
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log)
 
     def frames(self) -> Iterator[np.ndarray]:
         height, width = self._shape
@@ -109,7 +119,10 @@ class _Decoder:
         stopped = self._proc.poll() is None
         if stopped:
             self._proc.kill()
-        _, log = self._proc.communicate()
+        self._proc.communicate()
+        self._log.seek(0)
+        log = self._log.read()
+        self._log.close()
         return "" if stopped or not self._proc.returncode else _last_line(log)
 
 

@@ -452,7 +452,10 @@ def test_hf_handle_downloads_from_an_endpoint_once(frames, local_middle, tmp_pat
     tiny = _folder_files(os.path.join(TINY, "variables"), "variables/")
     other = tmp_path / "other"
     _saved_model(str(other), [np.zeros((3, 3), np.float32)])
-    endpoint = HfServer({"film-test/tiny": tiny, "film-test/other": _folder_files(str(other))})
+    two = {**{f"tiny/{k}": v for k, v in tiny.items()}, **_folder_files(str(other), "other/")}
+    endpoint = HfServer(
+        {"film-test/tiny": tiny, "film-test/other": _folder_files(str(other)), "film-test/two": two}
+    )
     env = _env(tmp_path, HF_ENDPOINT=endpoint.url)
     try:
         result = interpolate("hf://film-test/tiny", frames, tmp_path / "first.png", env)
@@ -470,8 +473,15 @@ def test_hf_handle_downloads_from_an_endpoint_once(frames, local_middle, tmp_pat
             }[name]
             assert re.fullmatch(expected, lines[0]), lines[0]
             assert not (tmp_path / "hf" / "hub" / f"models--film-test--{name}").exists()
+        # A foreign subfolder is removed alone: the repository's FILM subfolder stays cached.
+        assert interpolate("hf://film-test/two/tiny", frames, tmp_path / "two.png", env).returncode == 0
+        result = interpolate("hf://film-test/two/other", frames, tmp_path / "two_other.png", env)
+        assert result.returncode == 2 and "removed the download from the cache" in result.stderr
     finally:
         endpoint.stop()
+    result = interpolate("hf://film-test/two/tiny", frames, tmp_path / "two_again.png", env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    np.testing.assert_array_equal(np.asarray(PilImage.open(tmp_path / "two_again.png")), local_middle)
     np.testing.assert_array_equal(np.asarray(PilImage.open(tmp_path / "first.png")), local_middle)
     result = interpolate("hf://film-test/tiny", frames, tmp_path / "second.png", env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -524,6 +534,13 @@ def test_released_table():
         == "https://h/x.tar.gz?a=1&tf-hub-format=compressed"
     )
     assert not hub.is_handle("film_net/Style/saved_model") and not hub.is_handle(None)
+
+
+def test_a_local_folder_named_like_a_released_model_is_that_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert hub.is_handle("film-l1")
+    os.makedirs("film-l1/variables")
+    assert not hub.is_handle("film-l1") and hub.is_handle("film-vgg")
 
 
 def test_list_models_prints_the_table():

@@ -227,3 +227,20 @@ def test_a_failing_chunk_is_one_line_naming_it_and_the_others_are_kept(clip, tmp
     result = beam_video.run_video_on_beam(str(source), str(out), 0, None, good, [], say=said.append, **JOB)
     assert "resuming: 3 of 4 chunks already done." in said and result.resumed_chunks == 3
     np.testing.assert_array_equal(decode(out), decode(reference))
+
+
+def unloadable_model():
+    """A `load_model` that fails on the worker, as a missing or foreign model does."""
+    raise ValueError("Model not found: '/nowhere/saved_model'.\n  (details)")
+
+
+def test_a_model_that_fails_to_load_on_a_worker_is_one_line(clip, tmp_path):
+    """Beam would end the run with the worker's traceback; each chunk reports the load error."""
+    source, _, _ = clip
+    out = tmp_path / "beam.mp4"
+    with pytest.raises(ValueError) as error:
+        beam_video.run_video_on_beam(
+            str(source), str(out), 0, None, unloadable_model, [], say=lambda _: None, **JOB
+        )
+    assert str(error.value) == "chunk 0 (input frames 0-4) failed: Model not found: '/nowhere/saved_model'."
+    assert not out.exists()

@@ -1,5 +1,7 @@
 """film_tf.media.video_seek: a frame range, frame-exact, equal to what the streaming reader yields."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -76,7 +78,8 @@ def test_a_time_seek_matched_by_digest_gives_the_same_frames(name, ranges):
 def test_a_time_seek_in_each_container_and_in_a_still_scene(tmp_path):
     """A still scene (90 equal frames, lossless) is where a time seek's frames
     match the wrong indices: the digests of the first moving frame differ, and
-    reading goes on by index from there; wrong digests read all by index."""
+    reading goes on by index from there. A wrong rate (a seek past the video)
+    reads all by index, still checked: digests that do not fit are an error."""
     rng = np.random.default_rng(1)
     frames = np.concatenate([np.full((90, 48, 64, 3), 0.5, np.float32),
                              rng.integers(0, 256, (30, 48, 64, 3)).astype(np.float32) / 255])  # fmt: skip
@@ -87,17 +90,20 @@ def test_a_time_seek_in_each_container_and_in_a_still_scene(tmp_path):
                 writer.add(frame)
         every, digests = _every_frame_and_digests(path)
         assert len(every) == 120
-        for (start, stop), digest_list, expected in (
-            ((100, 112), digests, {"seek_frames": 12, "index_frames": 0}),
-            ((60, 100), digests, None),  # Still frames 60..89, then moving ones.
-            ((100, 112), [b"?" * 16] * 120, {"seek_frames": 0, "index_frames": 12}),
+        for (start, stop), fps, expected in (
+            ((100, 112), 24, {"seek_frames": 12, "index_frames": 0}),
+            ((60, 100), 24, None),  # Still frames 60..89, then moving ones.
+            ((100, 112), 10, {"seek_frames": 0, "index_frames": 12}),  # 100 / 10 s is past the end
         ):
             stats = {}
-            got = list(
-                read_frame_range(path, start, stop, (48, 64), fps=24, digests=digest_list, stats=stats)
-            )
+            got = list(read_frame_range(path, start, stop, (48, 64), fps=fps, digests=digests, stats=stats))
             np.testing.assert_array_equal(np.stack(got), every[start:stop], err_msg=f"{ext} {start}..{stop}")
             if expected is not None:
                 assert stats == expected, ext
             else:  # A lossless still scene decodes to equal frames: matched in it, by index after it.
                 assert stats["seek_frames"] + stats["index_frames"] == stop - start, ext
+        wrong = [b"?" * 16] * 120
+        with pytest.raises(
+            ValueError, match=rf"^frame 100 of '{re.escape(path)}' decodes differently from the first"
+        ):
+            list(read_frame_range(path, 100, 112, (48, 64), fps=24, digests=wrong))
