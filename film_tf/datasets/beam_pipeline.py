@@ -62,6 +62,7 @@ INSTALL_HINT = (
 # Errors raised by `encode`/`expand` that are the user's to fix: re-raised as they are.
 _TRIPLET_ERRORS = (ValueError, OSError)
 _ERROR_FILE = "error.pickle"
+_KEPT_FILE = "kept"  # the examples the units produced, counted apart from the shards
 _OWNER_FILE = "owner"  # "<host>\n<pid>\n" of the build writing a temporary folder
 
 
@@ -203,6 +204,13 @@ def build_pipeline(
     _ = counts_per_shard | "WriteCount" >> beam.Map(
         lambda kv: _write_text(os.path.join(tmp_dir, f"count-{kv[0]}"), str(kv[1]).encode())
     )
+    # The same examples counted on a branch of their own: `write_examples`
+    # publishes nothing if the shards hold fewer (a runner that dropped some).
+    _ = (
+        examples
+        | "CountKept" >> beam.combiners.Count.Globally()
+        | "WriteKept" >> beam.Map(lambda n: _write_text(os.path.join(tmp_dir, _KEPT_FILE), str(n).encode()))
+    )
     _ = (
         encoded.error
         | "FirstError" >> beam.combiners.Top.Smallest(1, key=lambda e: e[0])  # [] when none
@@ -272,6 +280,13 @@ def write_examples(
         for i in range(len(names)):
             with tf.io.gfile.GFile(os.path.join(tmp_dir, f"count-{i}")) as f:
                 count += int(f.read())
+        with tf.io.gfile.GFile(os.path.join(tmp_dir, _KEPT_FILE)) as f:
+            kept = int(f.read())
+        if count != kept:
+            raise ValueError(
+                f"The Beam runner delivered {count} of the {kept} examples to the shards of '{output}'; "
+                "nothing was published (run the build again)."
+            )
         if count == 0:
             raise ValueError(f"No triplets to write to '{output}'; nothing was written.")
         temps = [os.path.join(tmp_dir, os.path.basename(name)) for name in names]

@@ -92,6 +92,31 @@ def test_same_bytes_as_the_reference_encoder_on_every_mode(tmp_path, monkeypatch
     assert sizes[0] > 0 and sizes[1] > 0 and sizes[2] == 0
 
 
+def test_examples_a_runner_drops_publish_nothing(tmp_path, monkeypatch):
+    """The examples are counted on a branch apart from the shards: if the shard
+    branch gets fewer (as an in-process runner under load once did), the build
+    fails in one line and writes no shard."""
+    photo_dir = tmp_path / "photos"
+    for i in range(2):
+        synthetic_motion_test.write_png(str(photo_dir / f"p{i}.png"), synthetic_motion_test.noise_photo(i))
+    photos = load_photos([str(photo_dir)], builtin=False, min_side=32)
+    config = sm.MotionConfig(crop_size=32, max_motion=10.0)
+    write_shard = beam_pipeline._write_shard
+
+    def dropping(item, names, tmp_dir):  # shard 0 loses its first example
+        shard, values = item
+        values = sorted(v for v in values if v is not None)
+        return write_shard((shard, values[1:] if shard == 0 else values), names, tmp_dir)
+
+    monkeypatch.setattr(beam_pipeline, "_write_shard", dropping)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"^The Beam runner delivered 4 of the 5 examples to the shards of .*"
+                       r"nothing was published \(run the build again\)\.$"):  # fmt: skip
+        sm.build(photos, str(out / "s@2"), 5, config, seed=3, pipeline_args=["--direct_num_workers=1",
+                 "--direct_running_mode=in_memory"])  # fmt: skip
+    assert not out.exists() or os.listdir(out) == []
+
+
 def test_killed_build_leaves_no_final_file_and_rerun_matches(tmp_path):
     photo_dir = tmp_path / "photos"
     for i in range(3):
