@@ -109,13 +109,15 @@ def _check(fv: flags.FlagValues) -> None:
         )
     if fv.input_video is not None and fv.boomerang:
         raise UserError("--boomerang is for --pattern folders.")
+    if fv.input_video is not None and (fv.output_video is None or fv.output_video.lower() in _TRUE):
+        raise UserError("--input_video needs --output_video OUT.mp4.")
 
 
 def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
     _check(fv)
-    check_model_flags(fv)
     if beam_args and fv.input_video is None:
         raise UserError(f"Beam options ({beam_args[0]}) apply to --input_video only.")
+    check_model_flags(fv)  # After the flag checks: it may download the model.
     from film_tf.jobs import frame_jobs, video_command
 
     if beam_args:

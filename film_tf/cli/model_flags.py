@@ -164,7 +164,7 @@ def video_model(flag_values, output: str, on_beam: bool):
         from film_tf.runtime.execution_choice import resolve_precision
 
     path = flag_values.model_path
-    if path is not None and model_io.describe(path) in ("film_tf_saved_model", "onnx"):
+    if path is not None and model_io.describe(path) in model_io.EXPORTED_KINDS:
         precision, ran = precision or flag_values.precision, "as exported"
     else:
         precision = ran = precision or resolve_precision(

@@ -15,10 +15,11 @@ A model handle is one of
                 its cache (`$HF_HOME/hub`, default ~/.cache/huggingface/hub).
 
 `resolve(handle, verify)` returns the local folder, downloading it only if
-it is not cached: a cached copy is used with no network access at all. A
-fresh download is checked by `verify` (film_tf.formats.model_io checks that
-it is a FILM model for the options it will be loaded with); one that fails is
-removed from the cache and refused in one line. Offline (`HF_HUB_OFFLINE=1`,
+it is not cached: a cached copy is used with no network access at all. The
+folder is checked by `verify` once per process (film_tf.formats.model_io
+checks that it is a FILM model for the options it will be loaded with); one
+that fails is refused in one line, and removed from the cache if it was
+downloaded now. Offline (`HF_HUB_OFFLINE=1`,
 which the binaries' `--offline` sets) nothing touches the network and a
 handle that is not cached is refused, naming the folder it was looked for in.
 

@@ -79,6 +79,8 @@ KINDS = (
 # Kinds `describe` also names that run outside Keras (through their own
 # runtime, `film_tf.Interpolator`): `load_model` refuses them in one line.
 RUNTIME_KINDS = ("onnx",)
+# Kinds that run as they were exported (their own precision; no Keras passes).
+EXPORTED_KINDS = ("film_tf_saved_model", "onnx")
 ONNX_SUFFIX = ".onnx"
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 BUNDLED_WEIGHTS_FILE = os.path.join(ASSETS_DIR, "default_model" + WEIGHTS_SUFFIX)
@@ -284,7 +286,6 @@ def _load_export(model: keras.Model, path: str) -> None:
 
 
 def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
-    path = resolve(path)
     if kind == "bundled":
         path = bundled_model_path()
         _load_keras_weights(model, path)
@@ -317,6 +318,7 @@ def load_weights_into(model: keras.Model, path: str | None) -> str:
       FileNotFoundError / ValueError: nothing loadable at `path`, or weights
         that do not fit the model (one line, naming the path).
     """
+    path = resolve(path)
     return str(_restore(model, path, describe(path)))
 
 

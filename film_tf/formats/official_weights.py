@@ -133,15 +133,29 @@ def check_official_shapes(path: str, options: Options) -> None:
     """
     reader, keys = _official_keys(path)
     stored = reader.get_variable_to_shape_map()
+    _check_shapes([tuple(stored[key]) for key in keys], options)
+
+
+def _check_shapes(shapes: list[tuple], options: Options) -> list[tuple[str, tuple]]:
+    """Checks the shapes of an official checkpoint's variables/<N>, in N
+    order, against a film_net with `options`; returns its (name, shape) specs.
+
+    Raises:
+      ValueError: another number of variables, or the first wrong shape.
+    """
     specs = official_variable_specs(options)
-    if len(keys) != len(specs):
+    if len(shapes) != len(specs):
         raise ValueError(
-            f"the checkpoint holds {len(keys)} variables, a film_net with options {options.to_dict()} "
-            f"has {len(specs)}"
+            f"Checkpoint has {len(shapes)} variables, but a film_net with options "
+            f"{options.to_dict()} has {len(specs)}; the options do not match the checkpoint."
         )
-    for n, ((name, shape), key) in enumerate(zip(specs, keys)):
-        if tuple(stored[key]) != shape:
-            raise ValueError(f"variable {n} ({name}) has shape {list(stored[key])}, expected {list(shape)}")
+    for n, ((name, shape), stored) in enumerate(zip(specs, shapes)):
+        if tuple(stored) != shape:
+            raise ValueError(
+                f"Official variable {n} ({name}) has shape {list(stored)} in the checkpoint, "
+                f"but the model expects {list(shape)}; the model options do not match the checkpoint."
+            )
+    return specs
 
 
 def load_official_weights(model: keras.Model, path: str) -> None:
@@ -158,23 +172,13 @@ def load_official_weights(model: keras.Model, path: str) -> None:
         message names the first mismatching variable); nothing is assigned.
     """
     layer = find_film_layer(model)
-    specs = official_variable_specs(layer.options)
     values = read_official_checkpoint(path)
-    if len(values) != len(specs):
-        raise ValueError(
-            f"Checkpoint has {len(values)} variables, but a film_net with options "
-            f"{layer.options.to_dict()} has {len(specs)}; the options do not match the checkpoint."
-        )
+    specs = _check_shapes([value.shape for value in values], layer.options)
     ours = {
         v.path.split("/", 1)[1] if v.path.startswith(layer.name + "/") else v.path: v for v in layer.weights
     }
     targets = []
-    for n, ((name, shape), value) in enumerate(zip(specs, values)):
-        if tuple(value.shape) != shape:
-            raise ValueError(
-                f"Official variable {n} ({name}) has shape {list(value.shape)} in the checkpoint, "
-                f"but the model expects {list(shape)}; the model options do not match the checkpoint."
-            )
+    for (name, shape), value in zip(specs, values):
         variable = ours.get(name[: -len(":0")])
         if variable is None or tuple(variable.shape) != shape:
             raise ValueError(f"The model has no variable matching official '{name}' {list(shape)}.")

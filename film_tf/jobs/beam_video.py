@@ -193,7 +193,7 @@ def run_video_on_beam(
         if todo:
             seen = {name for name in os.listdir(work.path) if name.endswith(resume.RECORD_SUFFIX)}
             initial = sum(r["frames"] for r in done.values())
-            bar = progress.bar(job.plan.num_outputs, "interpolating", initial, enabled=progress_bar)
+            bar = progress.Bar(job.plan.num_outputs, "interpolating", initial, enabled=progress_bar)
             stop = threading.Event()
             watcher = threading.Thread(target=_watch, args=(work.path, bar, stop, seen), daemon=True)
             watcher.start()
@@ -212,7 +212,7 @@ def run_video_on_beam(
                 bar.close()
             done.update(_read_records(work, job, todo))
         records = [done[c.index] for c in job.chunks]
-        return finish_video(job, work, records, len([i for i in done if i not in todo]), say)
+        return finish_video(job, work, records, len(job.chunks) - len(todo), say)
 
 
 def _read_records(work: resume.WorkFolder, job: VideoJob, todo: list[int]) -> dict[int, dict]:
@@ -223,18 +223,8 @@ def _read_records(work: resume.WorkFolder, job: VideoJob, todo: list[int]) -> di
         that failed ("chunk i (input frames a-b) failed: ..."), or, for one
         that neither failed nor was recorded, a line saying so.
     """
-    records, missing = {}, []
-    for index in todo:
-        name = job.chunk_file(index)
-        try:
-            with open(work.file(name + resume.RECORD_SUFFIX), encoding="utf-8") as f:
-                record = json.load(f)
-        except (OSError, ValueError):
-            record = None
-        if record is None or not all(map(work.matches, record["files"])):
-            missing.append(index)
-        else:
-            records[index] = record
+    records = {r["chunk"]: r for r in work.loose_records(job.chunk_file(index) for index in todo)}
+    missing = [index for index in todo if index not in records]
     for index in missing:
         path = work.file(job.chunk_file(index) + ERROR_SUFFIX)
         if os.path.exists(path):

@@ -38,8 +38,3 @@ class Bar:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-
-def bar(total: int, desc: str, initial: int = 0, enabled: bool = True) -> Bar:
-    """A `Bar` of `total` frames (`initial` already done)."""
-    return Bar(total, desc, initial, enabled)

@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 import shutil
-from typing import Any
+from typing import Any, Iterable
 
 from film_tf import files as files_lib
 
@@ -153,11 +153,11 @@ class WorkFolder:
                         record = json.loads(line)
                     except ValueError:
                         break  # the last line of a killed run
-                    if not all(self.matches(entry) for entry in record["files"]):
+                    if not all(self._matches(entry) for entry in record["files"]):
                         break
                     records.append(record)
         if self.loose:
-            records += self._loose_records()
+            records += self.loose_records()
         keep = {IDENTITY, LOCK, MANIFEST} | {e["name"] for r in records for e in r["files"]}
         keep |= {r["files"][0]["name"] + RECORD_SUFFIX for r in records if "loose" in r}
         for name in sorted(os.listdir(self.path)):
@@ -169,22 +169,27 @@ class WorkFolder:
             f.writelines(json.dumps(r) + "\n" for r in records if "loose" not in r)
         return records
 
-    def _loose_records(self) -> list[dict[str, Any]]:
+    def loose_records(self, pieces: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The `<piece>.record.json` records in the folder (of `pieces` only,
+        if given) whose files check out (size and SHA-256), in name order,
+        each marked `"loose": True`."""
         found = []
-        for name in sorted(os.listdir(self.path)):
-            if not name.endswith(RECORD_SUFFIX):
-                continue
+        if pieces is None:
+            names = [name for name in os.listdir(self.path) if name.endswith(RECORD_SUFFIX)]
+        else:
+            names = [piece + RECORD_SUFFIX for piece in pieces]
+        for name in sorted(names):
             try:
                 with open(self.file(name), encoding="utf-8") as f:
                     record = json.load(f)
                 files = record["files"]
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # deleted below, with any piece it named
-            if files and files[0]["name"] + RECORD_SUFFIX == name and all(map(self.matches, files)):
+            if files and files[0]["name"] + RECORD_SUFFIX == name and all(map(self._matches, files)):
                 found.append({**record, "loose": True})
         return found
 
-    def matches(self, entry: dict[str, Any]) -> bool:
+    def _matches(self, entry: dict[str, Any]) -> bool:
         """Whether a record's file entry (name, size, sha256) matches the file in the folder."""
         path = self.file(entry["name"])
         return (

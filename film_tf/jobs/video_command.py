@@ -19,18 +19,15 @@ BEAM_HINT = (
     'film-interpolate-frames runs on Apache Beam when given Beam options: pip install -e ".[beam]" '
     "(or pip install apache-beam)."
 )
-_TRUE = ("true", "1", "yes")
 
 
-def check_paths(input_video: str, output_video: str | None, codec: str | None, crf: int | None) -> str:
+def check_paths(input_video: str, output_video: str, codec: str | None, crf: int | None) -> str:
     """The output path, checked (and the input opened once) before any slow work.
 
     Raises:
-      ValueError: no output path; the errors of `video_io.check_video_output`
-        and `video_io.open_video` (an unreadable input).
+      ValueError: the errors of `video_io.check_video_output` and
+        `video_io.open_video` (an unreadable input).
     """
-    if output_video is None or output_video.lower() in _TRUE:
-        raise ValueError("--input_video needs --output_video OUT.mp4.")
     video_io.check_video_output(output_video, (input_video,), codec, crf)
     video_io.open_video(input_video).close()
     return output_video

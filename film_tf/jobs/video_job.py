@@ -143,7 +143,7 @@ def run_video(
             say(f"resuming: {len(done)} of {len(job.chunks)} chunks already done.")
         if len(done) < len(job.chunks):
             initial = sum(r["frames"] for r in work.records)
-            bar = progress.bar(job.plan.num_outputs, "interpolating", initial, enabled=progress_bar)
+            bar = progress.Bar(job.plan.num_outputs, "interpolating", initial, enabled=progress_bar)
             try:
                 with video_io.open_video(input_video) as reader:
                     _interpolate_into(reader, _ChunkWriter(work, job, bar), job, interpolator, len(done),

@@ -216,7 +216,7 @@ def scan_frames(
     if threshold <= 0 and not digests:
         return [], None
     found: list[bytes] = []
-    bar = progress.bar(
+    bar = progress.Bar(
         count, "finding scene cuts" if threshold > 0 else "reading frames", enabled=progress_bar
     )
     try:

@@ -88,7 +88,7 @@ def load_forward(
     kind = model_io.describe(model_path)
     if options is None:
         options = model_io.options_for(model_path)
-    if kind in ("film_tf_saved_model", "onnx"):
+    if kind in model_io.EXPORTED_KINDS:
         if precision == "bfloat16" or jit_compile:
             setting = f"precision '{precision}'" if precision == "bfloat16" else "XLA compilation"
             what = "a film_tf SavedModel" if kind == "film_tf_saved_model" else "an ONNX model"

@@ -219,8 +219,8 @@ def test_python_api_takes_a_url(server, frames, local_middle, tmp_path, monkeypa
         ("truncated.tar.gz", r"could not download {url} \(not a complete \.tar\.gz archive: .+\); {hint}"),
         (
             "other.tar.gz",
-            r"'{url}' is not a FILM model \(the checkpoint holds 1 variables, a film_net with options "
-            r"\{{.+\}} has {n}\); removed the download from the cache\.",
+            r"'{url}' is not a FILM model \(Checkpoint has 1 variables, but a film_net with options "
+            r"\{{.+\}} has {n}; the options do not match the checkpoint\.\); removed the download from the cache\.",
         ),
     ],
 )
@@ -468,7 +468,7 @@ def test_hf_handle_downloads_from_an_endpoint_once(frames, local_middle, tmp_pat
             expected = {
                 "absent": r"error: could not download hf://film-test/absent \(HTTP 404 Not Found\); "
                 + re.escape(HINT),
-                "other": r"error: 'hf://film-test/other' is not a FILM model \(the checkpoint holds 1 variables, "
+                "other": r"error: 'hf://film-test/other' is not a FILM model \(Checkpoint has 1 variables, but "
                 r".+\); removed the download from the cache\.",
             }[name]
             assert re.fullmatch(expected, lines[0]), lines[0]
