@@ -22,9 +22,10 @@ def film_tf_metadata_path(path: str) -> str | None:
     return None
 
 
-def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """A film_tf SavedModel's `serving_default` signature as a function of
-    aligned float32 batches x0, x1 (B, H, W, 3) -> the middle frames (B, H, W, 3).
+    aligned float32 batches x0, x1 (B, H, W, 3) and time (B, 1) -> the frames
+    at those times (B, H, W, 3).
 
     Raises:
       ValueError: an unreadable SavedModel, or one without that signature.
@@ -39,9 +40,9 @@ def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray], np.nd
     if signature is None:
         raise ValueError(f"The SavedModel at '{path}' has no serving_default signature.")
 
-    def call(x0, x1):
-        time = tf.fill([x0.shape[0], 1], 0.5)
-        outputs = signature(x0=tf.constant(x0), x1=tf.constant(x1), time=time)
+    def call(x0, x1, time=None):
+        time = np.full((len(x0), 1), 0.5, np.float32) if time is None else time
+        outputs = signature(x0=tf.constant(x0), x1=tf.constant(x1), time=tf.constant(time, tf.float32))
         return outputs["image"].numpy()
 
     call.keep_alive = loaded  # The signature needs its SavedModel object alive.

@@ -47,8 +47,8 @@ def open_session(path: str):
 
 def load_onnx_function(path: str):
     """An exported `.onnx` file as a function of aligned float32 batches x0,
-    x1 (B, H, W, 3) -> the middle frames (B, H, W, 3), run by onnxruntime on
-    the CPU (time = 0.5).
+    x1 (B, H, W, 3) and time (B, 1) -> the frames at those times (B, H, W, 3),
+    run by onnxruntime on the CPU.
 
     Raises:
       ValueError: onnxruntime is not installed, or the file is not a model
@@ -61,8 +61,9 @@ def load_onnx_function(path: str):
     if names != ["time", "x0", "x1"] or "image" not in [o.name for o in session.get_outputs()]:
         raise ValueError(f"'{path}' is not a film_tf ONNX export (inputs x0, x1, time; output image).")
 
-    def call(x0, x1):
-        time = np.full((len(x0), 1), 0.5, np.float32)
+    def call(x0, x1, time=None):
+        time = np.full((len(x0), 1), 0.5) if time is None else time
+        time = np.asarray(time, np.float32).reshape(len(x0), 1)
         feed = {"x0": np.ascontiguousarray(x0, np.float32), "x1": np.ascontiguousarray(x1, np.float32)}
         return session.run(["image"], {**feed, "time": time})[0]
 

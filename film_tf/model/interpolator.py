@@ -1,4 +1,4 @@
-"""The FILM interpolator: two frames in, the middle frame out (paper Fig. 2)."""
+"""The FILM interpolator: two frames in, the frame at time t between them out (paper Fig. 2)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ class FilmNet(keras.layers.Layer):
     """All of FILM as one layer; `create_model` wraps it in a keras.Model.
 
     Call with a dict: `x0`, `x1` (B, H, W, 3) float in [0, 1] and `time`
-    (B, 1), whose value is ignored (film_net always predicts t = 0.5). Returns
+    (B, 1) in [0, 1], the output frame's time (0.5: the middle, the only time
+    the released models were trained on; the official code always uses 0.5,
+    and at 0.5 the two agree). Its stages (`extract`, `estimate_flows`,
+    `synthesize`) let one pair's features and flows serve several times. Returns
     a dict with `image` (B, H, W, 3) and, if `options.use_aux_outputs`, the
     warped inputs and the four flow pyramids (lists, finest first): the keys
     of `AUX_OUTPUTS`.
@@ -88,10 +91,17 @@ class FilmNet(keras.layers.Layer):
         image_pyramid = self.image_pyramid(image)
         return image_pyramid, self.feature_extractor(image_pyramid)
 
-    def interpolate(self, frame0, frame1, time):
-        """The middle frame from two `extract` results; returns the output dict."""
-        o = self.options
-        (image_pyramid0, features0), (image_pyramid1, features1) = frame0, frame1
+    def estimate_flows(self, frame0, frame1):
+        """The bi-directional flow pyramids of two `extract` results (paper Sec. 3.2).
+
+        They do not depend on the time t, so one pair's flows serve any number
+        of `synthesize` calls. Returns (forward_residuals, backward_residuals,
+        forward_flows, backward_flows): lists, finest first, of
+        (B, H / 2^i, W / 2^i, 2) in (dx, dy) pixels; the residual pyramids have
+        pyramid_levels levels, the flow pyramids fusion_pyramid_levels.
+        "forward" warps frame1 onto frame0, "backward" frame0 onto frame1.
+        """
+        (_, features0), (_, features1) = frame0, frame1
         # Both directions share the estimator's weights: one call on a batch
         # of two halves runs larger (faster) convolutions than two calls.
         residuals = self.flow_estimator(
@@ -99,24 +109,36 @@ class FilmNet(keras.layers.Layer):
             [ops.concatenate([b, a], axis=0) for a, b in zip(features0, features1)],
         )
         forward_residuals, backward_residuals = _split_halves(residuals)
-        levels = o.fusion_pyramid_levels
+        levels = self.options.fusion_pyramid_levels
         forward_flows = synthesize_flow_pyramid(forward_residuals)[:levels]
         backward_flows = synthesize_flow_pyramid(backward_residuals)[:levels]
+        return forward_residuals, backward_residuals, forward_flows, backward_flows
 
-        # film_net is trained for t = 0.5 only; `time` keeps the interface.
-        t = ops.cast(ops.reshape(ops.ones_like(time) * 0.5, (-1, 1, 1, 1)), backward_flows[0].dtype)
-        backward_to_mid = [f * t for f in backward_flows]
-        forward_to_mid = [f * (1.0 - t) for f in forward_flows]
+    def synthesize(self, frame0, frame1, flows, time):
+        """The frame at `time` from two `extract` results and their `estimate_flows`.
+
+        Warps both pyramids to time t (paper Sec. 3.3: the backward flows
+        scaled by t carry frame0 there, the forward flows scaled by 1 - t
+        carry frame1) and fuses them. `time` is (B, 1) in [0, 1] (0: frame0,
+        1: frame1); the released models were trained at t = 0.5 only, where
+        this equals the official model. Returns the output dict.
+        """
+        o = self.options
+        (image_pyramid0, features0), (image_pyramid1, features1) = frame0, frame1
+        forward_residuals, backward_residuals, forward_flows, backward_flows = flows
+        t = ops.cast(ops.reshape(time, (-1, 1, 1, 1)), backward_flows[0].dtype)
+        backward_to_t = [f * t for f in backward_flows]
+        forward_to_t = [f * (1.0 - t) for f in forward_flows]
 
         aligned = []
         warped0, warped1 = [], []
-        for k in range(levels):
+        for k in range(o.fusion_pyramid_levels):
             to_warp0 = ops.concatenate([image_pyramid0[k], features0[k]], axis=-1)
             to_warp1 = ops.concatenate([image_pyramid1[k], features1[k]], axis=-1)
-            warped0.append(warp(to_warp0, backward_to_mid[k]))
-            warped1.append(warp(to_warp1, forward_to_mid[k]))
+            warped0.append(warp(to_warp0, backward_to_t[k]))
+            warped1.append(warp(to_warp1, forward_to_t[k]))
             aligned.append(
-                ops.concatenate([warped0[k], warped1[k], backward_to_mid[k], forward_to_mid[k]], axis=-1)
+                ops.concatenate([warped0[k], warped1[k], backward_to_t[k], forward_to_t[k]], axis=-1)
             )
         outputs = {"image": self.fusion(aligned)[..., :3]}
         if o.use_aux_outputs:
@@ -124,6 +146,10 @@ class FilmNet(keras.layers.Layer):
             outputs.update(zip(RESIDUAL_FLOW_OUTPUTS, (forward_residuals, backward_residuals)))
             outputs.update(zip(FLOW_OUTPUTS, (forward_flows, backward_flows)))
         return outputs
+
+    def interpolate(self, frame0, frame1, time):
+        """The frame at `time` (B, 1) from two `extract` results; returns the output dict."""
+        return self.synthesize(frame0, frame1, self.estimate_flows(frame0, frame1), time)
 
     def call(self, inputs):
         x0, x1 = inputs["x0"], inputs["x1"]

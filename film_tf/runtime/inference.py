@@ -1,4 +1,4 @@
-"""Inference for people: two frames in, the middle frame out.
+"""Inference for people: two frames in, the frame at time t between them out.
 
 `Interpolator(model_path)` runs any model `film_tf.formats.model_io` loads (see
 `model_io.describe`): a film_tf SavedModel through its `serving_default`
@@ -22,7 +22,7 @@ from film_tf.formats import model_io
 from film_tf.formats.exported_saved_model import load_serving_function
 from film_tf.model.options import Options
 from film_tf.runtime import execution_choice, padding
-from film_tf.runtime.passes import KerasPasses, model_precision
+from film_tf.runtime.passes import KerasPasses, as_time_batch, model_precision
 from film_tf.runtime.recursive import FeatureReuse
 from film_tf.runtime.tiling import (
     DEFAULT_MEMORY_BUDGET_GB,
@@ -41,6 +41,23 @@ XLA_MIN_FILTERS = execution_choice.MEASURE_MIN_FILTERS
 # Callers expecting at least this many forward calls let `execution_choice`
 # measure the candidates once (a few seconds) when nothing is cached.
 MEASURE_MIN_CALLS = 32
+
+
+def check_times(times) -> np.ndarray:
+    """`times` as a float32 1-D array, each in [0, 1]; ValueError in one line otherwise."""
+    array = np.asarray(times, np.float64).reshape(-1)
+    bad = array[~((array >= 0.0) & (array <= 1.0))]  # NaN fails both comparisons.
+    if len(bad):
+        raise ValueError(f"time must be in [0, 1] (0: the first frame, 1: the second), got {bad[0]:g}.")
+    return array.astype(np.float32)
+
+
+def time_batch(time, batch: int) -> np.ndarray:
+    """A checked scalar time, or one per batch item ((B,) or (B, 1)), as (B, 1) float32."""
+    times = check_times(time)
+    if np.ndim(time) and len(times) != batch:
+        raise ValueError(f"Expected one time per frame pair ({batch}), got {len(times)}.")
+    return as_time_batch(times[0] if not np.ndim(time) else times, batch)
 
 
 def default_jit_compile(options: Options, precision: str = "float32") -> bool:
@@ -80,7 +97,7 @@ def load_forward(
 
     Returns:
       (forward, options): forward maps aligned float32 batches x0, x1
-      (B, H, W, 3) to the middle frames (B, H, W, 3); for Keras models it is
+      (B, H, W, 3) and time (B, 1) to the frames at those times (B, H, W, 3); for Keras models it is
       a `KerasPasses`. options are the model's (alignment, memory cost).
     """
     execution_choice.check_precision(precision)
@@ -138,7 +155,7 @@ def chosen_passes(
 
 
 class Interpolator:
-    """FILM's middle frame of two frames, at any resolution.
+    """FILM's frame at time t (default the middle) between two frames, at any resolution.
 
     Args:
       model_path: any kind of `film_tf.formats.model_io.describe` (a film_tf or
@@ -166,10 +183,12 @@ class Interpolator:
       input_bit_depth: 8 or 16, the frames' sample precision (see
         `load_forward`; for precision "auto").
 
-    Call `interpolator(x0, x1)` with float32 (H, W, C) or (B, H, W, C) in
-    [0, 1], C = 3 (RGB) or 4 (RGBA: the alpha is interpolated by a second
-    pass of the model on the matte as a gray image); returns the middle frame
-    (t = 0.5), same shape, clipped to [0, 1].
+    Call `interpolator(x0, x1, time=0.5)` with float32 (H, W, C) or
+    (B, H, W, C) in [0, 1], C = 3 (RGB) or 4 (RGBA: the alpha is
+    interpolated by a second pass of the model on the matte as a gray image),
+    and a time in [0, 1] (scalar or one per pair); returns the frames at that
+    time, same shape, clipped to [0, 1]. `at_times(x0, x1, times)` gives
+    several times of one pair.
     """
 
     def __init__(
@@ -244,28 +263,46 @@ class Interpolator:
         """Tile side for an aligned frame, or None when it fits whole (`MemoryPlan.tile_for`)."""
         return self.memory.tile_for(height, width)
 
-    def _middle_rgb(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-        """(B, H, W, 3) aligned -> (B, H, W, 3)."""
+    def _frames_rgb(self, x0: np.ndarray, x1: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) aligned, time (B, 1) -> (B, H, W, 3)."""
         _, h, w, _ = x0.shape
         tile = self._tile_for(h, w)
         if tile is None:
             per_call = self.memory.per_call(h, w, h * w)
             return np.concatenate(
                 [
-                    self._forward(x0[i : i + per_call], x1[i : i + per_call])
+                    self._forward(x0[i : i + per_call], x1[i : i + per_call], time[i : i + per_call])
                     for i in range(0, len(x0), per_call)
                 ]
             )
         plan = plan_tiles(h, w, tile, self.overlap, self.alignment)
         tiles_per_call = self.memory.per_call(h, w, plan.tile_height * plan.tile_width)
+
+        def tiles_at(t):
+            return lambda a, b: self._forward(a, b, np.full((len(a), 1), t, np.float32))
+
         return np.stack(
             [
-                tiled_apply(self._forward, a, b, plan, batch_size=tiles_per_call, progress=self.progress)
-                for a, b in zip(x0, x1)
+                tiled_apply(tiles_at(t), a, b, plan, batch_size=tiles_per_call, progress=self.progress)
+                for a, b, t in zip(x0, x1, time[:, 0])
             ]
         )
 
-    def __call__(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    def __call__(self, x0: np.ndarray, x1: np.ndarray, time=0.5) -> np.ndarray:
+        """The frames at `time` between x0 and x1.
+
+        Args:
+          x0, x1: float32 (H, W, C) or (B, H, W, C) in [0, 1], C = 3 or 4.
+          time: in [0, 1] (0: x0, 1: x1; default 0.5, the middle): a scalar,
+            or one per batch item ((B,) or (B, 1)).
+
+        Returns:
+          The frames at `time`, the shape of x0, clipped to [0, 1].
+
+        Raises:
+          ValueError: frames of different or unusable shapes, or a time
+            outside [0, 1] (or NaN), in one line.
+        """
         x0 = np.asarray(x0, np.float32)
         x1 = np.asarray(x1, np.float32)
         if x0.shape != x1.shape:
@@ -275,6 +312,7 @@ class Interpolator:
             x0, x1 = x0[None], x1[None]
         if x0.ndim != 4 or x0.shape[-1] not in (3, 4) or 0 in x0.shape:
             raise ValueError(f"Expected frames of shape (H, W, 3|4) or (B, H, W, 3|4), got {x0.shape[1:]}.")
+        time = time_batch(time, len(x0))
         channels = x0.shape[-1]
         if channels == 4:
             # The alpha matte goes through the model as a gray image, in the
@@ -284,13 +322,26 @@ class Interpolator:
             alpha1 = np.repeat(x1[..., 3:], 3, axis=-1)
             x0 = np.concatenate([x0[..., :3], alpha0])
             x1 = np.concatenate([x1[..., :3], alpha1])
+            time = np.concatenate([time, time])
         a, box = padding.pad_to_alignment(x0, self.alignment)
         b, _ = padding.pad_to_alignment(x1, self.alignment)
-        mid = np.clip(padding.crop(self._middle_rgb(a, b), box), 0.0, 1.0).astype(np.float32)
+        mid = np.clip(padding.crop(self._frames_rgb(a, b, time), box), 0.0, 1.0).astype(np.float32)
         if channels == 4:
             n = len(mid) // 2
             mid = np.concatenate([mid[:n], mid[n:].mean(axis=-1, keepdims=True)], axis=-1)
         return mid[0] if single else mid
+
+    def at_times(self, x0: np.ndarray, x1: np.ndarray, times) -> np.ndarray:
+        """Several times of one pair: x0, x1 (H, W, C), times (T,) in [0, 1]
+        -> (T, H, W, C), equal to calling `self(x0, x1, t)` for each t."""
+        times = check_times(times)
+        x0 = np.asarray(x0, np.float32)
+        x1 = np.asarray(x1, np.float32)
+        if x0.ndim != 3:
+            raise ValueError(f"at_times takes one pair of (H, W, C) frames, got {x0.shape}.")
+        if not len(times):
+            return np.zeros((0, *x0.shape), np.float32)
+        return np.stack([self(x0, x1, t) for t in times])
 
     def feature_reuse(self, shape: tuple[int, ...], times_to_interpolate: int) -> FeatureReuse | None:
         """A `FeatureReuse` for recursive interpolation of (H, W, 3) frames of

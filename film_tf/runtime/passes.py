@@ -1,8 +1,8 @@
 """The compiled forward passes of an in-memory Keras FILM model (`KerasPasses`).
 
 What `Interpolator` runs and what `execution_choice.measure` times: the whole
-pass, and on TensorFlow its two halves (`extract`, `middle`) for recursive
-interpolation's feature reuse.
+pass, and on TensorFlow its stages (`extract`, `flows`, `synthesize`) for
+feature reuse and several times of one pair.
 """
 
 from __future__ import annotations
@@ -10,6 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from film_tf.runtime.tiling import execution_mode
+
+
+def as_time_batch(time, batch: int) -> np.ndarray:
+    """A scalar time or one per batch item as a float32 (batch, 1) array."""
+    time = np.asarray(time, np.float32)
+    if time.ndim == 0:
+        return np.full((batch, 1), time, np.float32)
+    return time.reshape(batch, 1)
 
 
 def model_precision(model) -> str:
@@ -21,11 +29,13 @@ class KerasPasses:
     """Compiled passes of an in-memory `create_model` model.
 
     Calling it is the whole forward pass: aligned float32 batches x0, x1
-    (B, H, W, 3) -> middle frames (B, H, W, 3), numpy. On the TensorFlow
-    backend it also offers the two halves of that pass, `extract` (one
-    frame's image and feature pyramids) and `middle` (the middle frame of two
-    `extract` results), so that recursive interpolation can reuse a frame's
-    pyramids for both of its pairs.
+    (B, H, W, 3) and time (B, 1) (default 0.5) -> the frames at those times
+    (B, H, W, 3), numpy. On the TensorFlow backend it also offers the stages of that pass:
+    `extract` (one frame's image and feature pyramids), `flows` (the flow
+    pyramids of two `extract` results, independent of t) and `synthesize`
+    (the frames at times (B, 1) from both), so that a frame's pyramids serve
+    both of its pairs and a pair's flows serve every time asked of it;
+    `middle` chains the last two.
 
     Args:
       model: a `create_model` model.
@@ -56,15 +66,13 @@ class KerasPasses:
 
         net = find_film_layer(model)
         spec = tf.TensorSpec([None, None, None, 3], tf.float32)
-
-        def half_time(x):
-            return tf.fill([tf.shape(x)[0], 1], 0.5)
+        time_spec = tf.TensorSpec([None, 1], tf.float32)
 
         # One trace serves every size: H, W and batch are left unknown (XLA
         # still compiles once per concrete shape).
-        @tf.function(input_signature=[spec, spec], jit_compile=self.jit_compile)
-        def forward(x0, x1):
-            image = model({"x0": x0, "x1": x1, "time": half_time(x0)}, training=False)["image"]
+        @tf.function(input_signature=[spec, spec, time_spec], jit_compile=self.jit_compile)
+        def forward(x0, x1, time):
+            image = model({"x0": x0, "x1": x1, "time": time}, training=False)["image"]
             return tf.cast(image, tf.float32)
 
         @tf.function(input_signature=[spec], jit_compile=self.jit_compile)
@@ -74,23 +82,35 @@ class KerasPasses:
             return tuple(image_pyramid), tuple(features)
 
         @tf.function(jit_compile=self.jit_compile, reduce_retracing=True)
-        def middle(frame0, frame1):
-            image = net.interpolate(frame0, frame1, half_time(frame0[0][0]))["image"]
+        def flows(frame0, frame1):
+            return tuple(tuple(f) for f in net.estimate_flows(frame0, frame1))
+
+        @tf.function(jit_compile=self.jit_compile, reduce_retracing=True)
+        def synthesize(frame0, frame1, pair_flows, time):
+            image = net.synthesize(frame0, frame1, pair_flows, time)["image"]
             return tf.cast(image, tf.float32)
 
-        self._forward = lambda x0, x1: forward(x0, x1).numpy()
+        self._forward = lambda x0, x1, time: forward(x0, x1, time).numpy()
         self.extract = extract
-        self.middle = lambda frame0, frame1: middle(frame0, frame1).numpy()
+        self.flows = flows
+        self.synthesize = lambda frame0, frame1, pair_flows, time: synthesize(
+            frame0, frame1, pair_flows, tf.constant(time, tf.float32)
+        ).numpy()
 
-    def _eager_forward(self, x0, x1):
+    def middle(self, frame0, frame1, time=0.5) -> np.ndarray:
+        """The frame at `time` (scalar or (B, 1)) of two `extract` results, (B, H, W, 3) numpy."""
+        batch = int(frame0[0][0].shape[0])
+        return self.synthesize(frame0, frame1, self.flows(frame0, frame1), as_time_batch(time, batch))
+
+    def _eager_forward(self, x0, x1, time):
         from keras import ops
 
-        time = np.full((x0.shape[0], 1), 0.5, np.float32)
         outputs = self.model({"x0": x0, "x1": x1, "time": time}, training=False)
         return ops.convert_to_numpy(ops.cast(outputs["image"], "float32"))
 
-    def __call__(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    def __call__(self, x0: np.ndarray, x1: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
+        time = as_time_batch(0.5 if time is None else time, len(x0))
         if self._eager_calls:
             self._eager_calls -= 1
-            return self._eager_forward(x0, x1)
-        return self._forward(x0, x1)
+            return self._eager_forward(x0, x1, time)
+        return self._forward(x0, x1, time)

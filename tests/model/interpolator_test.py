@@ -59,13 +59,66 @@ def test_without_aux_outputs_only_image(tiny_options, size):
     assert outputs["image"].shape == (2, *size, 3)
 
 
-def test_time_value_is_ignored(tiny_options):
-    model = create_model(tiny_options)
-    rng = np.random.default_rng(1)
-    x0, x1 = (rng.random((1, 32, 32, 3)).astype(np.float32) for _ in range(2))
-    a = model({"x0": x0, "x1": x1, "time": np.full((1, 1), 0.5, np.float32)})["image"]
-    b = model({"x0": x0, "x1": x1, "time": np.full((1, 1), 0.2, np.float32)})["image"]
-    np.testing.assert_array_equal(a, b)
+def _numpy_warp(image, flow):
+    """Independent backward warp: out(y, x) = bilinear(image, y + dy, x + dx),
+    sample positions clamped to the image (tfa's dense_image_warp border)."""
+    h, w = image.shape[:2]
+    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    qy = np.clip(ys + flow[..., 1].astype(np.float64), 0, h - 1)
+    qx = np.clip(xs + flow[..., 0].astype(np.float64), 0, w - 1)
+    y0 = np.clip(np.floor(qy).astype(int), 0, h - 2)
+    x0 = np.clip(np.floor(qx).astype(int), 0, w - 2)
+    ay, ax = (qy - y0)[..., None], (qx - x0)[..., None]
+    top = image[y0, x0] * (1 - ax) + image[y0, x0 + 1] * ax
+    bottom = image[y0 + 1, x0] * (1 - ax) + image[y0 + 1, x0 + 1] * ax
+    return top * (1 - ay) + bottom * ay
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.8, 1.0])
+def test_time_scales_the_flows_before_the_warp(t):
+    """At time t, x0 is warped by t * backward flow and x1 by (1 - t) * forward
+    flow; the flows themselves do not depend on t."""
+    name = "film_official_tiny"
+    model = create_model(reference_options(name))
+    load_official_weights(model, reference_dir(name))
+    golden = np.load(os.path.join(reference_dir(name), "golden.npz"))
+    inputs = {"x0": golden["x0"], "x1": golden["x1"], "time": np.full((2, 1), t, np.float32)}
+    outputs = {k: np.asarray(v) if not isinstance(v, list) else v for k, v in model(inputs).items()}
+    for i in range(2):
+        backward = np.asarray(outputs["backward_flow_pyramid"][0][i])
+        forward = np.asarray(outputs["forward_flow_pyramid"][0][i])
+        np.testing.assert_allclose(backward, golden["backward_flow_pyramid_0"][i], rtol=0, atol=1e-4)
+        np.testing.assert_allclose(
+            outputs["x0_warped"][i], _numpy_warp(golden["x0"][i], t * backward), rtol=0, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            outputs["x1_warped"][i], _numpy_warp(golden["x1"][i], (1 - t) * forward), rtol=0, atol=1e-4
+        )
+    if t == 0.0:  # Nothing moves x0: its warp is x0 itself.
+        np.testing.assert_allclose(outputs["x0_warped"], golden["x0"], rtol=0, atol=1e-6)
+    # The image does depend on t (it did not before: the official model fixes 0.5).
+    assert np.abs(outputs["image"] - golden["image"]).max() > 1e-3
+
+
+def test_one_time_per_batch_item_and_stages(tiny_options):
+    """A batch with one time per item equals separate calls; the stages
+    (extract, estimate_flows, synthesize) serve several times of one pair."""
+    name = "film_official_tiny"
+    model = create_model(reference_options(name))
+    load_official_weights(model, reference_dir(name))
+    golden = np.load(os.path.join(reference_dir(name), "golden.npz"))
+    x0, x1 = golden["x0"][:1], golden["x1"][:1]
+    times = np.array([[0.25], [0.5], [0.9]], np.float32)
+    batched = model({"x0": np.repeat(x0, 3, 0), "x1": np.repeat(x1, 3, 0), "time": times})["image"]
+    net = model.get_layer("film_net")
+    frame0, frame1 = net.extract(x0), net.extract(x1)
+    flows = net.estimate_flows(frame0, frame1)
+    for i, t in enumerate(times[:, 0]):
+        alone = model({"x0": x0, "x1": x1, "time": np.full((1, 1), t, np.float32)})["image"]
+        staged = net.synthesize(frame0, frame1, flows, np.full((1, 1), t, np.float32))["image"]
+        np.testing.assert_allclose(batched[i], alone[0], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(staged, alone, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(batched[1], golden["image"][0], rtol=0, atol=1e-5)
 
 
 def test_weights_h5_round_trip(tiny_options, tmp_path):

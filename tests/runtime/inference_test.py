@@ -152,12 +152,18 @@ def test_large_frames_go_through_overlapping_tiles(golden, options, interpolator
     tiled = Interpolator(TINY, options=options, tile_size=96, overlap=32)
     shapes = []
     forward = tiled._forward
-    tiled._forward = lambda a, b: shapes.append(a.shape) or forward(a, b)
+    tiled._forward = lambda a, b, t: shapes.append(a.shape) or forward(a, b, t)
     result = tiled(x0, x1)
     assert {s[1:3] for s in shapes} == {(96, 96)} and sum(s[0] for s in shapes) == 6
     a, crop = pad_to_alignment(x0[None], 16)
     b, _ = pad_to_alignment(x1[None], 16)
-    expected = tiled_apply(forward, a[0], b[0], plan_tiles(160, 224, 96, 32, 16), batch_size=6)
+    expected = tiled_apply(
+        lambda a, b: forward(a, b, np.full((len(a), 1), 0.5, np.float32)),
+        a[0],
+        b[0],
+        plan_tiles(160, 224, 96, 32, 16),
+        batch_size=6,
+    )
     np.testing.assert_allclose(result, np.clip(expected[crop], 0, 1), rtol=0, atol=1e-6)
     whole = interpolator(x0, x1)
     assert np.abs(result - whole).mean() < 0.05 * whole.max()
