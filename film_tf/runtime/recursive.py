@@ -162,7 +162,8 @@ class FeatureReuse:
     `encode(frame)` pads an (H, W, 3) frame as `Interpolator` does and keeps
     its image and feature pyramids; `middle(a, b)` returns the (H, W, 3)
     middle frame of two encodings, equal to `Interpolator(frame_a, frame_b)`
-    up to float rounding.
+    up to float rounding; `frames_at(a, b, times)` the frames at several
+    times, the pair's flows estimated once.
     """
 
     def __init__(self, passes, alignment: int):
@@ -174,6 +175,15 @@ class FeatureReuse:
         return self.passes.extract(padded), box
 
     def middle(self, a, b) -> np.ndarray:
+        return self.frames_at(a, b, [0.5])[0]
+
+    def frames_at(self, a, b, times) -> np.ndarray:
+        """The (T, H, W, 3) frames at `times` (T,) in [0, 1] between two
+        encodings; their flows are estimated once for all times."""
         (pyramids_a, crop), (pyramids_b, _) = a, b
-        mid = self.passes.middle(pyramids_a, pyramids_b)[0, crop[0], crop[1]]
-        return np.clip(mid, 0.0, 1.0).astype(np.float32)
+        flows = self.passes.flows(pyramids_a, pyramids_b)
+        frames = [
+            self.passes.synthesize(pyramids_a, pyramids_b, flows, np.full((1, 1), t, np.float32))[0]
+            for t in times
+        ]
+        return np.clip(np.stack(frames)[:, crop[0], crop[1]], 0.0, 1.0).astype(np.float32)
