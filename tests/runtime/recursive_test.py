@@ -83,7 +83,7 @@ def test_feature_reuse_equals_pair_by_pair(k):
     f = video_frames("carphone_pristine.mp4", 0, 3, 2).astype(np.float32) / 255.0
     f = f[:, :40, :56]  # padded to 48 x 64 and cropped back on every call
     plain = list(interpolate_recursively(iter(f), interpolator, k, progress=False, reuse_features=False))
-    calls = {"extract": 0, "middle": 0, "forward": 0}
+    calls = {"extract": 0, "flows": 0, "synthesize": 0, "forward": 0}
     passes = interpolator._forward
     for name in calls:
         fn = getattr(passes, "_" + name if name == "forward" else name)
@@ -97,4 +97,10 @@ def test_feature_reuse_equals_pair_by_pair(k):
     assert len(reused) == len(plain) == 2 * 2**k + 1
     assert max(np.abs(a - b).max() for a, b in zip(plain, reused)) <= 1e-4
     # Each input frame once, plus every middle that is an end of a deeper pair.
-    assert calls == {"extract": 3 + 2 * (2 ** (k - 1) - 1), "middle": 2 * (2**k - 1), "forward": 0}
+    middles = 2 * (2**k - 1)
+    assert calls == {
+        "extract": 3 + 2 * (2 ** (k - 1) - 1),
+        "flows": middles,
+        "synthesize": middles,
+        "forward": 0,
+    }
