@@ -1,7 +1,7 @@
-"""film-interpolate: the middle frame of two photos.
+"""film-interpolate: the middle frame of two photos, or the frame at any time t between them.
 
 film-interpolate --frame1 a.png --frame2 b.png --output_frame mid.png
-    [--model_path film-style | film_net/Style/saved_model] [--memory_budget_gb 8]
+    [--time 0.5] [--model_path film-style | film_net/Style/saved_model] [--memory_budget_gb 8]
 film-interpolate --list_models    (the released models' names, handles, licences, sizes)
 """
 
@@ -26,6 +26,13 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "output_frame", None, "Where to write the middle frame (.png; .jpg for 8-bit RGB).", flag_values=fv
     )
+    flags.DEFINE_float(
+        "time",
+        0.5,
+        "The time of the frame in [0, 1]: 0 is --frame1, 1 is --frame2, 0.5 the middle (the released "
+        "models were trained on 0.5 only).",
+        flag_values=fv,
+    )
     flags.DEFINE_bool(
         "list_models", False, "List the released models --model_path takes by name.", flag_values=fv
     )
@@ -45,8 +52,8 @@ def check_pair(frame1: str, frame2: str) -> tuple:
     return info1, info2
 
 
-def middle_image(interpolator, image1: Image, image2: Image) -> Image:
-    """The middle frame of two decoded photos.
+def middle_image(interpolator, image1: Image, image2: Image, time: float = 0.5) -> Image:
+    """The frame at `time` (default the middle) of two decoded photos.
 
     If either photo has an alpha channel, the alpha is interpolated too (a
     second model pass on the matte); a photo without one counts as opaque.
@@ -58,13 +65,22 @@ def middle_image(interpolator, image1: Image, image2: Image) -> Image:
     bit_depth = max(image1.bit_depth, image2.bit_depth)
     grayscale = image1.grayscale and image2.grayscale
     if image1.alpha is None and image2.alpha is None:
-        return Image(interpolator(image1.rgb, image2.rgb), None, bit_depth, grayscale)
-    mid = interpolator(image1.rgba(), image2.rgba())
+        return Image(interpolator(image1.rgb, image2.rgb, time), None, bit_depth, grayscale)
+    mid = interpolator(image1.rgba(), image2.rgba(), time)
     return Image(mid[..., :3], mid[..., 3], bit_depth, grayscale)
 
 
-def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> None:
-    """Checks the paths, reads both frames, writes the middle one atomically."""
+def check_time(time: float) -> float:
+    """--time, or a one-line error outside [0, 1] (NaN included)."""
+    if not 0.0 <= time <= 1.0:
+        raise cli_utils.UserError(
+            f"--time must be in [0, 1] (0: --frame1, 1: --frame2, 0.5: the middle), got {time:g}."
+        )
+    return time
+
+
+def run(frame1: str, frame2: str, output_frame: str, interpolator_factory, time: float = 0.5) -> None:
+    """Checks the paths, reads both frames, writes the frame at `time` atomically."""
     from film_tf.media.image_io import check_output_path, read_image, write_image
 
     check_output_path(output_frame, [frame1, frame2])
@@ -72,7 +88,7 @@ def run(frame1: str, frame2: str, output_frame: str, interpolator_factory) -> No
     image1, image2 = read_image(frame1), read_image(frame2)
     if image1.size != image2.size:  # Headers agreed; guard against odd decoders.
         raise ValueError(f"The frames differ in size: {image1.size} vs {image2.size}.")
-    mid = middle_image(interpolator_factory(), image1, image2)
+    mid = middle_image(interpolator_factory(), image1, image2, time)
     write_image(output_frame, mid.rgb, mid.alpha, mid.bit_depth, mid.grayscale)
 
 
@@ -84,6 +100,7 @@ def _run(fv: flags.FlagValues) -> None:
         return
     for name in ("frame1", "frame2", "output_frame"):
         cli_utils.required(fv, name)
+    time = check_time(fv.time)
     check_model_flags(fv)
 
     def interpolator():
@@ -92,8 +109,9 @@ def _run(fv: flags.FlagValues) -> None:
         bit_depth = max(info.bit_depth for info in check_pair(fv.frame1, fv.frame2))
         return make_interpolator(fv, progress=True, expected_calls=1, bit_depth=bit_depth)
 
-    run(fv.frame1, fv.frame2, fv.output_frame, interpolator)
-    cli_utils.report(f"wrote the middle frame to {fv.output_frame}")
+    run(fv.frame1, fv.frame2, fv.output_frame, interpolator, time)
+    what = "the middle frame" if time == 0.5 else f"the frame at time {time:g}"
+    cli_utils.report(f"wrote {what} to {fv.output_frame}")
 
 
 # Everything is written when _run returns: skip the ~1.5 s teardown at exit.

@@ -1,10 +1,11 @@
-"""film-interpolate-frames: folders of frames or a video to slow motion or a higher frame rate.
+"""film-interpolate-frames: folders of frames or a video to slow motion or another frame rate.
 
-Frame-rate conversion (same duration, audio kept; nearest dyadic time, film_tf/jobs/frame_rate.py):
+Frame-rate conversion (same duration, audio kept; each frame at its exact time, film_tf/jobs/frame_rate.py):
   film-interpolate-frames --input_video clip.mp4 --target_fps 60 --output_video smooth.mp4
-Slow motion (2^k times longer, at the input's rate or --fps; no audio):
-  film-interpolate-frames --input_video clip.mp4 --times_to_interpolate 2 --output_video slow.mp4
-  film-interpolate-frames --pattern "photos/*" --times_to_interpolate 3 [--output_video] [--fps 30]
+Slow motion (N new frames per pair at t = j / (N + 1), at the input's rate or --fps; no audio):
+  film-interpolate-frames --input_video clip.mp4 --num_frames 3 --output_video slow.mp4
+  film-interpolate-frames --pattern "photos/*" --num_frames 7 [--output_video] [--fps 30]
+  (--times_to_interpolate k is --num_frames 2^k - 1; the default is k = 1: one new frame.)
 Folders write <folder>/interpolated_frames/frame_000.png ... (+ interpolated.mp4; or in --output_dir).
 Outputs: .mp4/.mov (H.264, H.265), .mkv (also VP9), .webm (VP9, VP8), .gif (--codec, --crf).
 Scene cuts (--scene_cut_threshold, 0 disables) are held, not morphed. Run again, an interrupted
@@ -26,6 +27,7 @@ from film_tf.datasets import beam_cli
 from film_tf.media import video_formats
 
 MAX_TIMES = 8  # above it only with --force: 2^8 - 1 = 255 new frames per pair
+MAX_FRAMES = 2**MAX_TIMES - 1
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -36,7 +38,13 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_integer(
         "times_to_interpolate",
         1,
-        "Slow motion's recursion depth k: 2^k - 1 new frames per pair.",
+        "Slow motion: 2^k - 1 new frames per pair (the same as --num_frames 2^k - 1).",
+        flag_values=fv,
+    )
+    flags.DEFINE_integer(
+        "num_frames",
+        None,
+        "Slow motion: N >= 1 new frames per pair, at t = j / (N + 1) (instead of --times_to_interpolate).",
         flag_values=fv,
     )
     flags.DEFINE_float("target_fps", None, "Frame-rate conversion to this rate (video only).", flag_values=fv)
@@ -72,7 +80,12 @@ def define_flags(fv: flags.FlagValues) -> None:
         flag_values=fv,
     )  # fmt: skip
     flags.DEFINE_bool("boomerang", False, "Folders' videos play forward then back (a loop).", flag_values=fv)
-    flags.DEFINE_bool("force", False, f"Accept --times_to_interpolate above {MAX_TIMES}.", flag_values=fv)
+    flags.DEFINE_bool(
+        "force",
+        False,
+        f"Accept --times_to_interpolate above {MAX_TIMES} (--num_frames above {MAX_FRAMES}).",
+        flag_values=fv,
+    )
     flags.DEFINE_bool("overlap", True, "Decode and encode on their own threads.", flag_values=fv)
     flags.DEFINE_integer(
         "chunk_frames",
@@ -93,6 +106,13 @@ def _check(fv: flags.FlagValues) -> None:
             f"--times_to_interpolate must be in 0..{MAX_TIMES} (2^k - 1 new frames per pair), got {k}; "
             "--force accepts more."
         )
+    if fv["num_frames"].present and fv["times_to_interpolate"].present:
+        raise UserError("Pass at most one of --num_frames and --times_to_interpolate (k is N = 2^k - 1).")
+    n = fv.num_frames
+    if n is not None and (n < 1 or (n > MAX_FRAMES and not fv.force)):
+        raise ValueError(
+            f"--num_frames must be in 1..{MAX_FRAMES} (new frames per pair), got {n}; --force accepts more."
+        )
     if fv.chunk_frames < 1:
         raise ValueError(f"--chunk_frames must be at least 1, got {fv.chunk_frames}.")
     for name in ("fps", "target_fps", "multiplier"):
@@ -103,14 +123,21 @@ def _check(fv: flags.FlagValues) -> None:
     rate = fv.target_fps is not None or fv.multiplier is not None
     if fv.target_fps is not None and fv.multiplier is not None:
         raise UserError("Pass at most one of --target_fps and --multiplier.")
-    if rate and (fv.pattern is not None or fv.fps is not None or fv["times_to_interpolate"].present):
+    slow = fv["times_to_interpolate"].present or fv["num_frames"].present
+    if rate and (fv.pattern is not None or fv.fps is not None or slow):
         raise UserError(
-            "--target_fps/--multiplier convert a video's rate; drop --pattern, --fps, --times_to_interpolate."
+            "--target_fps/--multiplier convert a video's rate; drop --pattern, --fps, --times_to_interpolate, "
+            "--num_frames."
         )
     if fv.input_video is not None and fv.boomerang:
         raise UserError("--boomerang is for --pattern folders.")
     if fv.input_video is not None and (fv.output_video is None or fv.output_video.lower() in _TRUE):
         raise UserError("--input_video needs --output_video OUT.mp4.")
+
+
+def frames_per_pair(fv: flags.FlagValues) -> int:
+    """Slow motion's new frames per pair: --num_frames N, else 2^k - 1 for --times_to_interpolate k."""
+    return fv.num_frames if fv.num_frames is not None else 2**fv.times_to_interpolate - 1
 
 
 def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
@@ -127,7 +154,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
         if fv.input_video is not None:
             output = video_command.check_paths(fv.input_video, fv.output_video, fv.codec, fv.crf)
             load, key = model_flags.video_model(fv, output, on_beam=bool(beam_args))
-            result = video_command.run(fv, output, load, key, beam_args, cancel)
+            result = video_command.run(fv, frames_per_pair(fv), output, load, key, beam_args, cancel)
             cli_utils.report(result.summary(output))
             return
         video = fv.output_video
@@ -138,7 +165,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
         resumed = model_flags.resumed_precision(fv, [job.frames_folder for job in jobs])
         interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)
         results = frame_jobs.run_folders(
-            jobs, fv.times_to_interpolate, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
+            jobs, frames_per_pair(fv), fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
             boomerang=fv.boomerang, job_key=job_key(fv, interpolator), scene_cut_threshold=fv.scene_cut_threshold,
             codec=fv.codec, crf=fv.crf, overlap=fv.overlap, cancel=cancel,
         )  # fmt: skip

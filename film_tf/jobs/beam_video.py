@@ -3,14 +3,15 @@
     plan (here: header, frame-rate plan, scene cuts, chunks; `video_plan.prepare_video`)
       -> the chunks not yet done -> spread over workers
       -> each worker: decode only its chunk's frames (`media.video_seek`, frame-exact),
-         interpolate them with the model it loaded once (`DoFn.setup`), encode the chunk
+         make its output frames at their exact times with the model it loaded once
+         (`DoFn.setup`; `film_tf.runtime.timed`), encode the chunk
          into the work folder and record it (`resume.record_piece`)
       -> here: join the chunks in order, copy the audio (`video_plan.finish_video`)
 
 A chunk's frames are those the in-process job (`film_tf.jobs.video_job`) writes
 into the same chunk: the same input frames (as decoded), the same pairs, the
-same held scene cuts and the same output indices of the one frame-rate plan of
-the whole video, encoded as one chunk file in both; so the output equals the
+same held scene cuts and the same output frames (at the same exact times) of
+the one plan of the whole video, encoded as one chunk file in both; so the output equals the
 in-process run's frame for frame whatever the worker count (and, chunks
 being encoded separately in both, byte for byte with the same `--chunk_frames`;
 with a lossless `--crf 0`, frame for frame whatever the chunk size).
@@ -43,18 +44,20 @@ from film_tf.jobs import beam_options, progress, resume
 from film_tf.jobs.video_plan import VideoJob, VideoResult, finish_video, prepare_video, say_stderr
 from film_tf.media import video_io
 from film_tf.media.video_seek import read_frame_range
-from film_tf.runtime.recursive import interpolate_recursively
+from film_tf.runtime.timed import interpolate_at_times
 
 ERROR_SUFFIX = ".error.json"
 
 
-def render_chunk(job: VideoJob, index: int, middle: Callable, folder: str) -> dict[str, Any]:
+def render_chunk(job: VideoJob, index: int, interpolate: Callable, folder: str) -> dict[str, Any]:
     """Interpolates and encodes chunk `index` of `job` into work folder `folder`; returns its record.
 
     Decodes input frames chunk.first..chunk.last only (uint8 (H, W, 3), given
-    to `middle` as float32 (H, W, 3) in [0, 1], as the in-process job does);
-    the chunk's last frame is the next chunk's first, so it is written only by
-    the video's last chunk. The record (`resume.record_piece`) is written after
+    to `interpolate` (an `Interpolator` or `(x0, x1, time) -> frame`) as
+    float32 (H, W, 3) in [0, 1], as the in-process job does) and makes the
+    chunk's output frames at their exact times (`film_tf.runtime.timed`); the
+    chunk's last input frame is the next chunk's first, so it is shown only
+    by the video's last chunk. The record (`resume.record_piece`) is written after
     the chunk's file is complete under its final name.
     """
     chunk, plan = job.chunks[index], job.plan
@@ -67,27 +70,21 @@ def render_chunk(job: VideoJob, index: int, middle: Callable, folder: str) -> di
         digests=job.digests,
     )
     cuts = set(job.cuts)
-    pairs = iter(range(chunk.first, chunk.last))
 
-    def is_cut(a, b):  # once per pair, in order: the cuts found when planning
-        return next(pairs) in cuts
+    def is_cut(p, a, b):  # the cuts found when planning
+        return p + chunk.first in cuts
 
-    def keep(local: int) -> bool:
-        i = local + chunk.start
-        return i < chunk.stop and plan.keep(i)
-
-    stream = interpolate_recursively(
-        (f.astype(np.float32) / 255.0 for f in frames), middle, plan.depth, progress=False,
-        is_cut=is_cut if cuts else None, keep=keep, indexed=True,
+    stream = interpolate_at_times(
+        (f.astype(np.float32) / 255.0 for f in frames), interpolate, plan.requests(chunk.start, chunk.stop, chunk.first),
+        progress=False, is_cut=is_cut if cuts else None,
     )  # fmt: skip
     name, count = job.chunk_file(index), 0
     try:
         with video_io.VideoWriter(os.path.join(folder, name), job.height, job.width, job.fps_out,
                                   *job.chunk_format) as writer:  # fmt: skip
-            for local, frame in stream:
-                for _ in range(plan.uses(local + chunk.start)):
-                    writer.add(frame)
-                    count += 1
+            for _, frame in stream:
+                writer.add(frame)
+                count += 1
     finally:
         stream.close()
     if count != chunk.outputs:
@@ -100,12 +97,12 @@ class _Render:
 
     def __init__(self, job: VideoJob, folder: str, load_model: Callable[[], Callable]):
         self.job, self.folder, self.load_model = job, folder, load_model
-        self.middle = None
+        self.model = None
         self.setup_error: Exception | None = None
 
     def setup(self) -> None:
         try:
-            self.middle = self.load_model()  # once per worker
+            self.model = self.load_model()  # once per worker
         except Exception as error:  # noqa: BLE001 (Beam would end the run with the worker's traceback)
             self.setup_error = error  # Each chunk of this worker reports it, in one line.
 
@@ -113,7 +110,7 @@ class _Render:
         try:
             if self.setup_error is not None:
                 raise self.setup_error
-            yield render_chunk(self.job, index, self.middle, self.folder)
+            yield render_chunk(self.job, index, self.model, self.folder)
         except Exception as error:  # noqa: BLE001 (one line for the user, after the other chunks)
             lines = [line for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
             line = f"{self.job.chunks[index].name} failed: {lines[0]}"
@@ -142,7 +139,7 @@ def _watch(folder: str, bar: progress.Bar, stop: threading.Event, seen: set[str]
 def run_video_on_beam(
     input_video: str,
     output_video: str,
-    times_to_interpolate: int,
+    frames_per_pair: int,
     fps: float | None,
     load_model: Callable[[], Callable],
     pipeline_args: Sequence[str],
@@ -154,7 +151,8 @@ def run_video_on_beam(
     """`video_job.run_video` as a Beam pipeline (see the module docstring).
 
     Args:
-      load_model: builds the `(x0, x1) -> middle` model on a worker
+      frames_per_pair, fps: slow motion's (as for `video_job.run_video`).
+      load_model: builds the model (an `Interpolator`) on a worker
         (picklable, e.g. a `functools.partial`); called once per worker.
       pipeline_args: Beam options, passed through untouched
         (`beam_options.default_pipeline_args` fills in the in-process default).
@@ -175,7 +173,7 @@ def run_video_on_beam(
     job = prepare_video(
         input_video,
         output_video,
-        times_to_interpolate,
+        frames_per_pair,
         fps,
         say=say,
         progress_bar=progress_bar,

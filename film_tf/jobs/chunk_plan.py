@@ -1,20 +1,21 @@
 """How a video job is cut into chunks: at scene cuts, and otherwise every N pairs.
 
-A video of F input frames has F - 1 pairs; with recursion depth k each pair
-spans 2^k dyadic indices (`film_tf.jobs.frame_rate`), so input frame f is
-dyadic index f * 2^k. A chunk is a run of consecutive pairs: input frames
-`first..last` (inclusive), the pairs `first..last - 1`. Neighbouring chunks
-share their boundary frame (one chunk's `last` is the next one's `first`), so
-every pair is in exactly one chunk: none lost, none computed twice. A chunk
-owns the dyadic indices `first * 2^k .. last * 2^k - 1` (its boundary frame
-belongs to the next chunk); the last chunk also owns the video's last frame.
+A video of F input frames has F - 1 pairs. A chunk is a run of consecutive
+pairs: input frames `first..last` (inclusive), the pairs `first..last - 1`.
+Neighbouring chunks share their boundary frame (one chunk's `last` is the next
+one's `first`), so every pair is in exactly one chunk: none lost, none
+computed twice. A chunk owns the output frames whose time (in input frames,
+`film_tf.jobs.frame_rate`) is in [first, last): output frames
+`plan.first_output(first) .. plan.first_output(last) - 1` (its boundary frame
+belongs to the next chunk); the last chunk also owns the video's last frame
+and the frames past it.
 
 Boundaries: after every scene cut (cut pair c, frames c and c + 1: the next
 chunk starts at c + 1, the first frame of the new shot, so each encoded chunk
 starts a shot on a keyframe) and otherwise every `pairs_per_chunk` pairs,
-counted from the last boundary. A chunk to which the frame-rate plan gives no
-output frame (a low target rate, tiny chunks) is merged into the next one
-(the last into the one before), so every chunk writes at least one frame.
+counted from the last boundary. A chunk to which the plan gives no output
+frame (a low target rate, tiny chunks) is merged into the next one (the last
+into the one before), so every chunk writes at least one frame.
 
 Used by both the in-process job (`film_tf.jobs.video_job`) and the Beam job
 (`film_tf.jobs.beam_video`): the same chunks, hence the same encoded pieces.
@@ -31,16 +32,12 @@ from typing import Iterable, Protocol
 class OutputPlan(Protocol):
     """What the chunk plan needs of a `RatePlan` / `SlowMotion`."""
 
-    depth: int
     num_frames: int
 
     @property
     def num_outputs(self) -> int: ...
 
-    @property
-    def last_index(self) -> int: ...
-
-    def uses(self, i: int) -> int: ...
+    def first_output(self, p: int) -> int: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +47,8 @@ class Chunk:
     Attributes:
       index: 0-based position in the plan.
       first, last: input frame indices; the pairs are first..last - 1.
-      start, stop: the dyadic indices it owns, [start, stop).
-      outputs: the output frames it writes (`uses` summed over its indices).
+      start, stop: the output frames it owns, [start, stop).
+      outputs: how many: stop - start.
       cuts: the scene cuts among its pairs.
     """
 
@@ -102,7 +99,6 @@ def plan_chunks(plan: OutputPlan, pairs: int, cuts: Iterable[int] = ()) -> list[
         raise ValueError(f"pairs per chunk must be at least 1, got {pairs}.")
     if plan.num_frames < 2:
         raise ValueError(f"a video job needs at least 2 frames, got {plan.num_frames}.")
-    step = 2**plan.depth
     cuts = sorted(set(cuts))
     starts = _boundaries(plan.num_frames, pairs, cuts)
     spans = list(zip(starts, [*starts[1:], plan.num_frames - 1]))
@@ -110,8 +106,7 @@ def plan_chunks(plan: OutputPlan, pairs: int, cuts: Iterable[int] = ()) -> list[
     carry = None
     for first, last in spans:
         first = carry if carry is not None else first
-        stop = last * step + (1 if last == plan.num_frames - 1 else 0)
-        outputs = sum(plan.uses(i) for i in range(first * step, stop))
+        outputs = _stop(plan, last) - plan.first_output(first)
         if outputs == 0 and last != plan.num_frames - 1:
             carry = first  # nothing to write: the next chunk takes these pairs
             continue
@@ -122,12 +117,18 @@ def plan_chunks(plan: OutputPlan, pairs: int, cuts: Iterable[int] = ()) -> list[
             merged.append([first, last, outputs])
     chunks = []
     for index, (first, last, outputs) in enumerate(merged):
-        stop = last * step + (1 if last == plan.num_frames - 1 else 0)
         cut_count = bisect.bisect_left(cuts, last) - bisect.bisect_left(cuts, first)
-        chunks.append(Chunk(index, first, last, first * step, stop, outputs, cut_count))
+        chunks.append(
+            Chunk(index, first, last, plan.first_output(first), _stop(plan, last), outputs, cut_count)
+        )
     return chunks
 
 
+def _stop(plan: OutputPlan, last: int) -> int:
+    """The end of the outputs of a chunk ending at input frame `last` (all the rest for the video's last frame)."""
+    return plan.num_outputs if last == plan.num_frames - 1 else plan.first_output(last)
+
+
 def chunk_of(starts: list[int], index: int) -> int:
-    """The position of the chunk owning dyadic `index`, given the chunks' `start`s in order."""
+    """The position of the chunk owning output frame `index`, given the chunks' `start`s in order."""
     return bisect.bisect_right(starts, index) - 1

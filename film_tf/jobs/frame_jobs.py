@@ -2,8 +2,9 @@
 
 Folders: `plan_folders` checks every matched folder (frames, sizes, output
 paths) before anything is written and returns one `FolderJob` each;
-`run_folders` streams each folder's frames through recursive interpolation
-(scene cuts held, `film_tf.jobs.scene_cuts`) into
+`run_folders` streams each folder's frames through the model, N new frames
+per pair at t = j / (N + 1), each made directly at its time
+(`film_tf.runtime.timed`; scene cuts held, `film_tf.jobs.scene_cuts`) into
 `<output>/interpolated_frames/frame_000.png ...` and optionally a video.
 Frames are read, interpolated and written one at a time (reader and writer
 threads), so memory does not grow with the clip's length.
@@ -28,10 +29,11 @@ from typing import Any, Callable, Sequence
 
 from film_tf import files
 from film_tf.jobs import pipelining, resume, scene_cuts
+from film_tf.jobs.frame_rate import SlowMotion
 from film_tf.jobs.video_plan import large_job_warning
 from film_tf.media import video_io
 from film_tf.media.image_io import image_info, read_image, write_image
-from film_tf.runtime.recursive import interpolate_recursively, output_length
+from film_tf.runtime.timed import interpolate_at_times
 
 FRAMES_FOLDER = "interpolated_frames"
 VIDEO_NAME = "interpolated.mp4"
@@ -179,7 +181,7 @@ def summarize(results: Sequence[FolderResult]) -> str:
 
 def run_folders(
     jobs: list[FolderJob],
-    times_to_interpolate: int,
+    frames_per_pair: int,
     fps: float,
     interpolator,
     *,
@@ -192,14 +194,15 @@ def run_folders(
     cancel: threading.Event | None = None,
     say: Callable[[str], None] = _say,
 ) -> list[FolderResult]:
-    """Interpolates each folder (2^k - 1 new frames per pair); frames stream
-    from disk to disk, the results appear only when complete.
+    """Interpolates each folder (N new frames per pair, at t = j / (N + 1));
+    frames stream from disk to disk, the results appear only when complete.
 
     Args:
       jobs: from `plan_folders`.
-      times_to_interpolate: the recursion depth k.
+      frames_per_pair: N >= 0 (--num_frames; --times_to_interpolate k is 2^k - 1).
       fps: the frame rate of the videos.
-      interpolator: `(x0, x1) -> middle`, float (H, W, C) frames in [0, 1].
+      interpolator: an `Interpolator` or `(x0, x1, time) -> frame`, float
+        (H, W, C) frames in [0, 1] (`film_tf.runtime.timed.interpolate_at_times`).
       scene_cut_threshold: `film_tf.jobs.scene_cuts` (0 disables): a cut's
         in-betweens are copies of the earlier frame.
       codec, crf: the videos' encoding (`film_tf.media.video_formats`).
@@ -212,28 +215,28 @@ def run_folders(
       say: where the progress lines go (stderr).
     """
     return [
-        _run_folder(job, times_to_interpolate, fps, interpolator, scene_cut_threshold, codec, crf, overlap,
+        _run_folder(job, frames_per_pair, fps, interpolator, scene_cut_threshold, codec, crf, overlap,
                     boomerang, job_key, say, cancel)
         for job in jobs
     ]  # fmt: skip
 
 
 def _run_folder(
-    job, k, fps, interpolator, threshold, codec, crf, overlap, boomerang, job_key, say, cancel=None
+    job, per_pair, fps, interpolator, threshold, codec, crf, overlap, boomerang, job_key, say, cancel=None
 ) -> FolderResult:
     channels = 4 if job.has_alpha else 3
     if job.video and job.has_alpha:
         warnings.warn(f"Videos have no alpha; '{job.video}' drops it.", stacklevel=3)
     count = len(job.frames)
-    total = output_length(count, k)
+    total = SlowMotion(count, per_pair).num_outputs
     digits = max(3, len(str(total - 1)))
     target = job.frames_folder
     identity = {
-        "frames": [resume.input_identity(f) for f in job.frames], "depth": k, "threshold": threshold,
+        "frames": [resume.input_identity(f) for f in job.frames], "per_pair": per_pair, "times": "exact", "threshold": threshold,
         "channels": channels, "bit_depth": job.bit_depth, "digits": digits, "key": job_key or {},
     }  # fmt: skip
     say(f"{job.folder}: {count} frames -> {total}")
-    if warning := large_job_warning((count - 1) * (2**k - 1), total, job.height, job.width):
+    if warning := large_job_warning((count - 1) * per_pair, total, job.height, job.width):
         say(warning)
     with resume.WorkFolder(target, identity) as work:
         leftovers = resume.remove_stale_temporaries(target) + work.cleaned
@@ -245,7 +248,9 @@ def _run_folder(
         if done:
             say(f"resuming: {done} of {count - 1} frame pairs already done.")
         if done < count - 1:
-            _interpolate_pairs(job, work, k, interpolator, threshold, overlap, channels, digits, done, cancel)
+            _interpolate_pairs(
+                job, work, per_pair, interpolator, threshold, overlap, channels, digits, done, cancel
+            )
         names = [e["name"] for r in work.records for e in r["files"]]
         cuts = sum(r["cuts"] for r in work.records)
         assert len(names) == total, (len(names), total)
@@ -265,19 +270,18 @@ def _run_folder(
 
 
 def _interpolate_pairs(
-    job, work, k, interpolator, threshold, overlap, channels, digits, start_pair, cancel=None
+    job, work, per_pair, interpolator, threshold, overlap, channels, digits, start_pair, cancel=None
 ) -> None:
     """Pairs start_pair.. of `job` into PNGs in `work`, one manifest record per pair."""
-    step = 2**k
-    last = (len(job.frames) - 1) * step
+    plan = SlowMotion(len(job.frames), per_pair)
+    step = per_pair + 1
+    last = plan.num_outputs - 1
     detector = scene_cuts.cut_detector(threshold)
     pair_cuts: dict[int, int] = {}
-    pair = [start_pair]
 
-    def is_cut(a, b):
+    def is_cut(p, a, b):
         cut = detector is not None and detector(a, b)
-        pair_cuts[pair[0]] = int(cut)
-        pair[0] += 1
+        pair_cuts[p + start_pair] = int(cut)
         return cut
 
     def read(path):
@@ -302,10 +306,14 @@ def _interpolate_pairs(
     if overlap:
         frames = pipelining.prefetch(frames, size=4)
     sink = pipelining.Sink(write, size=8) if overlap else None
-    stream = interpolate_recursively(
-        frames, interpolator, k, num_frames=len(job.frames) - start_pair, is_cut=is_cut, indexed=True
-    )
     offset = start_pair * step
+    stream = interpolate_at_times(
+        frames,
+        interpolator,
+        plan.requests(offset, first_frame=start_pair),
+        total=plan.num_outputs - offset,
+        is_cut=is_cut,
+    )
     try:
         for local, frame in stream:
             if cancel is not None and cancel.is_set():

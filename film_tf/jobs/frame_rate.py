@@ -1,23 +1,27 @@
-"""Frame-rate conversion: which interpolated frame each output frame is.
+"""Output plans: which time (in input frames) each output frame of a job shows.
 
-film_net predicts only the middle (t = 0.5) of two frames; recursion
-(`film_tf.runtime.recursive`) gives the dyadic times i / 2^k between two input
-frames. Converting N frames at `in_fps` to `out_fps` keeps the duration:
+The model makes the frame at any time t between two frames (its flows scaled
+by t and 1 - t), so every output frame is made directly, at its exact time,
+from its two source frames (`film_tf.runtime.timed`):
 
-  * the output has M = round(N * out_fps / in_fps) frames;
-  * output frame j shows input time t_j = j * in_fps / out_fps (in input
-    frames), taken at the NEAREST dyadic time at depth k, the smallest k
-    with 2^k >= out_fps / in_fps: dyadic index d_j = floor(t_j * 2^k + 1/2)
-    (ties go later); times past the last input frame hold the last frame.
+  * frame-rate conversion (`plan_rate`, `RatePlan`): N frames at `in_fps` to
+    `out_fps`, same duration: M = round(N * out_fps / in_fps) output frames;
+    output frame j shows t_j = j * in_fps / out_fps (exact fractions), made
+    from input frames floor(t_j) and floor(t_j) + 1 at the fraction
+    t_j - floor(t_j); a whole t_j is that input frame itself (no model call);
+    times past the last input frame hold the last frame. 25 -> 60 fps: output
+    frame 1 is t = 5/12 between frames 0 and 1, frame 2 t = 5/6.
+  * slow motion (`SlowMotion`): N new frames between each pair at
+    t = j / (N + 1), played at the input's rate.
 
-So 2x and 4x (25 -> 50, 25 -> 100) are exact, and other ratios are off by
-at most half a dyadic step: 25 -> 60 fps uses k = 2 (quarter steps), output
-frame 1 (t = 0.4167) shows t = 0.5, frame 2 (t = 0.833) shows t = 0.75; the
-timing error is at most 1/8 of an input frame (5 ms at 25 fps). Only the
-dyadic frames some output frame uses are computed (`keep`). Lower target
-rates (ratio < 1, k = 0) pick the nearest input frame.
+(Before the model honoured t, a conversion snapped each output frame to the
+nearest dyadic time reached by recursion on generated frames: up to 1/8 of an
+input frame off at 25 -> 60, and up to three model calls per output frame.)
 
-Pure arithmetic on exact fractions; no TensorFlow, no numpy.
+A plan gives `num_outputs`, `time(j)`, `source(j)` (p, fraction) and
+`first_output(p)` (the first output frame at or after input frame p: what
+`film_tf.jobs.chunk_plan` cuts at). Pure arithmetic on exact fractions; no
+TensorFlow, no numpy.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from fractions import Fraction
+from typing import Iterator
 
-MAX_DEPTH = 8
+MAX_RATIO = 256  # at most 255 new frames between two input frames
 
 
 def as_fraction(fps: float) -> Fraction:
@@ -34,20 +39,56 @@ def as_fraction(fps: float) -> Fraction:
     return Fraction(str(fps)) if isinstance(fps, float) else Fraction(fps)
 
 
+class _Times:
+    """What every plan derives from its `time(j)` and `first_output(p)`."""
+
+    num_frames: int
+
+    @property
+    def num_outputs(self) -> int:
+        raise NotImplementedError
+
+    def time(self, j: int) -> Fraction:
+        raise NotImplementedError
+
+    def first_output(self, p: int) -> int:
+        raise NotImplementedError
+
+    def source(self, j: int) -> tuple[int, Fraction]:
+        """(p, f): output frame j is input frame p (f = 0) or the frame at time
+        f in (0, 1) between input frames p and p + 1; past the end, the last frame."""
+        t, last = self.time(j), self.num_frames - 1
+        if t >= last:
+            return last, Fraction(0)
+        p = math.floor(t)
+        return p, t - p
+
+    def requests(
+        self, start: int = 0, stop: int | None = None, first_frame: int = 0
+    ) -> Iterator[tuple[int, float]]:
+        """`film_tf.runtime.timed.interpolate_at_times` requests of output
+        frames start..stop - 1, with input frames counted from `first_frame`."""
+        for j in range(start, self.num_outputs if stop is None else stop):
+            p, f = self.source(j)
+            yield p - first_frame, float(f)
+
+    def model_frames(self) -> int:
+        """How many output frames the model makes (the others are input frames)."""
+        return sum(1 for j in range(self.num_outputs) if self.source(j)[1] != 0)
+
+
 @dataclasses.dataclass(frozen=True)
-class RatePlan:
+class RatePlan(_Times):
     """A conversion of `num_frames` frames from `in_fps` to `out_fps`, same duration.
 
     Attributes:
       in_fps, out_fps: the rates (exact fractions).
       num_frames: N, the input frames.
-      depth: k, the recursion depth giving the dyadic times i / 2^k.
     """
 
     in_fps: Fraction
     out_fps: Fraction
     num_frames: int
-    depth: int
 
     @property
     def ratio(self) -> Fraction:
@@ -58,30 +99,13 @@ class RatePlan:
         """M = round(N * out / in) (half up)."""
         return int(math.floor(self.num_frames * self.ratio + Fraction(1, 2)))
 
-    @property
-    def last_index(self) -> int:
-        """The dyadic index of the last input frame, (N - 1) * 2^k."""
-        return max(self.num_frames - 1, 0) * 2**self.depth
+    def time(self, j: int) -> Fraction:
+        """t_j = j * in_fps / out_fps, in input frames."""
+        return j / self.ratio
 
-    def dyadic_index(self, j: int) -> int:
-        """d_j: the dyadic index output frame j shows (clamped to the last frame)."""
-        return min(math.floor(j * 2**self.depth / self.ratio + Fraction(1, 2)), self.last_index)
-
-    def first_output(self, i: int) -> int:
-        """The smallest j with d_j >= i (unclamped)."""
-        return max(0, math.ceil((i - Fraction(1, 2)) * self.ratio / 2**self.depth))
-
-    def uses(self, i: int) -> int:
-        """How many output frames show dyadic frame i (0 if none)."""
-        if i > self.last_index:
-            return 0
-        start = min(self.first_output(i), self.num_outputs)
-        stop = self.num_outputs if i == self.last_index else min(self.first_output(i + 1), self.num_outputs)
-        return max(stop - start, 0)
-
-    def keep(self, i: int) -> bool:
-        """Whether some output frame shows dyadic frame i."""
-        return self.uses(i) > 0
+    def first_output(self, p: int) -> int:
+        """The smallest j with t_j >= p (at most M)."""
+        return min(math.ceil(p * self.ratio), self.num_outputs)
 
 
 def plan_rate(
@@ -93,46 +117,44 @@ def plan_rate(
     """The `RatePlan` for `target_fps` (an output rate) or `multiplier` (out = in * M), one of them.
 
     Raises ValueError on both or neither, non-positive values, or a ratio
-    needing more than 2^MAX_DEPTH steps per input frame.
+    above `MAX_RATIO`.
     """
     if (target_fps is None) == (multiplier is None):
         raise ValueError("Pass exactly one of --target_fps and --multiplier.")
     value = target_fps if target_fps is not None else multiplier
     name = "--target_fps" if target_fps is not None else "--multiplier"
-    if value <= 0:
+    if not value > 0:
         raise ValueError(f"{name} must be positive, got {value:g}.")
     source = as_fraction(in_fps)
     out = as_fraction(target_fps) if target_fps is not None else source * as_fraction(multiplier)
-    ratio = out / source
-    depth = 0 if ratio <= 1 else math.ceil(math.log2(ratio) - 1e-12)
-    if depth > MAX_DEPTH:
+    if out / source > MAX_RATIO:
         raise ValueError(
-            f"{float(out):g} fps from {float(source):g} fps needs 2^{depth} steps per frame; at most "
-            f"{2**MAX_DEPTH}x is supported."
+            f"{float(out):g} fps from {float(source):g} fps is {float(out / source):g}x; at most "
+            f"{MAX_RATIO}x is supported."
         )
-    return RatePlan(source, out, num_frames, depth)
+    return RatePlan(source, out, num_frames)
 
 
 @dataclasses.dataclass(frozen=True)
-class SlowMotion:
-    """Slow motion: every dyadic frame once, played at the input's rate (2^k times longer).
+class SlowMotion(_Times):
+    """Slow motion: every input frame and `per_pair` new frames between each
+    pair, at t = j / (per_pair + 1), played at the input's rate.
 
-    Same interface as `RatePlan` (depth, num_outputs, last_index, uses, keep).
+    Attributes:
+      num_frames: the input frames.
+      per_pair: N >= 0, the new frames between two input frames.
     """
 
     num_frames: int
-    depth: int
+    per_pair: int
 
     @property
     def num_outputs(self) -> int:
-        return self.last_index + 1 if self.num_frames else 0
+        """(n - 1) (N + 1) + 1."""
+        return max(self.num_frames - 1, 0) * (self.per_pair + 1) + 1 if self.num_frames else 0
 
-    @property
-    def last_index(self) -> int:
-        return max(self.num_frames - 1, 0) * 2**self.depth
+    def time(self, j: int) -> Fraction:
+        return Fraction(j, self.per_pair + 1)
 
-    def uses(self, i: int) -> int:
-        return 1 if 0 <= i <= self.last_index else 0
-
-    def keep(self, i: int) -> bool:
-        return self.uses(i) > 0
+    def first_output(self, p: int) -> int:
+        return min(p * (self.per_pair + 1), self.num_outputs)

@@ -35,6 +35,7 @@ def check_paths(input_video: str, output_video: str, codec: str | None, crf: int
 
 def run(
     fv: Any,
+    frames_per_pair: int,
     output_video: str,
     load_model: Callable[[], Callable],
     job_key: dict[str, Any],
@@ -42,11 +43,13 @@ def run(
     cancel: threading.Event | None = None,
 ) -> VideoResult:
     """Runs the video job of film-interpolate-frames' flag values `fv` (read
-    as attributes: input_video, times_to_interpolate, fps, target_fps,
-    multiplier, scene_cut_threshold, codec, crf, chunk_frames, overlap).
+    as attributes: input_video, fps, target_fps, multiplier,
+    scene_cut_threshold, codec, crf, chunk_frames, overlap).
 
     Args:
-      load_model: builds the model (`(x0, x1) -> middle`); called here, or
+      frames_per_pair: slow motion's N new frames per pair (from
+        --num_frames or --times_to_interpolate).
+      load_model: builds the model (an `Interpolator`); called here, or
         once per Beam worker (then it must be picklable).
       job_key: the model's part of the resume identity.
       pipeline_args: Beam options; none: in this process.
@@ -56,7 +59,7 @@ def run(
         target_fps=fv.target_fps, multiplier=fv.multiplier, scene_cut_threshold=fv.scene_cut_threshold,
         codec=fv.codec, crf=fv.crf, chunk_frames=fv.chunk_frames, job_key=job_key,
     )  # fmt: skip
-    times, fps = fv.times_to_interpolate, fv.fps
+    times, fps = frames_per_pair, fv.fps
     if pipeline_args:
         from film_tf.jobs import beam_video
 

@@ -1,13 +1,16 @@
 """A video in, a video out: slow motion or frame-rate conversion, resumable.
 
-`run_video` streams the input through recursive interpolation
-(`film_tf.runtime.recursive`) with scene cuts held (`film_tf.jobs.scene_cuts`) and the
-output frames picked by a `film_tf.jobs.frame_rate` plan:
+`run_video` streams the input through the model at the times a
+`film_tf.jobs.frame_rate` plan gives (`film_tf.runtime.timed`: every output
+frame made directly from its two source frames at its exact time, each input
+frame encoded once, each pair's flows estimated once), with scene cuts held
+(`film_tf.jobs.scene_cuts`):
 
-  * slow motion (default): every in-between, played at the input's rate
-    (or `fps`), 2^k times longer; the audio is dropped, with a notice;
+  * slow motion (default): N new frames per pair at t = j / (N + 1), played
+    at the input's rate (or `fps`), N + 1 times longer; the audio is
+    dropped, with a notice;
   * frame-rate conversion (`target_fps` or `multiplier`): same duration,
-    nearest dyadic time per output frame; audio (and subtitles in .mkv)
+    each output frame at its exact time; audio (and subtitles in .mkv)
     copied from the input (`video_io.copy_streams`).
 
 The output is encoded in chunks (`film_tf.jobs.chunk_plan`: at scene cuts and
@@ -41,7 +44,7 @@ from film_tf.jobs.video_plan import (  # noqa: F401 (VideoResult, large_job_warn
     say_stderr,
 )
 from film_tf.media import video_io
-from film_tf.runtime.recursive import interpolate_recursively
+from film_tf.runtime.timed import interpolate_at_times
 
 
 class _ChunkWriter:
@@ -53,8 +56,8 @@ class _ChunkWriter:
         self._writer: video_io.VideoWriter | None = None
         self._frames = 0
 
-    def add(self, item: tuple[int, np.ndarray, int]) -> None:
-        chunk, frame, count = item
+    def add(self, item: tuple[int, np.ndarray]) -> None:
+        chunk, frame = item
         if chunk != self._chunk:
             self.finish()
             self._writer = video_io.VideoWriter(
@@ -62,10 +65,9 @@ class _ChunkWriter:
                 self.job.fps_out, *self.job.chunk_format,
             ).__enter__()  # fmt: skip
             self._chunk, self._frames = chunk, 0
-        for _ in range(count):
-            self._writer.add(frame)
-        self._frames += count
-        self.bar.update(count)
+        self._writer.add(frame)
+        self._frames += 1
+        self.bar.update(1)
 
     def finish(self) -> None:
         if self._writer is None:
@@ -88,9 +90,9 @@ class _ChunkWriter:
 def run_video(
     input_video: str,
     output_video: str,
-    times_to_interpolate: int,
+    frames_per_pair: int,
     fps: float | None,
-    interpolator: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    interpolator: Callable[..., np.ndarray],
     *,
     target_fps: float | None = None,
     multiplier: float | None = None,
@@ -109,10 +111,11 @@ def run_video(
     Args:
       input_video, output_video: paths; the output's extension picks the
         container (`film_tf.media.video_formats`), `codec` / `crf` the encoding.
-      times_to_interpolate: k for slow motion (2^k - 1 new frames per pair);
-        ignored in frame-rate conversion (the plan picks the depth).
+      frames_per_pair: N for slow motion (N new frames per pair, at
+        t = j / (N + 1)); ignored in frame-rate conversion.
       fps: slow motion's output rate (None: the input's).
-      interpolator: `(x0, x1) -> middle`, float (H, W, 3) in [0, 1].
+      interpolator: an `Interpolator` or `(x0, x1, time) -> frame`, float
+        (H, W, 3) in [0, 1] (see `film_tf.runtime.timed.interpolate_at_times`).
       target_fps / multiplier: frame-rate conversion (at most one).
       scene_cut_threshold: `film_tf.jobs.scene_cuts`; 0 disables.
       overlap: decode and encode on their own threads.
@@ -129,7 +132,7 @@ def run_video(
       ValueError: a bad output/codec/rate, or an input with < 2 readable frames.
     """
     job = prepare_video(
-        input_video, output_video, times_to_interpolate, fps, target_fps=target_fps, multiplier=multiplier,
+        input_video, output_video, frames_per_pair, fps, target_fps=target_fps, multiplier=multiplier,
         scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf, chunk_frames=chunk_frames,
         job_key=job_key, say=say, progress_bar=progress_bar,
     )  # fmt: skip
@@ -159,31 +162,30 @@ def run_video(
 
 
 def _interpolate_into(reader, writer, job: VideoJob, interpolator, first_chunk, overlap, cancel) -> None:
-    """Streams the pairs of chunks first_chunk.. of `reader` through the model into `writer`'s chunks."""
+    """Streams the output frames of chunks first_chunk.. of `reader` through the model into `writer`'s chunks."""
     plan, chunks = job.plan, job.chunks
-    start_pair = chunks[first_chunk].first
-    offset = start_pair * 2**plan.depth
-    cuts, pairs = set(job.cuts), itertools.count(start_pair)
+    start_pair, start = chunks[first_chunk].first, chunks[first_chunk].start
+    cuts = set(job.cuts)
     starts = [c.start for c in chunks]
 
-    def is_cut(a, b):  # called once per pair, in order: the cuts found when planning
-        return next(pairs) in cuts
+    def is_cut(p, a, b):  # the cuts found when planning
+        return p + start_pair in cuts
 
     frames = (f.astype(np.float32) / 255.0 for f in itertools.islice(reader, start_pair, plan.num_frames))
     if overlap:
         frames = pipelining.prefetch(frames, size=4)
     sink = pipelining.Sink(writer.add, size=8) if overlap else None
     put = sink.put if sink is not None else writer.add
-    stream = interpolate_recursively(
-        frames, interpolator, plan.depth, num_frames=plan.num_frames - start_pair, progress=False,
-        is_cut=is_cut if cuts else None, keep=lambda i: plan.keep(i + offset), indexed=True,
+    stream = interpolate_at_times(
+        frames, interpolator, plan.requests(start, first_frame=start_pair), progress=False,
+        is_cut=is_cut if cuts else None,
     )  # fmt: skip
     try:
         for local, frame in stream:
             if cancel is not None and cancel.is_set():
                 raise KeyboardInterrupt
-            i = local + offset
-            put((chunk_plan.chunk_of(starts, i), frame, plan.uses(i)))
+            j = local + start
+            put((chunk_plan.chunk_of(starts, j), frame))
         if sink is not None:
             sink.close()
         writer.finish()

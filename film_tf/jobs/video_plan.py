@@ -134,7 +134,7 @@ class VideoJob:
 def prepare_video(
     input_video: str,
     output_video: str,
-    times_to_interpolate: int,
+    frames_per_pair: int,
     fps: float | None,
     *,
     target_fps: float | None = None,
@@ -179,26 +179,25 @@ def prepare_video(
         plan = plan_rate(fps_in, count, target_fps, multiplier)
         fps_out, mode = float(plan.out_fps), "frame rate"
     else:
-        plan = SlowMotion(count, times_to_interpolate)
+        plan = SlowMotion(count, frames_per_pair)
         fps_out, mode = float(fps or fps_in), "slow motion"
     if plan.num_outputs < 1:
         raise ValueError(f"{count} frames at {fps_in:g} fps make no frame at {fps_out:g} fps.")
-    k, step = plan.depth, 2**plan.depth
     pairs = chunk_plan.pairs_per_chunk(chunk_frames, plan)
     identity = {
         "input": resume.input_identity(input_video), "output": os.path.abspath(output_video),
-        "mode": mode, "depth": k, "fps_out": fps_out, "frames": count, "threshold": scene_cut_threshold,
+        "mode": mode, "times": "exact", "per_pair": None if rate_mode else frames_per_pair, "fps_out": fps_out, "frames": count, "threshold": scene_cut_threshold,
         "codec": fmt.codec, "crf": fmt.crf, "pairs_per_chunk": pairs, "key": job_key or {},
     }  # fmt: skip
-    calls = sum(1 for i in range(plan.last_index + 1) if i % step and plan.keep(i)) if k else 0
-    if k and (warning := large_job_warning(calls, plan.num_outputs, height, width)):
+    calls = plan.model_frames()
+    if calls and (warning := large_job_warning(calls, plan.num_outputs, height, width)):
         say(warning)
         warnings.append(warning)
     if not rate_mode and info.audio_codecs:
         say(f"note: slow motion drops the audio of '{input_video}' (--target_fps or --multiplier keep it).")
     say(f"{input_video}: {count} frames at {fps_in:g} fps -> {plan.num_outputs} at {fps_out:g} fps ({mode})")
     cuts, frame_digests = (
-        scan_frames(input_video, count, scene_cut_threshold, progress_bar, digests) if k else ([], None)
+        scan_frames(input_video, count, scene_cut_threshold, progress_bar, digests) if calls else ([], None)
     )
     chunks = chunk_plan.plan_chunks(plan, pairs, cuts)
     return VideoJob(

@@ -1,20 +1,19 @@
 """Recursive in-betweening: 2^k - 1 frames between each pair, streamed.
 
-film_net only predicts t = 0.5, so finer time steps come from recursion: the
-middle of (a, b), then the middles of (a, mid) and (mid, b), and so on, k
-levels deep. The recursion runs depth first in time order, so every output
-frame is yielded as soon as it exists, input frames are pulled one at a time,
-and at most k + 2 frames are held at once, however long the sequence.
+The paper's way to more than one frame per pair (its model predicts t = 0.5
+only): the middle of (a, b), then the middles of (a, mid) and (mid, b), and so
+on, k levels deep. The jobs now make every frame directly at its time
+(`film_tf.runtime.timed`); this stays as the dyadic reference that benchmarks
+and tests compare with.
+
+The recursion runs depth first in time order, so every output frame is
+yielded as soon as it exists, input frames are pulled one at a time, and at
+most k + 2 frames are held at once, however long the sequence.
 
 FILM's feature extractor sees one frame at a time, so when `middle` offers
 `feature_reuse` (an `Interpolator` does), every frame that takes part in two
 or more pairs has its pyramids computed once: per input pair, 1 + (2^(k-1) - 1)
 extractions instead of 2 (2^k - 1).
-
-Two options serve video jobs: `is_cut` holds a scene cut (the pair's
-in-betweens are the earlier frame, no model call; `film_tf.jobs.scene_cuts`), and
-`keep` computes only the dyadic frames a frame-rate conversion uses
-(`film_tf.jobs.frame_rate`): a middle is computed only if it or a descendant is kept.
 """
 
 from __future__ import annotations
@@ -38,30 +37,30 @@ def output_length(num_frames: int, times_to_interpolate: int) -> int:
     return (num_frames - 1) * 2**times_to_interpolate + 1 if num_frames else 0
 
 
-def _between(a, b, lo: int, hi: int, middle: Middle, tick, keep):
-    # a, b: frames at dyadic indices lo < hi; yields (index, frame) strictly between.
-    if hi - lo < 2 or (keep is not None and not any(keep(i) for i in range(lo + 1, hi))):
+def _between(a, b, lo: int, hi: int, middle: Middle, tick):
+    # a, b: frames at dyadic indices lo < hi; yields the frames strictly between.
+    if hi - lo < 2:
         return
     mid_index = (lo + hi) // 2
     mid = middle(a, b)
     tick()
-    yield from _between(a, mid, lo, mid_index, middle, tick, keep)
-    yield mid_index, mid
-    yield from _between(mid, b, mid_index, hi, middle, tick, keep)
+    yield from _between(a, mid, lo, mid_index, middle, tick)
+    yield mid
+    yield from _between(mid, b, mid_index, hi, middle, tick)
 
 
-def _between_reusing(a, b, lo: int, hi: int, reuse, tick, keep):
+def _between_reusing(a, b, lo: int, hi: int, reuse, tick):
     # a, b: (frame, its pyramids); a middle's pyramids are only needed if it
     # becomes one end of a deeper pair.
-    if hi - lo < 2 or (keep is not None and not any(keep(i) for i in range(lo + 1, hi))):
+    if hi - lo < 2:
         return
     mid_index = (lo + hi) // 2
     frame = reuse.middle(a[1], b[1])
     tick()
     mid = (frame, reuse.encode(frame) if hi - lo > 2 else None)
-    yield from _between_reusing(a, mid, lo, mid_index, reuse, tick, keep)
-    yield mid_index, frame
-    yield from _between_reusing(mid, b, mid_index, hi, reuse, tick, keep)
+    yield from _between_reusing(a, mid, lo, mid_index, reuse, tick)
+    yield frame
+    yield from _between_reusing(mid, b, mid_index, hi, reuse, tick)
 
 
 def interpolate_recursively(
@@ -71,11 +70,7 @@ def interpolate_recursively(
     num_frames: int | None = None,
     progress: bool = True,
     reuse_features: bool = True,
-    *,
-    is_cut: Callable[[np.ndarray, np.ndarray], bool] | None = None,
-    keep: Callable[[int], bool] | None = None,
-    indexed: bool = False,
-) -> Iterator:
+) -> Iterator[np.ndarray]:
     """Yields the input frames with 2^k - 1 in-betweens inserted between each pair.
 
     Args:
@@ -87,19 +82,10 @@ def interpolate_recursively(
       reuse_features: use `middle.feature_reuse(shape, k)` when it exists
         and returns one (see the module docstring); False always calls
         `middle(a, b)`.
-      is_cut: `(a, b) -> bool` for consecutive input frames (e.g.
-        `film_tf.jobs.scene_cuts.cut_detector()`): when True the pair's
-        in-betweens are the earlier frame `a` itself (no model call): a
-        scene cut is held, not morphed.
-      keep: `index -> bool` over the output indices (frame j at time
-        j / 2^k): only those frames are yielded, and a middle is computed
-        only if it or one of its descendants is kept (frame-rate conversion,
-        `film_tf.jobs.frame_rate`). None keeps all.
-      indexed: yield `(index, frame)` pairs instead of frames.
 
     Yields:
       Frames in time order: frame 0, its in-betweens with frame 1, frame 1,
-      ... ((n - 1) * 2^k + 1 frames in all, fewer with `keep`).
+      ... ((n - 1) * 2^k + 1 frames in all).
     """
     k = times_to_interpolate
     if k < 0:
@@ -109,17 +95,12 @@ def interpolate_recursively(
     if progress:
         from tqdm import tqdm
 
-        total = (
-            None if num_frames is None or keep is not None else max(num_frames - 1, 0) * frames_per_pair(k)
-        )
+        total = None if num_frames is None else max(num_frames - 1, 0) * frames_per_pair(k)
         bar = tqdm(total=total, desc="interpolating", unit="frame")
 
     def tick():
         if bar is not None:
             bar.update(1)
-
-    def emit(index, frame):
-        return (index, frame) if indexed else frame
 
     try:
         previous, reuse, lo = None, None, 0
@@ -129,26 +110,15 @@ def interpolate_recursively(
                     reuse = middle.feature_reuse(frame.shape, k)
             elif frame.shape != previous[0].shape:
                 raise ValueError(f"The frames differ in size: {previous[0].shape} vs {frame.shape}.")
-            cut = previous is not None and k > 0 and is_cut is not None and is_cut(previous[0], frame)
-            node = (frame, reuse.encode(frame) if reuse is not None and not cut else None)
+            node = (frame, reuse.encode(frame) if reuse is not None else None)
             if previous is not None:
                 hi = lo + step
-                if cut:
-                    for i in range(lo + 1, hi):
-                        tick()
-                        if keep is None or keep(i):
-                            yield emit(i, previous[0])
-                elif reuse is not None:
-                    if previous[1] is None:  # after a cut: its features were not computed
-                        previous = (previous[0], reuse.encode(previous[0]))
-                    for i, f in _between_reusing(previous, node, lo, hi, reuse, tick, keep):
-                        yield emit(i, f)
+                if reuse is not None:
+                    yield from _between_reusing(previous, node, lo, hi, reuse, tick)
                 else:
-                    for i, f in _between(previous[0], frame, lo, hi, middle, tick, keep):
-                        yield emit(i, f)
+                    yield from _between(previous[0], frame, lo, hi, middle, tick)
                 lo = hi
-            if keep is None or keep(lo):
-                yield emit(lo, frame)
+            yield frame
             previous = node
     finally:
         if bar is not None:

@@ -3,7 +3,7 @@ in-process run frame for frame with the audio copied bit-exactly; killed and rer
 the finished chunks; a failing chunk is one line naming it.
 
 The clip: bikes.mp4 frames 22..37 (hard cut between 29 and 30: pair 7), 64x96, with an AAC
-tone, converted 25 -> 60 fps (depth 2, 38 output frames); --chunk_frames 12 gives chunks of
+tone, converted 25 -> 60 fps (38 output frames, each at its exact time); --chunk_frames 12 gives chunks of
 4 pairs: input frames 0-4, 4-8, 8-12, 12-15 (a boundary inside a shot at 4, one after the
 cut at 8). The model: the official tiny reference configuration, in float32.
 """
@@ -51,13 +51,13 @@ class Logged:
     def __init__(self, model, log: str, delay: float, fail_at: str | None):
         self.model, self.log, self.delay, self.fail_at = model, log, delay, fail_at
 
-    def __call__(self, a, b):
+    def __call__(self, a, b, time=0.5):
         if self.fail_at is not None and digest(a) == self.fail_at:
             raise RuntimeError("OOM when allocating tensor of shape [1,64,96,3]\n  (more details)")
         with open(os.path.join(self.log, f"calls.{os.getpid()}"), "a") as f:
             f.write(f"{digest(a)} {digest(b)}\n")
         time.sleep(self.delay)
-        return self.model(a, b)
+        return self.model(a, b, time)
 
 
 def counted_model(log: str):
@@ -113,12 +113,13 @@ def test_the_plan_has_a_scene_cut_and_a_boundary_inside_a_shot(clip, tmp_path):
     job = video_plan.prepare_video(str(source), str(tmp_path / "o.mp4"), 0, None, target_fps=60,
                                    chunk_frames=12, say=lambda _: None)  # fmt: skip
     assert job.cuts == [7] and [(c.first, c.last) for c in job.chunks] == CHUNKS
-    assert [c.outputs for c in job.chunks] == [10, 9, 10, 9] and [c.cuts for c in job.chunks] == [0, 1, 0, 0]
+    # Output frame j is at t = j * 25 / 60: chunk 1 (frames 4-8) owns j = 10..19 (t = 4.17..7.92).
+    assert [c.outputs for c in job.chunks] == [10, 10, 9, 9] and [c.cuts for c in job.chunks] == [0, 1, 0, 0]
 
 
 def test_the_progress_bar_counts_output_frames_of_the_known_total(clip, tmp_path, capsys):
     source, _, _ = clip
-    video_job.run_video(str(source), str(tmp_path / "o.mp4"), 0, None, lambda a, b: (a + b) / 2,
+    video_job.run_video(str(source), str(tmp_path / "o.mp4"), 0, None, lambda a, b, t: (1 - t) * a + t * b,
                         target_fps=60, say=lambda _: None)  # fmt: skip
     err = capsys.readouterr().err
     assert re.search(r"interpolating:   0%\| +\| 0/38 \[00:00<\?", err), err

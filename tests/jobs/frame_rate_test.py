@@ -1,4 +1,4 @@
-"""film_tf.jobs.frame_rate: output frame times, nearest dyadic rule, same duration."""
+"""film_tf.jobs.frame_rate: every output frame's exact time, same duration, slow motion's even steps."""
 
 from fractions import Fraction
 
@@ -7,57 +7,69 @@ import pytest
 from film_tf.jobs.frame_rate import SlowMotion, as_fraction, plan_rate
 
 
-def shown(plan) -> list[int]:
-    """The dyadic index of every output frame, from `uses` (as the job streams them)."""
-    out = []
-    for i in range(plan.last_index + 1):
-        out += [i] * plan.uses(i)
-    return out
-
-
 @pytest.mark.parametrize("in_fps, out_fps, n", [(25, 50, 25), (25, 60, 25), (25, 60, 7), (29.97, 60, 30),
                                                (24, 30, 48), (30, 24, 30), (25, 100, 10), (25, 75, 9)])  # fmt: skip
-def test_same_duration_and_nearest_time(in_fps, out_fps, n):
+def test_same_duration_and_exact_times(in_fps, out_fps, n):
     plan = plan_rate(in_fps, n, target_fps=out_fps)
-    frames = shown(plan)
-    assert len(frames) == plan.num_outputs == round(n * Fraction(out_fps) / as_fraction(in_fps))
+    assert plan.num_outputs == round(n * Fraction(out_fps) / as_fraction(in_fps))
     # duration within one output frame
     assert abs(plan.num_outputs / float(plan.out_fps) - n / float(plan.in_fps)) <= 0.5 / float(plan.out_fps)
-    step = 2**plan.depth
-    assert step >= plan.ratio or plan.depth == 0
-    for j, d in enumerate(frames):
-        assert d == plan.dyadic_index(j)
-        t = Fraction(j) / plan.ratio * step  # exact time in dyadic units
-        if t <= plan.last_index:
-            assert abs(d - t) <= Fraction(1, 2)  # the nearest dyadic time
+    requests = list(plan.requests())
+    assert len(requests) == plan.num_outputs and requests == sorted(requests)
+    for j, (p, f) in enumerate(requests):
+        t = Fraction(j) * as_fraction(in_fps) / Fraction(out_fps)  # exact, in input frames
+        if t <= n - 1:
+            assert plan.source(j) == (int(t), t - int(t))  # no snapping
+            assert f == float(t - int(t)) and 0 <= f < 1
         else:
-            assert d == plan.last_index  # past the end: the last frame held
-    assert frames == sorted(frames)
+            assert (p, f) == (n - 1, 0.0)  # past the end: the last frame held
+        assert plan.first_output(p) <= j
 
 
 def test_examples_from_the_docstring():
     plan = plan_rate(25, 25, target_fps=60)
-    assert plan.depth == 2 and shown(plan)[:6] == [0, 2, 3, 5, 7, 8]  # t = 0, .42, .83, 1.25, 1.67, 2.08
-    assert plan_rate(25, 25, target_fps=50).depth == 1 and shown(plan_rate(25, 3, target_fps=50)) == [
-        0,
-        1,
-        2,
-        3,
-        4,
-        4,
+    assert [plan.source(j) for j in range(4)] == [
+        (0, 0), (0, Fraction(5, 12)), (0, Fraction(5, 6)), (1, Fraction(1, 4))
+    ]  # fmt: skip
+    assert plan.source(12) == (5, 0)  # 12 * 25 / 60 = 5: input frame 5 itself
+    assert list(plan_rate(25, 3, target_fps=50).requests()) == [
+        (0, 0),
+        (0, 0.5),
+        (1, 0),
+        (1, 0.5),
+        (2, 0),
+        (2, 0),
     ]
-    assert plan_rate(25, 3, multiplier=4).depth == 2
     assert plan_rate(25, 10, multiplier=3).out_fps == 75
-    assert plan_rate(60, 10, target_fps=25).depth == 0
+    # 30 -> 24: in-betweens too (t = 1.25, 2.5, 3.75), every 4th output an input frame.
+    assert list(plan_rate(30, 6, target_fps=24).requests()) == [
+        (0, 0),
+        (1, 0.25),
+        (2, 0.5),
+        (3, 0.75),
+        (5, 0),
+    ]
+    # A whole ratio below 1: input frames only (no model call).
+    down = plan_rate(60, 10, target_fps=30)
+    assert list(down.requests()) == [(0, 0), (2, 0), (4, 0), (6, 0), (8, 0)] and down.model_frames() == 0
+    # first_output: the first output frame at or after an input frame (the chunk plan's cut points).
+    assert [plan.first_output(p) for p in range(4)] == [0, 3, 5, 8]
+    # Later frames of a plan are what the same requests of a later start give (chunks, resuming).
+    assert list(plan.requests(5, 9, first_frame=2)) == [(p - 2, f) for p, f in list(plan.requests())[5:9]]
 
 
 def test_errors():
     for kwargs, message in [({}, "exactly one"), ({"target_fps": 50, "multiplier": 2}, "exactly one"),
-                            ({"target_fps": -1}, "must be positive"), ({"multiplier": 1000}, "at most 256x")]:  # fmt: skip
+                            ({"target_fps": -1}, "must be positive"), ({"target_fps": float("nan")}, "positive"),
+                            ({"multiplier": 1000}, "at most 256x")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             plan_rate(25, 10, **kwargs)
 
 
-def test_slow_motion_uses_every_frame_once():
-    slow = SlowMotion(4, 2)
-    assert shown(slow) == list(range(13)) and slow.num_outputs == 13
+def test_slow_motion_is_evenly_spaced():
+    slow = SlowMotion(4, 3)
+    assert slow.num_outputs == 13 and slow.model_frames() == 9
+    assert list(slow.requests()) == [(p, j / 4) for p in range(3) for j in range(4)] + [(3, 0.0)]
+    assert list(SlowMotion(3, 2).requests())[:3] == [(0, 0.0), (0, 1 / 3), (0, 2 / 3)]
+    assert list(SlowMotion(3, 0).requests()) == [(0, 0.0), (1, 0.0), (2, 0.0)]
+    assert [SlowMotion(5, 2).first_output(p) for p in range(5)] == [0, 3, 6, 9, 12]

@@ -13,8 +13,9 @@ from tests.conftest import reference_dir, reference_options, video_frames
 from tests.media.video_io_test import audio_packets, ffmpeg_probe, make_clip_with_tone
 
 
-def mean_middle(a, b):
-    return (a + b) / 2
+def mean_middle(a, b, time=0.5):
+    """A stub model: the linear blend of the two frames at `time` (the mean at 0.5)."""
+    return (1 - time) * a + time * b
 
 
 def write_clip(path, frames, fps=25):
@@ -40,7 +41,7 @@ def test_hard_cut_in_bikes_gives_no_blended_frame(tmp_path, tiny):
     inputs = decode(source)
     said = []
     out = tmp_path / "slow.mp4"
-    result = video_job.run_video(str(source), str(out), 2, None, tiny, say=said.append)
+    result = video_job.run_video(str(source), str(out), 3, None, tiny, say=said.append)
     assert result.cuts == 1 and result.frames_out == 29 and "scene cuts: 1 (threshold 0.15; " in said[-1]
     slow = decode(out)
 
@@ -54,28 +55,32 @@ def test_hard_cut_in_bikes_gives_no_blended_frame(tmp_path, tiny):
     # The same piece with detection off morphs the shots: the test can fail.
     off = tmp_path / "morph.mp4"
     assert (
-        video_job.run_video(str(source), str(off), 2, None, tiny, scene_cut_threshold=0, say=said.append).cuts
+        video_job.run_video(str(source), str(off), 3, None, tiny, scene_cut_threshold=0, say=said.append).cuts
         == 0
     )
     morph = decode(off)[13:16]
     assert max(distance_to_shots(f) for f in morph) > 0.05
 
 
-@pytest.mark.parametrize("target, frames_out, depth", [(50, 50, 1), (60, 60, 2)])
-def test_frame_rate_conversion_keeps_duration_and_copies_audio(tmp_path, target, frames_out, depth):
+@pytest.mark.parametrize("target, frames_out", [(50, 50), (60, 60)])
+def test_frame_rate_conversion_keeps_duration_and_copies_audio(tmp_path, target, frames_out):
     source = make_clip_with_tone(tmp_path / "tone.mp4", frames=25, fps=25)
     out = tmp_path / f"at{target}.mp4"
-    said = []
-    result = video_job.run_video(
-        str(source), str(out), 5, None, mean_middle, target_fps=target, say=said.append
-    )
+    said, asked = [], []
+
+    def model(a, b, time):
+        asked.append(time)
+        return mean_middle(a, b, time)
+
+    result = video_job.run_video(str(source), str(out), 5, None, model, target_fps=target, say=said.append)
     assert (result.frames_out, result.fps_out, result.mode) == (frames_out, target, "frame rate")
     assert result.streams == ["audio copied (aac)"]
     probe = ffmpeg_probe(out)
     assert probe["frames"] == frames_out and probe["fps"] == target and probe["audio"] == ["aac"]
     assert abs(probe["frames"] / probe["fps"] - 25 / 25) <= 1 / target  # same duration, within one frame
     assert audio_packets(out) == audio_packets(source)  # bit-exact copy
-    # The frames shown: input frames where the time is an input's, midpoints where it is t + 1/2.
+    # The frames shown: input frames where the time is an input's, else the (linear stub's)
+    # frame at the exact time.
     inputs, converted = decode(source), decode(out)
     assert np.abs(converted[0] - inputs[0]).mean() < 0.02
     if target == 50:
@@ -83,6 +88,10 @@ def test_frame_rate_conversion_keeps_duration_and_copies_audio(tmp_path, target,
         assert np.abs(converted[2] - inputs[1]).mean() < 0.02
     else:  # frame 12 of 60 is at t = 5: input frame 5 exactly (12 * 25 / 60)
         assert np.abs(converted[12] - inputs[5]).mean() < 0.02
+    # Each frame the model made, at its exact time j * 25 / target - p: one call each
+    # (60: 5/12, 5/6, 1/4, 2/3, ... not the nearest dyadic 1/2, 3/4, 1/4, 3/4).
+    exact = [j * 25 / target % 1 for j in range(frames_out) if j * 25 % target and j * 25 / target < 24]
+    assert asked == pytest.approx(exact, abs=1e-12) and len(asked) == (24 if target == 50 else 53)
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
 
 
@@ -121,11 +130,11 @@ class Interrupting:
     def __init__(self, after):
         self.calls, self.after = 0, after
 
-    def __call__(self, a, b):
+    def __call__(self, a, b, time=0.5):
         self.calls += 1
         if self.calls == self.after:
             raise KeyboardInterrupt
-        return mean_middle(a, b)
+        return mean_middle(a, b, time)
 
 
 @pytest.mark.parametrize("rate", [None, 60])
@@ -133,17 +142,17 @@ def test_interrupted_video_job_resumes_to_the_same_output(tmp_path, rate):
     source = write_clip(tmp_path / "in.mp4", video_frames("carphone_pristine.mp4", 0, 30, 2))
     kwargs = dict(chunk_frames=16, target_fps=rate, say=lambda line: None)
     whole = tmp_path / "whole.mp4"
-    video_job.run_video(str(source), str(whole), 2, None, mean_middle, **kwargs)
+    video_job.run_video(str(source), str(whole), 3, None, mean_middle, **kwargs)
     out = tmp_path / "out.mp4"
     with pytest.raises(KeyboardInterrupt):
-        video_job.run_video(str(source), str(out), 2, None, Interrupting(40), **kwargs)
+        video_job.run_video(str(source), str(out), 3, None, Interrupting(40), **kwargs)
     assert not out.exists()
     work = tmp_path / ".out.mp4.film-work"
     chunks = sorted(n for n in os.listdir(work) if n.startswith("chunk_"))
     assert len(chunks) >= 2 and not [n for n in os.listdir(work) if n.startswith(".")]
     counting = Interrupting(10**9)
     said = []
-    result = video_job.run_video(str(source), str(out), 2, None, counting, **{**kwargs, "say": said.append})
+    result = video_job.run_video(str(source), str(out), 3, None, counting, **{**kwargs, "say": said.append})
     assert result.resumed_chunks == len(chunks) and any(line.startswith("resuming: ") for line in said)
     assert 0 < counting.calls < 87 - 3 * len(chunks)  # finished chunks were not recomputed
     np.testing.assert_array_equal(decode(out), decode(whole))
@@ -158,13 +167,13 @@ def test_interrupted_folder_job_resumes_to_the_same_frames(tmp_path):
     for i, frame in enumerate(video_frames("carphone_pristine.mp4", 0, 6, 3)):
         PilImage.fromarray(frame).save(folder / f"f{i}.png")
     jobs = frame_jobs.plan_folders(str(folder), True, str(tmp_path / "whole"))
-    frame_jobs.run_folders(jobs, 2, 10, mean_middle, say=lambda line: None)
+    frame_jobs.run_folders(jobs, 3, 10, mean_middle, say=lambda line: None)
     jobs = frame_jobs.plan_folders(str(folder), True, str(tmp_path / "out"))
     with pytest.raises(KeyboardInterrupt):
-        frame_jobs.run_folders(jobs, 2, 10, Interrupting(8), say=lambda line: None)
+        frame_jobs.run_folders(jobs, 3, 10, Interrupting(8), say=lambda line: None)
     assert not (tmp_path / "out" / "interpolated_frames").exists()
     counting = Interrupting(10**9)
-    results = frame_jobs.run_folders(jobs, 2, 10, counting, say=lambda line: None)
+    results = frame_jobs.run_folders(jobs, 3, 10, counting, say=lambda line: None)
     assert results[0].resumed_pairs == 2 and counting.calls == 15 - 6
     names = sorted(os.listdir(tmp_path / "whole" / "interpolated_frames"))
     assert len(names) == 21 and sorted(os.listdir(tmp_path / "out" / "interpolated_frames")) == names

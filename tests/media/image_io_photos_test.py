@@ -98,7 +98,7 @@ class TintedMean:
     def __init__(self, tint: float = 0.03):
         self.tint = np.array([tint, 0.0, -tint], np.float32)
 
-    def __call__(self, x0, x1):
+    def __call__(self, x0, x1, time=0.5):
         mid = (np.asarray(x0) + np.asarray(x1)) / 2
         mid[..., :3] += self.tint
         return np.clip(mid, 0.0, 1.0)
