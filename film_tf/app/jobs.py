@@ -10,7 +10,7 @@ and one-line errors. Limits keep one request from filling the disk or running
 for days: a size cap per uploaded file and a cap on the output frame count.
 
     runner = JobRunner(ModelCache(memory_budget_gb=8.0), Limits(), root)
-    result = runner.run(["a.png", "b.png"], times_to_interpolate=3)
+    result = runner.run(["a.png", "b.png"], times_to_interpolate=3)   # or num_frames=5
     ... serve result.video and result.frames_zip ...
     runner.cleanup(result.work_dir)
 
@@ -30,15 +30,15 @@ from typing import Callable, Sequence
 
 from film_tf import files
 from film_tf.jobs import frame_jobs, scene_cuts, video_job
-from film_tf.jobs.frame_rate import plan_rate
+from film_tf.jobs.frame_rate import SlowMotion, plan_rate
 from film_tf.media import video_io
-from film_tf.runtime.recursive import output_length
 from film_tf.user_errors import error_line
 
 FRAMES_ZIP = "frames.zip"
 INPUT_FOLDER = "input"
 OUTPUT_FOLDER = "output"
 MAX_TIMES_TO_INTERPOLATE = 12  # as film-interpolate-frames
+MAX_NUM_FRAMES = 2**MAX_TIMES_TO_INTERPOLATE - 1
 # The errors a user can cause (as film_tf.cli_utils.USER_ERRORS; OSError
 # covers the file errors named there).
 _USER_ERRORS = (ValueError, OSError)
@@ -174,18 +174,9 @@ def _copy_uploads(paths: Sequence[str], folder: str, limits: Limits) -> list[str
     return copies
 
 
-def _check_frame_count(
-    count: int, times_to_interpolate: int, limits: Limits, inputs: int | None = None
-) -> int:
-    """The output frame count of `count` frames at depth k (or `count` itself,
-    from `inputs` frames, with k = 0), or a JobError above the limit."""
-    total = output_length(count, times_to_interpolate)
+def _check_frame_count(total: int, limits: Limits, made: str) -> int:
+    """`total` output frames, or a JobError above the limit (`made`: '... make')."""
     if total > limits.max_frames:
-        made = (
-            f"{count} input frames with {times_to_interpolate} levels make"
-            if inputs is None
-            else (f"{inputs} input frames at the target frame rate make")
-        )
         raise JobError(
             f"{made} {total} frames; this page makes at most {limits.max_frames} (--max_frames): "
             "upload fewer frames or ask for fewer."
@@ -222,6 +213,7 @@ class JobRunner:
         fps: float | None = None,
         model_path: str | None = None,
         *,
+        num_frames: int | None = None,
         target_fps: float | None = None,
         hold_scene_cuts: bool = True,
     ) -> JobResult:
@@ -230,9 +222,12 @@ class JobRunner:
         Args:
           uploads: two or more photos or one video (paths; their names are
             the ones the user sees).
-          times_to_interpolate: the recursion depth k (2^k - 1 new frames per pair).
+          times_to_interpolate: the levels k: 2^k - 1 new frames per pair,
+            each at its own time j / 2^k (unless `num_frames` is given).
           fps: the video's frame rate; None: 30 for photos, the input's for a video.
           model_path: None for the bundled model, else any `film_tf.load_model` path.
+          num_frames: N >= 1 new frames per pair, at t = j / (N + 1), instead
+            of the levels.
           target_fps: a video only: convert its frame rate to this (same
             duration, audio kept) instead of slow motion; k and fps unused.
           hold_scene_cuts: a scene cut's in-betweens repeat the earlier frame
@@ -244,7 +239,7 @@ class JobRunner:
         """
         work = tempfile.mkdtemp(prefix="job-", dir=self.root)
         inputs = os.path.join(work, INPUT_FOLDER)
-        options = (times_to_interpolate, fps, model_path, target_fps, hold_scene_cuts)
+        options = (times_to_interpolate, num_frames, fps, model_path, target_fps, hold_scene_cuts)
         try:
             return self._run(work, inputs, list(uploads or ()), *options)
         except _USER_ERRORS as e:
@@ -254,9 +249,17 @@ class JobRunner:
             self.cleanup(work)
             raise
 
-    def _run(self, work, inputs, uploads, k, fps, model_path, target_fps, hold_scene_cuts) -> JobResult:
-        if not 0 <= k <= MAX_TIMES_TO_INTERPOLATE:
-            raise JobError(f"The levels must be in 0..{MAX_TIMES_TO_INTERPOLATE}, got {k}.")
+    def _run(
+        self, work, inputs, uploads, k, num_frames, fps, model_path, target_fps, hold_scene_cuts
+    ) -> JobResult:
+        if num_frames is None:
+            if not 0 <= k <= MAX_TIMES_TO_INTERPOLATE:
+                raise JobError(f"The levels must be in 0..{MAX_TIMES_TO_INTERPOLATE}, got {k}.")
+            per_pair, asked = 2**k - 1, f"{k} levels"
+        elif not 1 <= num_frames <= MAX_NUM_FRAMES:
+            raise JobError(f"The new frames per pair must be in 1..{MAX_NUM_FRAMES}, got {num_frames}.")
+        else:
+            per_pair, asked = num_frames, f"{num_frames} new frames per pair"
         for name, value in (("frame rate", fps), ("target frame rate", target_fps)):
             if value is not None and value <= 0:
                 raise JobError(f"The {name} must be positive, got {value:g}.")
@@ -278,14 +281,16 @@ class JobRunner:
             with video_io.open_video(copies[0]) as reader:  # Fails before the model loads.
                 count, in_fps = reader.num_images, reader.fps
             if target_fps is not None:
-                _check_frame_count(plan_rate(in_fps, count, target_fps).num_outputs, 0, self.limits, count)
+                made = f"{count} input frames at the target frame rate make"
+                _check_frame_count(plan_rate(in_fps, count, target_fps).num_outputs, self.limits, made)
             else:
-                _check_frame_count(count, k, self.limits)
+                made = f"{count} input frames with {asked} make"
+                _check_frame_count(SlowMotion(count, per_pair).num_outputs, self.limits, made)
             interpolator = self.interpolators(model_path, 8)
             done = video_job.run_video(
                 copies[0],
                 video,
-                k,
+                per_pair,
                 fps,
                 interpolator,
                 target_fps=target_fps,
@@ -296,9 +301,10 @@ class JobRunner:
             return JobResult(work, video, None, done.frames_out, done.fps_out, message, notes)
         fps = fps or frame_jobs.DEFAULT_FPS
         (job,) = frame_jobs.plan_folders(glob.escape(inputs), True, out)
-        total = _check_frame_count(len(job.frames), k, self.limits)
+        made = f"{len(job.frames)} input frames with {asked} make"
+        total = _check_frame_count(SlowMotion(len(job.frames), per_pair).num_outputs, self.limits, made)
         interpolator = self.interpolators(model_path, job.bit_depth)
-        frame_jobs.run_folders([job], k, fps, interpolator, scene_cut_threshold=threshold, say=say)
+        frame_jobs.run_folders([job], per_pair, fps, interpolator, scene_cut_threshold=threshold, say=say)
         frames_zip = os.path.join(out, FRAMES_ZIP)
         zip_frames(os.path.join(out, frame_jobs.FRAMES_FOLDER), frames_zip)
         message = f"wrote {total} frames at {fps:g} fps ({frame_jobs.VIDEO_NAME}, {FRAMES_ZIP})"

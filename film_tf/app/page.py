@@ -7,32 +7,36 @@ A user mistake shows as the CLI's `error: ...` line in the status box. Each
 request's files live in its own folder (`jobs.JobRunner`), removed as soon
 as Gradio has taken its copies of the outputs to serve.
 
-Element ids (for scripts and the browser test): `inputs`, `times`, `fps`,
-`target_fps`, `hold_cuts`, `model`, `start`, `video`, `frames`,
-`status`, `log`.
+Element ids (for scripts and the browser test): `inputs`, `times`,
+`num_frames`, `fps`, `target_fps`, `hold_cuts`, `model`, `start`, `video`,
+`frames`, `status`, `log`.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from film_tf.app.jobs import MAX_TIMES_TO_INTERPOLATE, JobError, JobRunner
+from film_tf.app.jobs import MAX_NUM_FRAMES, MAX_TIMES_TO_INTERPOLATE, JobError, JobRunner
 
 TITLE = "FILM frame interpolation"
 INTRO = (
     "# FILM frame interpolation\n"
     "Two or more photos (taken in name order) or one video in; a slow-motion video and its "
-    "frames out. Each level doubles the frames: *k* levels put 2<sup>k</sup> − 1 new frames "
-    "between each pair. Jobs run one at a time, on this computer only."
+    "frames out. Ask for any number *N* of new frames between each pair (each made at its own "
+    "time, *t* = *j* / (*N* + 1)), or for *k* levels: 2<sup>k</sup> − 1 new frames. "
+    "Jobs run one at a time, on this computer only."
 )
 
 
-def interpolate(runner: JobRunner, uploads, times, fps, model_path, target_fps, hold_cuts, progress) -> tuple:
+def interpolate(
+    runner: JobRunner, uploads, times, num_frames, fps, model_path, target_fps, hold_cuts, progress
+) -> tuple:
     """The start button: (video, frame zip, status line, log, request folder).
 
-    `uploads` are Gradio's file paths (or None); `fps` or `target_fps` 0 or
-    empty means the default (slow motion at 30 fps for photos, at the input's
-    rate for a video); an empty `model_path` means the bundled model.
+    `uploads` are Gradio's file paths (or None); `num_frames` 0 or empty
+    means the levels `times` decide; `fps` or `target_fps` 0 or empty means
+    the default (slow motion at 30 fps for photos, at the input's rate for a
+    video); an empty `model_path` means the bundled model.
     """
     progress(0, desc="starting")
     try:
@@ -41,6 +45,7 @@ def interpolate(runner: JobRunner, uploads, times, fps, model_path, target_fps, 
             int(times),
             float(fps) if fps else None,
             (model_path or "").strip() or None,
+            num_frames=int(num_frames) if num_frames else None,
             target_fps=float(target_fps) if target_fps else None,
             hold_scene_cuts=bool(hold_cuts),
         )
@@ -52,8 +57,19 @@ def interpolate(runner: JobRunner, uploads, times, fps, model_path, target_fps, 
 def build(runner: JobRunner, default_model: str | None = None, default_times: int = 3) -> gr.Blocks:
     """The page, with its queue (one job at a time), ready to `launch`."""
 
-    def start(uploads, times, fps, model_path, target_fps, hold_cuts, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
-        return interpolate(runner, uploads, times, fps, model_path, target_fps, hold_cuts, progress)
+    def start(
+        uploads,
+        times,
+        num_frames,
+        fps,
+        model_path,
+        target_fps,
+        hold_cuts,
+        progress=gr.Progress(track_tqdm=True),  # noqa: B008
+    ):
+        return interpolate(
+            runner, uploads, times, num_frames, fps, model_path, target_fps, hold_cuts, progress
+        )
 
     # Gradio's cache (uploads, the served copies of results) is emptied of
     # files older than an hour, every half hour.
@@ -71,6 +87,14 @@ def build(runner: JobRunner, default_model: str | None = None, default_times: in
                     step=1,
                     label="Levels k (2^k - 1 new frames per pair)",
                     elem_id="times",
+                )
+                num_frames = gr.Number(
+                    value=0,
+                    minimum=0,
+                    maximum=MAX_NUM_FRAMES,
+                    precision=0,
+                    label="Or any number of new frames per pair, each at its own time (0: use the levels)",
+                    elem_id="num_frames",
                 )
                 fps = gr.Number(
                     value=0,
@@ -104,7 +128,7 @@ def build(runner: JobRunner, default_model: str | None = None, default_times: in
         work = gr.State(None)
         button.click(
             start,
-            [uploads, times, fps, model, target_fps, hold_cuts],
+            [uploads, times, num_frames, fps, model, target_fps, hold_cuts],
             [video, frames, status, log, work],
             concurrency_limit=1,
             concurrency_id="interpolate",

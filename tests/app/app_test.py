@@ -216,6 +216,11 @@ def test_bad_options_are_one_line(root):
     runner = jobs.JobRunner(lambda path, bit_depth: None, jobs.Limits(), root)
     with pytest.raises(jobs.JobError, match=r"^The levels must be in 0\.\.12, got 13\.$"):
         runner.run(PAIR, 13)
+    for n in (0, 4096):
+        with pytest.raises(
+            jobs.JobError, match=rf"^The new frames per pair must be in 1\.\.4095, got {n}\.$"
+        ):
+            runner.run(PAIR, 1, num_frames=n)
     with pytest.raises(jobs.JobError, match=r"^The frame rate must be positive, got -1\.$"):
         runner.run(PAIR, 1, fps=-1.0)
     with pytest.raises(jobs.JobError, match=r"^A target frame rate converts a video; for photos"):
@@ -239,7 +244,7 @@ def test_page_shows_the_error_line(root, tmp_path):
     runner = jobs.JobRunner(lambda path, bit_depth: None, jobs.Limits(), root)
     calls = []
     video, frames, status, log, work = page.interpolate(
-        runner, _corrupt(tmp_path), 1, 0, "", 0, True, lambda *a, **k: calls.append(a)
+        runner, _corrupt(tmp_path), 1, 0, 0, "", 0, True, lambda *a, **k: calls.append(a)
     )
     assert (video, frames, log, work) == (None, None, "", None)
     assert status.startswith("error: Cannot read image 'frame_1.png': not a readable PNG/JPEG (")
@@ -285,3 +290,28 @@ def test_16_bit_photos_get_a_float32_interpolator(models, root, tmp_path):
     runner = jobs.JobRunner(interpolators, jobs.Limits(), root)
     runner.cleanup(runner.run(uploads, K).work_dir)
     assert asked == [16] and models(None, 16).precision == "float32"
+
+
+def test_any_number_of_new_frames_each_at_its_time(models, root):
+    from film_tf.media.image_io import read_image, to_uint
+
+    runner = jobs.JobRunner(models, jobs.Limits(), root)
+    result = runner.run(PAIR, 3, num_frames=2)  # the number wins over the levels
+    assert result.message == "wrote 4 frames at 30 fps (interpolated.mp4, frames.zip)"
+    with zipfile.ZipFile(result.frames_zip) as archive:
+        names = sorted(archive.namelist())
+        got = [np.asarray(Image.open(archive.open(name))) for name in names]
+    assert names == [f"frame_{i:03d}.png" for i in range(4)]
+    x0, x1 = (read_image(p).rgb for p in PAIR)
+    expected = to_uint(models(None, 8).at_times(x0, x1, [1 / 3, 2 / 3]))
+    made = np.stack(got[1:3]).astype(int)
+    # Flows once per pair (the job) vs a whole pass per time (at_times): equal up to rounding.
+    assert np.abs(made - expected).max() <= 1 and (made != expected).mean() < 0.01
+    assert np.abs(made[0] - made[1]).mean() > 0.5  # two times, two frames
+    np.testing.assert_array_equal(got[0], to_uint(x0))
+    runner.cleanup(result.work_dir)
+    with pytest.raises(
+        jobs.JobError, match="2 input frames with 5 new frames per pair make 7 frames; .* at most 6"
+    ):
+        jobs.JobRunner(models, jobs.Limits(max_frames=6), root).run(PAIR, 1, num_frames=5)
+    assert _leftovers(root) == []
