@@ -1,6 +1,7 @@
 """film-interpolate-frames: folders of frames or a video to slow motion or another frame rate.
 
-Frame-rate conversion (same duration, audio kept; each frame at its exact time, film_tf/jobs/frame_rate.py):
+Frame-rate conversion (same duration, audio kept; each frame at its exact time, film_tf/jobs/frame_rate.py;
+--dyadic_times: the nearest dyadic time by recursion, the old way):
   film-interpolate-frames --input_video clip.mp4 --target_fps 60 --output_video smooth.mp4
 Slow motion (N new frames per pair at t = j / (N + 1), at the input's rate or --fps; no audio):
   film-interpolate-frames --input_video clip.mp4 --num_frames 3 --output_video slow.mp4
@@ -31,68 +32,40 @@ MAX_FRAMES = 2**MAX_TIMES - 1
 
 
 def define_flags(fv: flags.FlagValues) -> None:
-    flags.DEFINE_string(
-        "pattern", None, "Glob of folders of frames, e.g. 'photos/*' (quote it).", flag_values=fv
-    )
+    # fmt: off
+    flags.DEFINE_string("pattern", None, "Glob of folders of frames, e.g. 'photos/*' (quote it).",
+                        flag_values=fv)
     flags.DEFINE_string("input_video", None, "A video to interpolate (instead of --pattern).", flag_values=fv)
-    flags.DEFINE_integer(
-        "times_to_interpolate",
-        1,
-        "Slow motion: 2^k - 1 new frames per pair (the same as --num_frames 2^k - 1).",
-        flag_values=fv,
-    )
-    flags.DEFINE_integer(
-        "num_frames",
-        None,
-        "Slow motion: N >= 1 new frames per pair, at t = j / (N + 1) (instead of --times_to_interpolate).",
-        flag_values=fv,
-    )
+    flags.DEFINE_integer("times_to_interpolate", 1, "Slow motion: 2^k - 1 new frames per pair "
+                         "(--num_frames 2^k - 1).", flag_values=fv)
+    flags.DEFINE_integer("num_frames", None, "Slow motion: N >= 1 new frames per pair, at t = j / (N + 1) "
+                         "(instead of --times_to_interpolate).", flag_values=fv)
     flags.DEFINE_float("target_fps", None, "Frame-rate conversion to this rate (video only).", flag_values=fv)
-    flags.DEFINE_float(
-        "multiplier", None, "Frame-rate conversion to the input rate x M (video only).", flag_values=fv
-    )
-    flags.DEFINE_string(
-        "output_video",
-        None,
-        "With --pattern: also write <folder>/interpolated.mp4 (bare flag), or this path for a single "
-        "folder. With --input_video: the output video path. " + video_formats.supported_formats() + ".",
-        flag_values=fv,
-    )
-    flags.DEFINE_string(
-        "output_dir",
-        None,
-        "With --pattern: write interpolated_frames/ (and interpolated.mp4) here instead of inside "
-        "each matched folder; one subfolder per folder when several match.",
-        flag_values=fv,
-    )
-    flags.DEFINE_float(
-        "fps",
-        None,
-        "Slow motion's output rate. Default: 30 for folders, the input's for a video.",
-        flag_values=fv,
-    )
+    flags.DEFINE_float("multiplier", None, "Frame-rate conversion to the input rate x M (video only).",
+                       flag_values=fv)
+    flags.DEFINE_bool("dyadic_times", False, "Frame-rate conversion the old way: each output frame at the "
+                      "nearest dyadic time, by recursion on middles (better on fast motion such as "
+                      "bikes.mp4: README).", flag_values=fv)
+    flags.DEFINE_string("output_video", None, "With --pattern: also write <folder>/interpolated.mp4 (bare "
+                        "flag), or this path for a single folder. With --input_video: the output video path. "
+                        + video_formats.supported_formats() + ".", flag_values=fv)
+    flags.DEFINE_string("output_dir", None, "With --pattern: write interpolated_frames/ (and "
+                        "interpolated.mp4) here instead of inside each matched folder; one subfolder per folder when several "
+                        "match.", flag_values=fv)
+    flags.DEFINE_float("fps", None, "Slow motion's output rate. Default: 30 for folders, the input's for a "
+                       "video.", flag_values=fv)
     flags.DEFINE_string("codec", None, "Video codec (default: h264, vp9 for .webm, gif).", flag_values=fv)
-    flags.DEFINE_integer(
-        "crf", None, "Quality: lower is better and larger (h264 default 18).", flag_values=fv
-    )
-    flags.DEFINE_float(
-        "scene_cut_threshold", 0.15, "Mean |a - b| (0..1) above which two frames are a scene cut; 0: off.",
-        flag_values=fv,
-    )  # fmt: skip
+    flags.DEFINE_integer("crf", None, "Quality: lower is better and larger (h264 default 18).",
+                         flag_values=fv)
+    flags.DEFINE_float("scene_cut_threshold", 0.15, "Mean |a - b| (0..1) above which two frames are a scene "
+                       "cut; 0: off.", flag_values=fv)
     flags.DEFINE_bool("boomerang", False, "Folders' videos play forward then back (a loop).", flag_values=fv)
-    flags.DEFINE_bool(
-        "force",
-        False,
-        f"Accept --times_to_interpolate above {MAX_TIMES} (--num_frames above {MAX_FRAMES}).",
-        flag_values=fv,
-    )
+    flags.DEFINE_bool("force", False, f"Accept --times_to_interpolate above {MAX_TIMES} (--num_frames above "
+                      f"{MAX_FRAMES}).", flag_values=fv)
     flags.DEFINE_bool("overlap", True, "Decode and encode on their own threads.", flag_values=fv)
-    flags.DEFINE_integer(
-        "chunk_frames",
-        120,
-        "Video output frames per resumable chunk (work saved between runs).",
-        flag_values=fv,
-    )
+    flags.DEFINE_integer("chunk_frames", 120, "Video output frames per resumable chunk (work saved between "
+                         "runs).", flag_values=fv)
+    # fmt: on
     define_model_flags(fv)
 
 
@@ -126,9 +99,11 @@ def _check(fv: flags.FlagValues) -> None:
     slow = fv["times_to_interpolate"].present or fv["num_frames"].present
     if rate and (fv.pattern is not None or fv.fps is not None or slow):
         raise UserError(
-            "--target_fps/--multiplier convert a video's rate; drop --pattern, --fps, --times_to_interpolate, "
-            "--num_frames."
+            "--target_fps/--multiplier convert a video's rate; drop --pattern, --fps, "
+            "--times_to_interpolate, --num_frames."
         )
+    if fv.dyadic_times and not rate:
+        raise UserError("--dyadic_times applies to frame-rate conversion (--target_fps or --multiplier).")
     if fv.input_video is not None and fv.boomerang:
         raise UserError("--boomerang is for --pattern folders.")
     if fv.input_video is not None and (fv.output_video is None or fv.output_video.lower() in _TRUE):

@@ -8,7 +8,7 @@
   video_command.py  film-interpolate-frames' video job, in-process or on Beam.
   beam_options.py the Beam pipeline options every film_tf Beam job takes.
   progress.py     the progress bar of output frames against the known total, with an ETA.
-  frame_rate.py   which interpolated time each output frame shows (nearest dyadic rule).
+  frame_rate.py   the exact time each output frame shows (frame-rate conversion, slow motion).
   scene_cuts.py   the scene-cut measure and threshold (cuts are held, not interpolated).
   resume.py       work folders of interrupted jobs, checked before reuse.
   pipelining.py   reader/writer threads with bounded queues.

@@ -41,7 +41,14 @@ import numpy as np
 
 from film_tf import files
 from film_tf.jobs import beam_options, progress, resume
-from film_tf.jobs.video_plan import VideoJob, VideoResult, finish_video, prepare_video, say_stderr
+from film_tf.jobs.video_plan import (
+    VideoJob,
+    VideoResult,
+    finish_video,
+    prepare_video,
+    say_stderr,
+    timed_model,
+)
 from film_tf.media import video_io
 from film_tf.media.video_seek import read_frame_range
 from film_tf.runtime.timed import interpolate_at_times
@@ -75,8 +82,8 @@ def render_chunk(job: VideoJob, index: int, interpolate: Callable, folder: str) 
         return p + chunk.first in cuts
 
     stream = interpolate_at_times(
-        (f.astype(np.float32) / 255.0 for f in frames), interpolate, plan.requests(chunk.start, chunk.stop, chunk.first),
-        progress=False, is_cut=is_cut if cuts else None,
+        (f.astype(np.float32) / 255.0 for f in frames), timed_model(job, interpolate),
+        plan.requests(chunk.start, chunk.stop, chunk.first), progress=False, is_cut=is_cut if cuts else None,
     )  # fmt: skip
     name, count = job.chunk_file(index), 0
     try:
@@ -158,7 +165,7 @@ def run_video_on_beam(
         (`beam_options.default_pipeline_args` fills in the in-process default).
       say, progress_bar: as for `video_job.run_video`.
       plan_options: the keyword arguments of `video_plan.prepare_video`
-        (target_fps, multiplier, scene_cut_threshold, codec, crf,
+        (target_fps, multiplier, dyadic_times, scene_cut_threshold, codec, crf,
         chunk_frames, job_key), as for `video_job.run_video`.
 
     Raises:

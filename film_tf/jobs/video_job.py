@@ -42,6 +42,7 @@ from film_tf.jobs.video_plan import (  # noqa: F401 (VideoResult, large_job_warn
     large_job_warning,
     prepare_video,
     say_stderr,
+    timed_model,
 )
 from film_tf.media import video_io
 from film_tf.runtime.timed import interpolate_at_times
@@ -96,6 +97,7 @@ def run_video(
     *,
     target_fps: float | None = None,
     multiplier: float | None = None,
+    dyadic_times: bool = False,
     scene_cut_threshold: float = scene_cuts.DEFAULT_THRESHOLD,
     codec: str | None = None,
     crf: int | None = None,
@@ -117,6 +119,8 @@ def run_video(
       interpolator: an `Interpolator` or `(x0, x1, time) -> frame`, float
         (H, W, 3) in [0, 1] (see `film_tf.runtime.timed.interpolate_at_times`).
       target_fps / multiplier: frame-rate conversion (at most one).
+      dyadic_times: frame-rate conversion at the nearest dyadic times, by
+        recursion on middles (the old plan, `film_tf.jobs.frame_rate`).
       scene_cut_threshold: `film_tf.jobs.scene_cuts`; 0 disables.
       overlap: decode and encode on their own threads.
       chunk_frames: about how many output frames per resumable chunk.
@@ -133,8 +137,8 @@ def run_video(
     """
     job = prepare_video(
         input_video, output_video, frames_per_pair, fps, target_fps=target_fps, multiplier=multiplier,
-        scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf, chunk_frames=chunk_frames,
-        job_key=job_key, say=say, progress_bar=progress_bar,
+        dyadic_times=dyadic_times, scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf,
+        chunk_frames=chunk_frames, job_key=job_key, say=say, progress_bar=progress_bar,
     )  # fmt: skip
     with resume.WorkFolder(output_video, job.identity) as work:
         leftovers = resume.remove_stale_temporaries(output_video) + work.cleaned
@@ -177,7 +181,7 @@ def _interpolate_into(reader, writer, job: VideoJob, interpolator, first_chunk, 
     sink = pipelining.Sink(writer.add, size=8) if overlap else None
     put = sink.put if sink is not None else writer.add
     stream = interpolate_at_times(
-        frames, interpolator, plan.requests(start, first_frame=start_pair), progress=False,
+        frames, timed_model(job, interpolator), plan.requests(start, first_frame=start_pair), progress=False,
         is_cut=is_cut if cuts else None,
     )  # fmt: skip
     try:

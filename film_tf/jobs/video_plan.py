@@ -139,6 +139,7 @@ def prepare_video(
     *,
     target_fps: float | None = None,
     multiplier: float | None = None,
+    dyadic_times: bool = False,
     scene_cut_threshold: float = scene_cuts.DEFAULT_THRESHOLD,
     codec: str | None = None,
     crf: int | None = None,
@@ -158,6 +159,8 @@ def prepare_video(
     """
     fmt = video_io.check_video_output(output_video, (input_video,), codec, crf)
     rate_mode = target_fps is not None or multiplier is not None
+    if dyadic_times and not rate_mode:
+        raise ValueError("--dyadic_times applies to frame-rate conversion (--target_fps or --multiplier).")
     info = video_io.probe_video(input_video)
     warnings: list[str] = []
     with video_io.open_video(input_video) as reader:
@@ -176,7 +179,7 @@ def prepare_video(
         )
         say(warnings[-1])
     if rate_mode:
-        plan = plan_rate(fps_in, count, target_fps, multiplier)
+        plan = plan_rate(fps_in, count, target_fps, multiplier, dyadic=dyadic_times)
         fps_out, mode = float(plan.out_fps), "frame rate"
     else:
         plan = SlowMotion(count, frames_per_pair)
@@ -186,7 +189,9 @@ def prepare_video(
     pairs = chunk_plan.pairs_per_chunk(chunk_frames, plan)
     identity = {
         "input": resume.input_identity(input_video), "output": os.path.abspath(output_video),
-        "mode": mode, "times": "exact", "per_pair": None if rate_mode else frames_per_pair, "fps_out": fps_out, "frames": count, "threshold": scene_cut_threshold,
+        "mode": mode, "times": "dyadic" if dyadic_times else "exact",
+        "per_pair": None if rate_mode else frames_per_pair, "fps_out": fps_out, "frames": count,
+        "threshold": scene_cut_threshold,
         "codec": fmt.codec, "crf": fmt.crf, "pairs_per_chunk": pairs, "key": job_key or {},
     }  # fmt: skip
     calls = plan.model_frames()
@@ -204,6 +209,16 @@ def prepare_video(
         input_video, output_video, fmt, plan, rate_mode, fps_in, fps_out, mode, height, width,
         scene_cut_threshold, cuts, chunks, identity, list(info.audio_codecs), warnings, frame_digests,
     )  # fmt: skip
+
+
+def timed_model(job: VideoJob, interpolator: Callable) -> Callable:
+    """What makes the job's frames: the interpolator itself (exact times), or for
+    the nearest-dyadic plan a `timed.DyadicRecursion` of its middles."""
+    if isinstance(job.plan, RatePlan) and job.plan.dyadic:
+        from film_tf.runtime.timed import DyadicRecursion
+
+        return DyadicRecursion(interpolator, job.plan.depth)
+    return interpolator
 
 
 def scan_frames(

@@ -7,7 +7,8 @@
                        measured once and cached; the `--precision auto` rule.
   tiling.py            the one memory plan: overlapping tiles that fit a budget.
   padding.py           the one padding to the model's alignment, and the crop back.
-  recursive.py         recursive in-betweening (2^k - 1 frames per pair), streaming.
+  timed.py             frames at any times between consecutive frames, streaming (the jobs' driver).
+  recursive.py         recursive in-betweening (2^k - 1 frames per pair), streaming: the dyadic reference.
 
 May import: `film_tf.formats`, `film_tf.model` and the top-level helpers; never
 `media`, `jobs`, `serving` or anything above.

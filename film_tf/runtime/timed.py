@@ -16,6 +16,9 @@ pair's flows once per call (`FeatureReuse.frames_at` / `Interpolator.at_times`),
 in groups of at most `MAX_TIMES_PER_CALL` times so that memory does not grow
 with the number of frames per pair. A scene cut is held: its in-betweens are
 the earlier frame, with no model call (`film_tf.jobs.scene_cuts`).
+
+`DyadicRecursion` makes frames at times i / 2^k the paper's way instead (by
+recursion on middles), for the old nearest-dyadic frame-rate plan.
 """
 
 from __future__ import annotations
@@ -157,3 +160,42 @@ def interpolate_at_times(
     finally:
         if bar is not None:
             bar.close()
+
+
+class DyadicRecursion:
+    """Frames at dyadic times i / 2^depth made the paper's way, by recursion on middles.
+
+    `at_times(a, b, times)` for times that are multiples of 1 / 2^depth: the
+    middle of (a, b) at 1/2, then middles of (a, mid) and (mid, b), and so on,
+    each computed once per pair (and only those on the way to a time asked),
+    so `interpolate_at_times` runs the old nearest-dyadic frame-rate plan
+    (`film_tf.jobs.frame_rate`, `dyadic`) with it.
+
+    Args:
+      middle: `(x0, x1) -> middle frame`, e.g. an `Interpolator`.
+      depth: k, the finest step 1 / 2^k.
+    """
+
+    def __init__(self, middle: Callable[[np.ndarray, np.ndarray], np.ndarray], depth: int):
+        self.middle, self.depth = middle, depth
+        self._pair: tuple | None = None
+        self._frames: dict[int, np.ndarray] = {}
+
+    def at_times(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> np.ndarray:
+        """(T, H, W, C) frames at `times` (each i / 2^depth) between a and b."""
+        top = 2**self.depth
+        if self._pair is None or self._pair[0] is not a or self._pair[1] is not b:
+            self._pair, self._frames = (a, b), {0: a, top: b}  # a new pair (times of one pair come in groups)
+        out = []
+        for t in times:
+            index = round(t * top)
+            if abs(index - t * top) > 1e-9:
+                raise ValueError(f"time {t:g} is not a multiple of 1/{top}.")
+            lo, hi = 0, top
+            while index not in self._frames:
+                mid = (lo + hi) // 2
+                if mid not in self._frames:
+                    self._frames[mid] = self.middle(self._frames[lo], self._frames[hi])
+                lo, hi = (lo, mid) if index < mid else (mid, hi)
+            out.append(self._frames[index])
+        return np.stack(out)

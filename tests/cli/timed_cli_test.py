@@ -130,6 +130,7 @@ def test_num_frames_on_a_video_and_flag_errors(workdir, tmp_path):
         ([*video, "--num_frames=0"], "--num_frames must be in 1..255"),
         ([*video, "--num_frames=256"], "--force accepts more"),
         ([*video, "--num_frames=3", "--target_fps=60"], "drop --pattern, --fps, --times_to_interpolate, --num_frames"),
+        ([*video, "--dyadic_times"], "--dyadic_times applies to frame-rate conversion"),
     ]  # fmt: skip
     for args, message in cases:
         with pytest.raises(Exception, match=message):

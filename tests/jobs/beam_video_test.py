@@ -51,13 +51,13 @@ class Logged:
     def __init__(self, model, log: str, delay: float, fail_at: str | None):
         self.model, self.log, self.delay, self.fail_at = model, log, delay, fail_at
 
-    def __call__(self, a, b, time=0.5):
+    def __call__(self, a, b, t=0.5):
         if self.fail_at is not None and digest(a) == self.fail_at:
             raise RuntimeError("OOM when allocating tensor of shape [1,64,96,3]\n  (more details)")
         with open(os.path.join(self.log, f"calls.{os.getpid()}"), "a") as f:
             f.write(f"{digest(a)} {digest(b)}\n")
         time.sleep(self.delay)
-        return self.model(a, b, time)
+        return self.model(a, b, t)
 
 
 def counted_model(log: str):
@@ -245,3 +245,21 @@ def test_a_model_that_fails_to_load_on_a_worker_is_one_line(clip, tmp_path):
         )
     assert str(error.value) == "chunk 0 (input frames 0-4) failed: Model not found: '/nowhere/saved_model'."
     assert not out.exists()
+
+
+def test_the_old_nearest_dyadic_plan_on_beam_equals_in_process(clip, tmp_path):
+    """--dyadic_times (kept reachable: better on bikes.mp4's fast motion, README) on the
+    in-process Beam runner: the in-process job's frames, which differ from the exact plan's."""
+    source, _, reference = clip
+    local, beam = tmp_path / "local.mp4", tmp_path / "beam.mp4"
+    job = {**JOB, "dyadic_times": True}
+    video_job.run_video(str(source), str(local), 0, None, tiny_model(), say=lambda _: None, **job)
+    result = beam_video.run_video_on_beam(
+        str(source), str(beam), 0, None, tiny_model, [], say=lambda _: None, **job
+    )
+    assert result.frames_out == 38
+    old = decode(beam)
+    np.testing.assert_array_equal(old, decode(local))
+    exact = decode(reference)
+    assert np.abs(old[0] - exact[0]).max() == 0  # an input frame in both
+    assert np.abs(old[1] - exact[1]).mean() > 0.001  # t = 5/12 shown at 1/2: another frame

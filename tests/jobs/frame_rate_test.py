@@ -73,3 +73,25 @@ def test_slow_motion_is_evenly_spaced():
     assert list(SlowMotion(3, 2).requests())[:3] == [(0, 0.0), (0, 1 / 3), (0, 2 / 3)]
     assert list(SlowMotion(3, 0).requests()) == [(0, 0.0), (1, 0.0), (2, 0.0)]
     assert [SlowMotion(5, 2).first_output(p) for p in range(5)] == [0, 3, 6, 9, 12]
+
+
+def test_first_output_is_the_first_frame_at_or_after_each_input():
+    for plan in [plan_rate(25, 17, target_fps=60), plan_rate(30, 17, target_fps=24), plan_rate(24, 9, multiplier=7),
+                 plan_rate(25, 17, target_fps=60, dyadic=True), plan_rate(25, 9, target_fps=24, dyadic=True),
+                 SlowMotion(9, 4)]:  # fmt: skip
+        times = [plan.time(j) for j in range(plan.num_outputs)]
+        for p in range(plan.num_frames):
+            assert plan.first_output(p) == next((j for j, t in enumerate(times) if t >= p), plan.num_outputs)
+
+
+def test_the_old_nearest_dyadic_plan_stays_reachable():
+    plan = plan_rate(25, 25, target_fps=60, dyadic=True)
+    assert plan.depth == 2 and plan.num_outputs == 60
+    # t = 0, .42, .83, 1.25, 1.67, 2.08 shown at the nearest quarter: 0, 1/2, 3/4, 5/4, 7/4, 2
+    assert [plan.time(j) * 4 for j in range(6)] == [0, 2, 3, 5, 7, 8]
+    assert list(plan.requests(0, 6)) == [(0, 0), (0, 0.5), (0, 0.75), (1, 0.25), (1, 0.75), (2, 0)]
+    assert plan_rate(25, 3, target_fps=50, dyadic=True).depth == 1
+    assert plan_rate(60, 10, target_fps=25, dyadic=True).depth == 0  # lower rates: the nearest input frame
+    # 30 -> 24: t = 1.25, 2.5, 3.75 shown as input frames 1, 3 (ties later), 4
+    down = plan_rate(30, 6, target_fps=24, dyadic=True)
+    assert list(down.requests()) == [(0, 0), (1, 0), (3, 0), (4, 0), (5, 0)]

@@ -95,6 +95,34 @@ def test_frame_rate_conversion_keeps_duration_and_copies_audio(tmp_path, target,
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
 
 
+def test_the_old_nearest_dyadic_conversion_is_reachable(tmp_path):
+    source = make_clip_with_tone(tmp_path / "tone.mp4", frames=10, fps=25)
+    asked = []
+
+    def model(a, b, time=0.5):
+        asked.append(time)
+        return mean_middle(a, b, time)
+
+    kwargs = dict(target_fps=60, say=lambda line: None)
+    old = video_job.run_video(
+        str(source), str(tmp_path / "old.mp4"), 0, None, model, dyadic_times=True, **kwargs
+    )
+    # Middles only: 9 pairs' times at the nearest quarter (1/4, 1/2, 3/4 each, via 1/2).
+    assert old.frames_out == 24 and set(asked) == {0.5} and len(asked) <= 9 * 3
+    exact = video_job.run_video(str(source), str(tmp_path / "exact.mp4"), 0, None, mean_middle, **kwargs)
+    assert exact.frames_out == 24
+    old_frames, exact_frames, inputs = (
+        decode(tmp_path / "old.mp4"),
+        decode(tmp_path / "exact.mp4"),
+        decode(source),
+    )
+    # Output frame 1 (t = 5/12): the old plan shows t = 1/2, the exact one 5/12 (linear stub).
+    for frames, t in ((old_frames, 0.5), (exact_frames, 5 / 12)):
+        assert np.abs(frames[1] - ((1 - t) * inputs[0] + t * inputs[1])).mean() < 0.01
+    with pytest.raises(ValueError, match="--dyadic_times applies to frame-rate conversion"):
+        video_job.run_video(str(source), str(tmp_path / "x.mp4"), 1, None, model, dyadic_times=True)
+
+
 def test_slow_motion_drops_audio_with_a_notice(tmp_path):
     source = make_clip_with_tone(tmp_path / "tone.mp4", frames=10, fps=25)
     said = []

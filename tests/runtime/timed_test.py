@@ -6,7 +6,7 @@ import pytest
 
 from film_tf.runtime import recursive
 from film_tf.runtime.inference import Interpolator
-from film_tf.runtime.timed import MAX_TIMES_PER_CALL, interpolate_at_times
+from film_tf.runtime.timed import MAX_TIMES_PER_CALL, DyadicRecursion, interpolate_at_times
 from tests.conftest import reference_dir, reference_options, video_frames
 
 
@@ -150,3 +150,25 @@ def test_many_times_of_one_pair_in_bounded_groups():
     out = [f for _, f in interpolate_at_times(ramp(2), Model(), requests, progress=False)]
     assert [len(s) for s in seen] == [MAX_TIMES_PER_CALL, 3] and sum(seen, []) == times
     np.testing.assert_allclose([f[0, 0, 0] for f in out], [0.0, *times, 1.0], atol=1e-6)
+
+
+def test_dyadic_recursion_makes_the_old_recursive_frames():
+    interpolator = Interpolator(
+        reference_dir("film_official_tiny"), options=reference_options("film_official_tiny")
+    )
+    f = video_frames("carphone_pristine.mp4", 0, 2, 4).astype(np.float32) / 255.0
+    f = f[:, :48, :64]
+    old = list(recursive.interpolate_recursively(f, interpolator, 3, progress=False, reuse_features=False))
+    calls = []
+
+    def middle(a, b):
+        calls.append(1)
+        return interpolator(a, b)
+
+    dyadic, a, b = DyadicRecursion(middle, 3), f[0], f[1]
+    first = dyadic.at_times(a, b, [0.25, 0.375])  # 1/2, 1/4, 3/8: three middles
+    second = dyadic.at_times(a, b, [0.5, 0.75])  # the same pair (the same arrays): only 3/4 is new
+    assert len(calls) == 4
+    np.testing.assert_array_equal(np.concatenate([first, second]), np.stack([old[2], old[3], old[4], old[6]]))
+    with pytest.raises(ValueError, match="not a multiple of 1/8"):
+        dyadic.at_times(f[0], f[1], [0.3])
