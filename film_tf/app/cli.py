@@ -3,8 +3,9 @@
   film-app [--port 7860] [--host 127.0.0.1] [--model_path film_net/Style/saved_model]
 
 serves http://HOST:PORT/: upload two or more photos or one video, pick the
-levels (2^k - 1 new frames per pair) and the frame rate, and get the video
-(played in the page, downloadable) and, for photos, the frames as a zip. It
+number of new frames per pair (any N, or levels k: 2^k - 1) and the frame
+rate, and get the video (played in the page, downloadable) and, for photos,
+the frames as a zip. It
 runs the same jobs as film-interpolate-frames (same model, same frames, same
 one-line errors), one at a time through a queue. Files live only in a
 temporary folder removed when the server stops; each request's own folder is

@@ -365,8 +365,8 @@ def test_killed_and_interrupted_job_resumes_to_the_same_video(workdir, api_auto,
         for frame in frames:
             writer.add(frame / 255.0)
     reference = tmp_path / "ref" / "whole.mp4"
-    video_job.run_video(
-        str(source), str(reference), 3, None, api_auto, chunk_frames=16, say=lambda line: None
+    video_job.run_video(  # 7 new frames per pair: --times_to_interpolate 3
+        str(source), str(reference), 7, None, api_auto, chunk_frames=16, say=lambda line: None
     )
     out = tmp_path / "out" / "slow.mp4"
     work = tmp_path / "out" / ".slow.mp4.film-work"
@@ -615,11 +615,11 @@ def test_auto_continues_a_job_in_the_precision_it_started_in(workdir, api, tmp_p
         interp = real(fv, **kwargs)
         made.append(interp.precision)
 
-        def middle(x0, x1):
+        def middle(x0, x1, time=0.5):
             calls.append(1)
             if len(made) == 1 and len(calls) > 1:
                 raise RuntimeError("killed")  # the first run stops after its first pair
-            return interp(x0, x1)
+            return interp(x0, x1, time)
 
         middle.precision, middle.feature_reuse = interp.precision, lambda *args: None
         return middle
