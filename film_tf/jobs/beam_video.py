@@ -11,8 +11,8 @@
 A chunk's frames are those the in-process job (`film_tf.jobs.video_job`) writes
 into the same chunk: the same input frames (as decoded), the same pairs, the
 same held scene cuts and the same output frames (at the same exact times) of
-the one plan of the whole video, encoded as one chunk file in both; so the output equals the
-in-process run's frame for frame whatever the worker count (and, chunks
+the one plan of the whole video, encoded as one chunk file in both; so the
+output equals the in-process run's frame for frame whatever the worker count (and, chunks
 being encoded separately in both, byte for byte with the same `--chunk_frames`;
 with a lossless `--crf 0`, frame for frame whatever the chunk size).
 

@@ -125,7 +125,7 @@ def plan_chunks(plan: OutputPlan, pairs: int, cuts: Iterable[int] = ()) -> list[
 
 
 def _stop(plan: OutputPlan, last: int) -> int:
-    """The end of the outputs of a chunk ending at input frame `last` (all the rest for the video's last frame)."""
+    """The end of the outputs of a chunk ending at input frame `last` (the video's last: all the rest)."""
     return plan.num_outputs if last == plan.num_frames - 1 else plan.first_output(last)
 
 

@@ -232,8 +232,9 @@ def _run_folder(
     digits = max(3, len(str(total - 1)))
     target = job.frames_folder
     identity = {
-        "frames": [resume.input_identity(f) for f in job.frames], "per_pair": per_pair, "times": "exact", "threshold": threshold,
-        "channels": channels, "bit_depth": job.bit_depth, "digits": digits, "key": job_key or {},
+        "frames": [resume.input_identity(f) for f in job.frames], "per_pair": per_pair, "times": "exact",
+        "threshold": threshold, "channels": channels, "bit_depth": job.bit_depth, "digits": digits,
+        "key": job_key or {},
     }  # fmt: skip
     say(f"{job.folder}: {count} frames -> {total}")
     if warning := large_job_warning((count - 1) * per_pair, total, job.height, job.width):

@@ -166,7 +166,7 @@ def run_video(
 
 
 def _interpolate_into(reader, writer, job: VideoJob, interpolator, first_chunk, overlap, cancel) -> None:
-    """Streams the output frames of chunks first_chunk.. of `reader` through the model into `writer`'s chunks."""
+    """Streams the output frames of chunks first_chunk.. of `reader` (made by the model) into `writer`."""
     plan, chunks = job.plan, job.chunks
     start_pair, start = chunks[first_chunk].first, chunks[first_chunk].start
     cuts = set(job.cuts)
