@@ -59,7 +59,8 @@ class Shard:
     Attributes:
       path: the shard's file.
       num_records: records to read from its start (all of them when whole).
-      problem: None when whole; else one line saying what is wrong.
+      problem: None when whole; else one sentence saying what is wrong.
+      advice: what to do about it (a sentence).
       skipped: records of the shard that cannot be read (None: unknown, the
         file ends inside the damage).
     """
@@ -68,6 +69,11 @@ class Shard:
     num_records: int
     problem: str | None = None
     skipped: int | None = 0
+    advice: str = ""
+
+    def error_line(self) -> str:
+        """The problem and the advice, as one line."""
+        return f"{self.problem} {self.advice}".strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,11 +219,8 @@ def _check_unlisted(path: str) -> Shard:
     if scan.damage is None:
         return Shard(path, scan.num_records)
     lost = 1 + scan.after if "corrupted" in scan.damage else None
-    problem = (
-        f"The TFRecord shard '{path}' is damaged: {scan.damage}; "
-        f"{_plural(scan.num_records)} readable before it. Copy or download it again."
-    )
-    return Shard(path, scan.num_records, problem, lost)
+    problem = f"The TFRecord shard '{path}' is damaged: {scan.damage}; {_plural(scan.num_records)} readable before it."
+    return Shard(path, scan.num_records, problem, lost, "Copy or download it again.")
 
 
 def _check_listed(path: str, entry: dict, info: str) -> Shard:
@@ -235,11 +238,9 @@ def _check_listed(path: str, entry: dict, info: str) -> Shard:
         detail = "its SHA-256 differs"
     if scan.damage:
         detail += f"; {scan.damage}"
-    problem = (
-        f"The TFRecord shard '{path}' is {what} ({detail}; counts in '{info}'). "
-        "Copy it again or rebuild the dataset."
-    )
-    return Shard(path, scan.num_records, problem, max(expected - scan.num_records, 0))
+    problem = f"The TFRecord shard '{path}' is {what} ({detail}; counts in '{info}')."
+    skipped = max(expected - scan.num_records, 0)
+    return Shard(path, scan.num_records, problem, skipped, "Copy it again or rebuild the dataset.")
 
 
 # ---------------------------------------------------------------- the check
@@ -333,7 +334,7 @@ def check_shards(spec: str, skip_damaged: bool = False, workers: int = 4) -> lis
             shards = list(pool.map(_check_one, items))
     damaged = [s for s in shards if s.problem]
     if damaged and not skip_damaged:
-        raise DamagedShardError(damaged[0].problem)
+        raise DamagedShardError(damaged[0].error_line())
     return shards
 
 
@@ -343,12 +344,10 @@ def skipped_summary(shards: Sequence[Shard]) -> str | None:
     damaged = [s for s in shards if s.problem]
     if not damaged:
         return None
-    known = sum(s.skipped for s in damaged if s.skipped is not None)
-    unknown = any(s.skipped is None for s in damaged)
-    first = damaged[0].problem.removesuffix(" Copy or download it again.")
-    first = first.removesuffix(" Copy it again or rebuild the dataset.")
+    unknown = any(s.skipped is None for s in damaged)  # a cut shard without counts: its damaged record
+    first = damaged[0].problem.removesuffix(".")
     return (
-        f"skipping damaged records: {_plural(known)}{' or more' if unknown else ''} of "
+        f"skipping damaged records: {'at least ' if unknown else ''}{_plural(skipped_records(damaged))} of "
         f"{_plural(len(damaged), 'shard')} left out ({first}"
         f"{'' if len(damaged) == 1 else f'; and {len(damaged) - 1} more'})."
     )

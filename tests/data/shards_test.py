@@ -25,10 +25,11 @@ def encoded_triplet(i: int, h: int = 12, w: int = 16) -> bytes:
     return make_example(encoded, ["png"] * 3, [(h, w)] * 3, f"t/{i}.png").SerializeToString()
 
 
-def build(path: str, count: int = 6) -> list[str]:
-    """`count` triplets written to `path` (`base@N`) by the reference writer,
-    which writes the counts file too; returns the shard names."""
-    assert writer.write_tfrecord(range(count), encoded_triplet, path, num_workers=1) == count
+def build(path: str, count: int = 6, h: int = 12, w: int = 16) -> list[str]:
+    """`count` triplets of (h, w) frames written to `path` (`base@N`) by the
+    reference writer, which writes the counts file too; returns the shard names."""
+    encode = lambda i: encoded_triplet(i, h, w)  # noqa: E731
+    assert writer.write_tfrecord(range(count), encode, path, num_workers=1) == count
     return shard_names(path)
 
 
@@ -84,7 +85,10 @@ def test_shard_cut_at_a_record_boundary_against_its_counts(tmp_path):
     with pytest.raises(shards.DamagedShardError) as e:
         shards.check_shards(str(tmp_path / "s@1"))
     message = str(e.value)
-    assert f"'{name}' is short: 4 of the 6 records its builder wrote ({ends[3]:,} of {ends[5]:,} bytes" in message
+    assert (
+        f"'{name}' is short: 4 of the 6 records its builder wrote ({ends[3]:,} of {ends[5]:,} bytes"
+        in message
+    )
     assert "\n" not in message
     (shard,) = shards.check_shards(str(tmp_path / "s@1"), skip_damaged=True)
     assert (shard.num_records, shard.skipped) == (4, 2)
