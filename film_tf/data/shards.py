@@ -84,13 +84,14 @@ class Scan:
       num_records: whole records before the first damaged one (all, if none).
       size: the file's bytes.
       damage: None, or e.g. 'truncated record 5 at byte 4070'.
-      after: whole records found after a corrupted one (its length was intact).
+      after: whole records after a corrupted one (None: unknown, its length
+        field is damaged too or more damage follows).
     """
 
     num_records: int
     size: int
     damage: str | None = None
-    after: int = 0
+    after: int | None = 0
 
 
 # ---------------------------------------------------------------- the counts file
@@ -109,9 +110,15 @@ def info_path(spec: str) -> str | None:
 def file_sha256(path: str) -> str:
     """The SHA-256 (hex) of a file, read in 4 MB chunks (any tf.io.gfile path)."""
     digest = hashlib.sha256()
-    with tf.io.gfile.GFile(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
+    if "://" in path:
+        with tf.io.gfile.GFile(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+    buffer = memoryview(bytearray(_CHUNK))
+    with open(path, "rb", buffering=0) as f:  # local files: no copies through gfile
+        while n := f.readinto(buffer):
+            digest.update(buffer[:n])
     return digest.hexdigest()
 
 
@@ -161,9 +168,19 @@ def read_dataset_info(path: str) -> dict[str, dict]:
         with tf.io.gfile.GFile(path) as f:
             info = json.loads(f.read())
         folder = os.path.dirname(path)
-        return {os.path.join(folder, e["filename"]): e for e in info["shards"]}
+        entries = {}
+        for e in info["shards"]:
+            types = [type(e[k]) for k in ("filename", "num_records", "num_bytes", "sha256")]
+            if types != [str, int, int, str]:
+                raise ValueError(f"a bad entry {e}")
+            entries[os.path.join(folder, e["filename"])] = e
+        return entries
     except (ValueError, KeyError, TypeError, tf.errors.OpError) as e:
-        raise DamagedShardError(f"Cannot read the shard counts file '{path}': {e}") from None
+        message = e.message if isinstance(e, tf.errors.OpError) else str(e)
+        raise DamagedShardError(
+            f"Cannot read the shard counts file '{path}': {message} (rebuild the dataset, or delete it "
+            "to read the shards without their counts)."
+        ) from None
 
 
 # ---------------------------------------------------------------- reading a shard
@@ -184,30 +201,32 @@ def scan_shard(path: str) -> Scan:
         except tf.errors.DataLossError as e:
             kind = "truncated" if "truncated" in e.message else "corrupted"
             return Scan(
-                count, size, f"{kind} record {count + 1} at byte {offset}", _after(reader, path, offset)
+                count, size, f"{kind} record {count + 1} at byte {offset}", _after(reader, path, offset, size)
             )
         offset, count = offset_next, count + 1
     return Scan(count, size)
 
 
-def _after(reader, path: str, offset: int) -> int:
-    """Whole records after a corrupted one at `offset`, if its length field
-    still leads to one (else 0)."""
+def _after(reader, path: str, offset: int, size: int) -> int | None:
+    """Whole records after a corrupted one at `offset`, when its length field
+    leads to records that end exactly at the end of the file (else None:
+    unknown)."""
     import struct
 
     with tf.io.gfile.GFile(path, "rb") as f:
         f.seek(offset)
         header = f.read(8)
     if len(header) < 8:
-        return 0
+        return None
     offset += _HEADER + struct.unpack("<Q", header)[0] + 4
     count = 0
-    while True:
+    while offset < size:
         try:
             _, offset = reader.read(offset)
         except (IndexError, tf.errors.DataLossError, OverflowError):
-            return count
+            return None
         count += 1
+    return count if offset == size else None
 
 
 def _plural(n: int, word: str = "record") -> str:
@@ -218,7 +237,7 @@ def _check_unlisted(path: str) -> Shard:
     scan = scan_shard(path)
     if scan.damage is None:
         return Shard(path, scan.num_records)
-    lost = 1 + scan.after if "corrupted" in scan.damage else None
+    lost = 1 + scan.after if scan.after is not None and "corrupted" in scan.damage else None
     problem = f"The TFRecord shard '{path}' is damaged: {scan.damage}; {_plural(scan.num_records)} readable before it."
     return Shard(path, scan.num_records, problem, lost, "Copy or download it again.")
 
@@ -257,11 +276,14 @@ def _file_key(path: str, entry: dict | None) -> tuple:
 
 def _check_one(item: tuple[str, dict | None, str | None]) -> Shard:
     path, entry, info = item
-    key = _file_key(path, entry)
-    with _cache_lock:
-        if key in _cache:
-            return _cache[key]
-    shard = _check_unlisted(path) if entry is None else _check_listed(path, entry, info)
+    try:
+        key = _file_key(path, entry)
+        with _cache_lock:
+            if key in _cache:
+                return _cache[key]
+        shard = _check_unlisted(path) if entry is None else _check_listed(path, entry, info)
+    except tf.errors.OpError as e:  # a folder, no permission, ...
+        raise DamagedShardError(f"Cannot read the TFRecord shard '{path}': {e.message}") from None
     with _cache_lock:
         _cache[key] = shard
     return shard

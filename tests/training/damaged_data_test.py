@@ -97,3 +97,22 @@ def test_film_train_truncated_shard_one_line_or_skipped(tmp_path):
         f"'{name}' is damaged: truncated record 3 at byte {ends[1]}; 2 records readable before it)."
     ]
     assert "trained to step 2" in out
+
+
+def test_data_damaged_while_training_names_the_shard(tmp_path):
+    """A DataLossError in the loop (a file changed after the check): the
+    shards are checked again to name the damaged one."""
+    from film_tf.training.damaged_data import error_while_training
+
+    path = str(tmp_path / "d.tfrecord@2")
+    build(path, count=4, h=32, w=32)
+    config = tiny_config(path)
+    error = tf.errors.DataLossError(None, None, "corrupted record at 12")
+    assert str(error_while_training(config, error, 7)) == (
+        "The training data became unreadable at step 7: corrupted record at 12"
+    )
+    name = shard_names(path)[1]
+    cut(name, record_ends(name)[0])
+    assert str(error_while_training(config, error, 7)).startswith(
+        f"At step 7: The TFRecord shard '{name}' is short: 1 of the 2 records its builder wrote"
+    )
