@@ -196,7 +196,7 @@ def scan_shard(path: str) -> Scan:
     while offset < size:
         try:
             _, offset_next = reader.read(offset)
-        except IndexError:  # fewer bytes than a header: TensorFlow stops here silently
+        except (IndexError, tf.errors.OutOfRangeError):  # less than a header: TensorFlow stops here silently
             return Scan(count, size, f"truncated record {count + 1} at byte {offset}")
         except tf.errors.DataLossError as e:
             kind = "truncated" if "truncated" in e.message else "corrupted"
@@ -223,7 +223,7 @@ def _after(reader, path: str, offset: int, size: int) -> int | None:
     while offset < size:
         try:
             _, offset = reader.read(offset)
-        except (IndexError, tf.errors.DataLossError, OverflowError):
+        except (IndexError, OverflowError, tf.errors.OpError):
             return None
         count += 1
     return count if offset == size else None
@@ -238,7 +238,8 @@ def _check_unlisted(path: str) -> Shard:
     if scan.damage is None:
         return Shard(path, scan.num_records)
     lost = 1 + scan.after if scan.after is not None and "corrupted" in scan.damage else None
-    problem = f"The TFRecord shard '{path}' is damaged: {scan.damage}; {_plural(scan.num_records)} readable before it."
+    readable = _plural(scan.num_records)
+    problem = f"The TFRecord shard '{path}' is damaged: {scan.damage}; {readable} readable before it."
     return Shard(path, scan.num_records, problem, lost, "Copy or download it again.")
 
 
