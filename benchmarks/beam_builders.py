@@ -42,6 +42,8 @@ def read_back(folder: str) -> dict[str, list[str]]:
 
     out = {}
     for name in sorted(os.listdir(folder)):
+        if name.endswith(".dataset_info.json"):  # the shards' counts file
+            continue
         paths = []
         for record in tf.data.TFRecordDataset(os.path.join(folder, name)).as_numpy_iterator():
             example = tf.train.Example.FromString(record)

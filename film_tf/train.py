@@ -45,6 +45,13 @@ def define_flags(fv: flags.FlagValues) -> None:
         "--mode cpu: split the CPU into this many logical devices (MirroredStrategy over them).",
         flag_values=fv,
     )
+    flags.DEFINE_bool(
+        "skip_damaged_records",
+        False,
+        "Train on the readable records of damaged TFRecord shards (counted, logged, in TensorBoard) "
+        "instead of stopping (the same as training_dataset.skip_damaged_records = True).",
+        flag_values=fv,
+    )
 
 
 def _run(fv: flags.FlagValues) -> None:
@@ -68,7 +75,8 @@ def _run(fv: flags.FlagValues) -> None:
     from film_tf.training import gin_config, train_lib
 
     try:
-        gin.parse_config_files_and_bindings(fv.gin_config, fv.gin_bindings)
+        skip = ["training_dataset.skip_damaged_records = True"] if fv.skip_damaged_records else []
+        gin.parse_config_files_and_bindings(fv.gin_config, [*fv.gin_bindings, *skip])
     except (ValueError, KeyError, SyntaxError, TypeError) as e:
         raise ValueError(f"Bad gin configuration: {e}".replace("\n", " ")) from None
     try:

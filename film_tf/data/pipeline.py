@@ -19,7 +19,8 @@ from typing import Sequence
 import tensorflow as tf
 
 from film_tf.data import augment
-from film_tf.data.tfrecord import existing_shards, parse_example
+from film_tf.data.shards import check_shards
+from film_tf.data.tfrecord import parse_example
 
 AUTOTUNE = tf.data.AUTOTUNE
 _TRAIN_KEYS = ("x0", "x1", "y", "time")
@@ -50,24 +51,28 @@ def check_sampling_weights(weights: Sequence[float] | None, num_files: int) -> l
     return [w / sum(weights) for w in weights]
 
 
-def first_example(path: str) -> dict | None:
-    """The first triplet of a (sharded) file as numpy, or None if all shards are empty."""
-    for shard in existing_shards(path):
-        for record in tf.data.TFRecordDataset(shard).take(1):
+def first_example(path: str, skip_damaged: bool = False) -> dict | None:
+    """The first triplet of a (sharded) file as numpy, or None if all shards
+    are empty; the shards are checked whole first (`shards.check_shards`)."""
+    for shard in check_shards(path, skip_damaged):
+        for record in tf.data.TFRecordDataset(shard.path).take(min(shard.num_records, 1)):
             try:
                 example = parse_example(record)
             except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as e:
-                raise ValueError(f"'{shard}' does not hold FILM triplet examples: {e.message}") from None
+                raise ValueError(f"'{shard.path}' does not hold FILM triplet examples: {e.message}") from None
             return {k: v.numpy() for k, v in example.items()}
     return None
 
 
-def validate_training_files(files: Sequence[str], crop_sizes: Sequence[int], alignment: int = 1) -> None:
-    """Checks training data before hours are spent: files exist, are not empty,
-    and each crop fits its frames and the model's alignment.
+def validate_training_files(
+    files: Sequence[str], crop_sizes: Sequence[int], alignment: int = 1, skip_damaged: bool = False
+) -> None:
+    """Checks training data before hours are spent: files exist, are whole
+    (`shards.check_shards`, unless `skip_damaged`), are not empty, and each
+    crop fits its frames and the model's alignment.
 
-    Only the first example of each file is inspected, so this stays fast on
-    Vimeo-90K-sized data.
+    Only the first example of each file is decoded; the whole check reads
+    every shard once (hash or CRCs, no decoding).
 
     Raises:
       FileNotFoundError: a missing file (named).
@@ -92,7 +97,7 @@ def validate_training_files(files: Sequence[str], crop_sizes: Sequence[int], ali
                 f"Crop size {crop} for '{path}' is not a multiple of the model's alignment {alignment} "
                 "(2^(film_net.pyramid_levels - 1))."
             )
-        example = first_example(path)
+        example = first_example(path, skip_damaged)
         if example is None:
             raise ValueError(f"Training data '{path}' holds no examples (empty dataset).")
         h, w = example["x0"].shape[:2]
@@ -120,21 +125,30 @@ def random_crop(example: dict, crop_size: int, seed: tf.Tensor) -> dict:
 
 
 def _records(
-    path: str, shuffle_files: bool, seed: int, num_pipelines: int = 1, pipeline_index: int = 0
+    path: str,
+    shuffle_files: bool,
+    seed: int,
+    num_pipelines: int = 1,
+    pipeline_index: int = 0,
+    skip_damaged: bool = False,
 ) -> tf.data.Dataset:
     """Serialized records of `path`; with several input pipelines (workers),
     this pipeline's share: whole files when there are enough, else every
-    num_pipelines-th record (skipped before decoding)."""
-    shards = existing_shards(path)
-    by_file = num_pipelines > 1 and len(shards) >= num_pipelines
-    names = tf.data.Dataset.from_tensor_slices(shards)
+    num_pipelines-th record (skipped before decoding). The shards are checked
+    whole first; with `skip_damaged` a damaged one is read up to its first
+    damaged record."""
+    checked = check_shards(path, skip_damaged)
+    by_file = num_pipelines > 1 and len(checked) >= num_pipelines
+    names = tf.data.Dataset.from_tensor_slices(
+        ([s.path for s in checked], tf.constant([s.num_records for s in checked], tf.int64))
+    )
     if by_file:
         names = names.shard(num_pipelines, pipeline_index)
-    if shuffle_files and len(shards) > 1:
-        names = names.shuffle(len(shards), seed=seed, reshuffle_each_iteration=True)
+    if shuffle_files and len(checked) > 1:
+        names = names.shuffle(len(checked), seed=seed, reshuffle_each_iteration=True)
     records = names.interleave(
-        tf.data.TFRecordDataset,
-        cycle_length=min(len(shards), 16),
+        lambda name, count: tf.data.TFRecordDataset(name).take(count),
+        cycle_length=min(len(checked), 16),
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
     )
@@ -152,8 +166,9 @@ def _training_dataset_one(
     shuffle_buffer: int,
     num_pipelines: int = 1,
     pipeline_index: int = 0,
+    skip_damaged: bool = False,
 ) -> tf.data.Dataset:
-    ds = _records(path, True, seed, num_pipelines, pipeline_index)
+    ds = _records(path, True, seed, num_pipelines, pipeline_index, skip_damaged)
     if shuffle_buffer > 1:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.repeat().enumerate()
@@ -180,6 +195,7 @@ def create_training_dataset(
     num_pipelines: int = 1,
     pipeline_index: int = 0,
     sampling_weights: Sequence[float] | None = None,
+    skip_damaged_records: bool = False,
 ) -> tf.data.Dataset:
     """An endless dataset of training batches.
 
@@ -195,6 +211,8 @@ def create_training_dataset(
         the data (multi-worker training; `tf.distribute.InputContext`).
       sampling_weights: one weight per file: the share of batches drawn from
         it (default: equal shares).
+      skip_damaged_records: read damaged shards up to their first damaged
+        record (`shards.check_shards`) instead of raising DamagedShardError.
 
     Returns:
       Batches `{'x0', 'x1', 'y'}` (B, crop, crop, 3) float32 in [0, 1] and
@@ -214,6 +232,7 @@ def create_training_dataset(
             shuffle_buffer,
             num_pipelines,
             pipeline_index,
+            skip_damaged_records,
         )
         for i, (path, crop) in enumerate(zip(files, crop_sizes))
     ]

@@ -30,8 +30,8 @@ def shard_names(path: str) -> list[str]:
         if n < 1:
             raise ValueError(f"'{path}': the shard count must be >= 1.")
         return [f"{m.group('base')}-{i:05d}-of-{n:05d}" for i in range(n)]
-    if glob.has_magic(path):
-        return sorted(glob.glob(path))
+    if glob.has_magic(path):  # without the builders' counts files (`shards.INFO_SUFFIX`)
+        return sorted(n for n in glob.glob(path) if not n.endswith(".dataset_info.json"))
     return [os.fspath(path)]
 
 
@@ -93,8 +93,7 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     f = tf.io.parse_single_example(serialized, _FEATURES)
 
     def decode(key):
-        image = tf.io.decode_image(f[f"{key}/encoded"], channels=3, expand_animations=False)
-        return tf.image.convert_image_dtype(image, tf.float32)
+        return decode_frame(f[f"{key}/encoded"])
 
     return {
         "x0": decode("frame_0"),
@@ -103,6 +102,35 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         "time": tf.constant([0.5], tf.float32),
         "path": f["path"],
     }
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def decode_frame(encoded: tf.Tensor) -> tf.Tensor:
+    """PNG/JPEG bytes -> float32 (H, W, 3) in [0, 1], at the file's precision.
+
+    A 16-bit PNG (bit depth, byte 24 of the file, is 16) is decoded as uint16
+    and scaled by 1/65535, as the official reader (`decode_image` to float32)
+    keeps it; everything else as uint8 scaled by 1/255, exactly as before.
+    """
+    # The first 25 bytes, padded: substr past the end of a short string fails.
+    head = tf.strings.join([tf.strings.substr(encoded, 0, 25), b"\0" * 25])
+    is_16bit = tf.logical_and(
+        tf.equal(tf.strings.substr(head, 0, 8), _PNG_SIGNATURE),
+        tf.equal(tf.strings.substr(head, 24, 1), b"\x10"),
+    )
+
+    def wide():
+        return tf.image.convert_image_dtype(
+            tf.io.decode_png(encoded, channels=3, dtype=tf.uint16), tf.float32
+        )
+
+    def narrow():
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        return tf.image.convert_image_dtype(image, tf.float32)
+
+    return tf.cond(is_16bit, wide, narrow)
 
 
 @contextlib.contextmanager

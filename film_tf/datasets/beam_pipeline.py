@@ -27,7 +27,9 @@ it, so choose --num_shards to keep shards below ~1 GB.
 Nothing partial under the final names: shards are written into a hidden
 folder `.<base>.beam-<random>.tmp` beside the output and renamed onto their
 final names only after the whole pipeline succeeded and every shard is there;
-on failure the folder is removed. A killed run (SIGKILL) can leave that hidden
+on failure the folder is removed. Last, `<base>@N.dataset_info.json` is
+written (`film_tf.data.shards`): each shard's record count, bytes and SHA-256,
+hashed by the worker that wrote it; the readers check the shards against it. A killed run (SIGKILL) can leave that hidden
 folder, never a file under a final name; the next build of the same output on
 this machine removes it (the folder's `owner` file names the host and process
 that wrote it: folders of live processes and of other hosts are left alone).
@@ -41,6 +43,7 @@ message naming the path, on every runner.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import shutil
@@ -147,6 +150,18 @@ def _write_shard(item: tuple[int, Iterable], names: Sequence[str], tmp_dir: str)
     return len(examples)
 
 
+def _write_count(item: tuple[int, int], names: Sequence[str], tmp_dir: str) -> None:
+    """Writes shard i's entry of the counts file (records, bytes, SHA-256 of
+    the file just written) to `tmp_dir/count-i`, on the worker that wrote it."""
+    import json
+
+    from film_tf.data.shards import shard_entry
+
+    shard, count = item
+    entry = shard_entry(os.path.join(tmp_dir, os.path.basename(names[shard])), count)
+    _write_text(os.path.join(tmp_dir, f"count-{shard}"), json.dumps(entry).encode())
+
+
 def _write_text(path: str, text: bytes) -> None:
     import tensorflow as tf
 
@@ -201,9 +216,7 @@ def build_pipeline(
         | "GroupShards" >> beam.GroupByKey()
         | "WriteShard" >> beam.Map(lambda item: (item[0], _write_shard(item, names, tmp_dir)))
     )
-    _ = counts_per_shard | "WriteCount" >> beam.Map(
-        lambda kv: _write_text(os.path.join(tmp_dir, f"count-{kv[0]}"), str(kv[1]).encode())
-    )
+    _ = counts_per_shard | "WriteCount" >> beam.Map(_write_count, names, tmp_dir)
     # The same examples counted on a branch of their own: `write_examples`
     # publishes nothing if the shards hold fewer (a runner that dropped some).
     _ = (
@@ -247,6 +260,7 @@ def write_examples(
     import tensorflow as tf
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from film_tf.data.shards import write_dataset_info
     from film_tf.data.tfrecord import shard_names
     from film_tf.files import check_parent_is_folder
 
@@ -276,10 +290,11 @@ def write_examples(
         if tf.io.gfile.exists(error_path):
             with tf.io.gfile.GFile(error_path, "rb") as f:
                 raise pickle.loads(f.read())
-        count = 0
+        entries = []
         for i in range(len(names)):
             with tf.io.gfile.GFile(os.path.join(tmp_dir, f"count-{i}")) as f:
-                count += int(f.read())
+                entries.append(json.loads(f.read()))
+        count = sum(e["num_records"] for e in entries)
         with tf.io.gfile.GFile(os.path.join(tmp_dir, _KEPT_FILE)) as f:
             kept = int(f.read())
         if count != kept:
@@ -295,6 +310,7 @@ def write_examples(
             raise RuntimeError(f"The pipeline did not write '{missing[0]}'; nothing was published.")
         for temp, name in zip(temps, names):
             tf.io.gfile.rename(temp, name, overwrite=True)
+        write_dataset_info(output, entries)  # last: its absence means "not (wholly) built here"
     finally:
         if tf.io.gfile.exists(tmp_dir):
             tf.io.gfile.rmtree(tmp_dir)

@@ -85,6 +85,9 @@ def write_tfrecord(
             count += 1
         if count == 0:
             raise ValueError(f"No triplets to write to '{output}'; nothing was written.")
+    from film_tf.data.shards import write_counts
+
+    write_counts(output, [len(range(i, count, len(writers))) for i in range(len(writers))])
     return count
 
 

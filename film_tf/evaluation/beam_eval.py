@@ -1,6 +1,7 @@
 """Batch evaluation as an Apache Beam pipeline (`film-eval` with Beam options).
 
-    shards -> count records (for file order and --max_examples) -> records
+    shards, checked whole (`film_tf.data.shards`; their record counts give
+    file order and --max_examples) -> records
            -> spread over workers -> decode, predict, score -> rows -> results.json
 
 Each worker loads the predictor once (`predictors.load_predictor`) and scores
@@ -27,13 +28,6 @@ from typing import Sequence
 from film_tf.evaluation.metrics import METRICS, check_metrics
 
 
-def _count_records(item: tuple[int, str]) -> tuple[int, int]:
-    import tensorflow as tf
-
-    shard, path = item
-    return shard, sum(1 for _ in tf.data.TFRecordDataset(path))
-
-
 def _offsets(counts: list[tuple[int, int]]) -> dict[int, int]:
     offsets, total = {}, 0
     for shard, n in sorted(counts):
@@ -42,15 +36,16 @@ def _offsets(counts: list[tuple[int, int]]) -> dict[int, int]:
     return offsets
 
 
-def _read_shard(item: tuple[int, str], offsets: dict[int, int], max_examples: int):
-    """(global index, serialized) of the shard's records, up to `max_examples` overall."""
+def _read_shard(item: tuple[int, str, int], offsets: dict[int, int], max_examples: int):
+    """(global index, serialized) of the shard's records (its checked count),
+    up to `max_examples` overall."""
     import tensorflow as tf
 
-    shard, path = item
+    shard, path, count = item
     start = offsets[shard]
     if 0 <= max_examples <= start:
         return
-    for k, record in enumerate(tf.data.TFRecordDataset(path).as_numpy_iterator()):
+    for k, record in enumerate(tf.data.TFRecordDataset(path).take(count).as_numpy_iterator()):
         if 0 <= max_examples <= start + k:
             return
         yield start + k, record
@@ -116,11 +111,15 @@ def score_on_beam(
     import tensorflow as tf
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from film_tf.data.tfrecord import existing_shards
+    from film_tf.data.shards import check_shards
     from film_tf.jobs import beam_options
 
     metrics = check_metrics(metrics)
-    shards = list(enumerate(existing_shards(tfrecord)))
+    # Checked whole here, on the driver, before any worker starts: the counts
+    # found give each shard's first index (file order) without another read.
+    checked = check_shards(tfrecord)
+    shards = [(i, s.path, s.num_records) for i, s in enumerate(checked)]
+    offsets = _offsets([(i, s.num_records) for i, s in enumerate(checked)])
     args = beam_options.default_pipeline_args(pipeline_args)
     beam_options.check_pipeline_args(args)
     rows_path = os.path.join(work_dir, f".rows-{uuid.uuid4().hex[:12]}.tmp.json")
@@ -128,16 +127,10 @@ def score_on_beam(
     score = _Score(model_path, memory_budget_gb, metrics, frames_dir)
     try:
         with beam.Pipeline(options=PipelineOptions(args)) as p:
-            files = p | "Shards" >> beam.Create(shards)
-            offsets = (
-                files
-                | "Count" >> beam.Map(_count_records)
-                | "AllCounts" >> beam.combiners.ToList()
-                | "Offsets" >> beam.Map(_offsets)
-            )
             _ = (
-                files
-                | "Read" >> beam.FlatMap(_read_shard, beam.pvalue.AsSingleton(offsets), max_examples)
+                p
+                | "Shards" >> beam.Create(shards)
+                | "Read" >> beam.FlatMap(_read_shard, offsets, max_examples)
                 | "Spread" >> beam.Reshuffle()
                 | "PredictScore" >> beam.ParDo(beam_options.as_dofn(score))
                 | "AllRows" >> beam.combiners.ToList()

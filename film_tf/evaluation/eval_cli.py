@@ -7,7 +7,7 @@ r"""`film-eval` / `python -m eval.eval_cli`: evaluates a model on a benchmark TF
 
 The gin file binds `evaluation.tfrecord` (the benchmark's triplets, `base@N`),
 and optionally `evaluation.max_examples` (-1 = all) and `evaluation.metrics`.
-Official FILM eval configs also load (their `experiment.name` is ignored).
+Official FILM eval configs also load (their `experiment.name` names the benchmark).
 Writes `<output_dir>/results.json`, `<output_dir>/config.gin` and, with
 `--save_frames`, `<output_dir>/frames/*.png`; prints the mean metrics.
 

@@ -35,6 +35,7 @@ def evaluate(
     max_examples: int = -1,
     metrics: tuple[str, ...] = METRICS,
     save_frames: bool = False,
+    extra: dict | None = None,
 ) -> dict:
     """Runs `predict` on every triplet and writes `<output_dir>/results.json`.
 
@@ -45,6 +46,7 @@ def evaluate(
         frames as `frames/<index>_<path tail>.png` (8-bit, clipped).
       max_examples: evaluate only the first ones; -1 = all.
       metrics: names from METRICS; the paper reports all four.
+      extra: more entries for results.json (`test_set_check`).
 
     Returns:
       `{"num_examples": N, <metric>: mean, ..., "examples": [{"path": ...,
@@ -66,13 +68,17 @@ def evaluate(
 
     examples = tqdm(iterate_examples(tfrecord, max_examples), desc="eval", unit=" ex")
     result = evaluate_examples(predict, examples, metrics, on_prediction=save, source=tfrecord)
-    return write_results(output_dir, metrics, result.examples, result.means)
+    return write_results(output_dir, metrics, result.examples, result.means, extra)
 
 
-def write_results(output_dir: str, metrics: Sequence[str], rows: list[dict], means: dict) -> dict:
-    """Writes and returns results.json's content from the evaluator's rows and means."""
+def write_results(
+    output_dir: str, metrics: Sequence[str], rows: list[dict], means: dict, extra: dict | None = None
+) -> dict:
+    """Writes and returns results.json's content from the evaluator's rows and
+    means (and the `extra` entries, after the means)."""
     results = {"num_examples": len(rows)}
     results.update({name: _json_number(means[name]) for name in metrics})
+    results.update(extra or {})
     results["examples"] = [{k: v if k == "path" else _json_number(v) for k, v in e.items()} for e in rows]
     write_json_atomic(os.path.join(output_dir, "results.json"), results)
     return results
@@ -87,6 +93,7 @@ def evaluate_on_beam(
     save_frames: bool = False,
     memory_budget_gb: float | None = None,
     pipeline_args: Sequence[str] = (),
+    extra: dict | None = None,
 ) -> dict:
     """`evaluate`, with prediction and per-example metrics as a Beam pipeline
     (`beam_eval.score_on_beam`): the same results.json and frames."""
@@ -105,15 +112,51 @@ def evaluate_on_beam(
         model_path, tfrecord, metrics, max_examples, memory_budget_gb, frames_dir, pipeline_args, output_dir
     )
     result = EvalResult.from_rows(metrics, rows, tfrecord)
-    return write_results(output_dir, metrics, result.examples, result.means)
+    return write_results(output_dir, metrics, result.examples, result.means, extra)
 
 
 @gin.configurable("evaluation")
 def evaluation_settings(
-    tfrecord: str = gin.REQUIRED, max_examples: int = -1, metrics: tuple[str, ...] = METRICS
+    tfrecord: str = gin.REQUIRED,
+    max_examples: int = -1,
+    metrics: tuple[str, ...] = METRICS,
+    benchmark: str | None = None,
 ) -> dict:
-    """The benchmark settings bound in the gin file."""
-    return {"tfrecord": tfrecord, "max_examples": max_examples, "metrics": tuple(metrics)}
+    """The benchmark settings bound in the gin file (`benchmark`: a name of
+    `test_sets.TEST_SET_SIZES`; default: the official configs' `experiment.name`)."""
+    return {
+        "tfrecord": tfrecord,
+        "max_examples": max_examples,
+        "metrics": tuple(metrics),
+        "benchmark": benchmark or experiment_name(),
+    }
+
+
+@gin.configurable("experiment")
+def experiment_name(name: str | None = None) -> str | None:
+    """The official eval configs' `experiment.name` (their benchmark's name)."""
+    return name
+
+
+def test_set_check(tfrecord: str, benchmark: str | None) -> dict:
+    """Checks the benchmark's shards whole (`film_tf.data.shards`, before any
+    model loads) and compares their triplets with the test set's size:
+    results.json's `tfrecord_examples`, `benchmark`, `benchmark_examples` and
+    `warnings` (one `warning:` line on stderr when the counts differ)."""
+    from film_tf.data.shards import check_shards
+    from film_tf.evaluation import test_sets
+    from film_tf.media.image_io import warn
+
+    count = sum(s.num_records for s in check_shards(tfrecord))
+    warning = test_sets.size_warning(benchmark, tfrecord, count)
+    if warning:
+        warn(warning)
+    return {
+        "tfrecord_examples": count,
+        "benchmark": benchmark,
+        "benchmark_examples": test_sets.expected_size(benchmark),
+        "warnings": [warning] if warning else [],
+    }
 
 
 def run(
@@ -132,7 +175,7 @@ def run(
         raise FileNotFoundError(f"Gin config not found: '{gin_config}'.")
     gin.clear_config()
     try:
-        # Official eval configs also set experiment.name, which means nothing here.
+        # Official eval configs also set experiment.name: their benchmark's name.
         # Not finalized (locked): modules imported later may still register configurables.
         gin.parse_config_files_and_bindings(
             [gin_config], list(gin_bindings), finalize_config=False, skip_unknown=["experiment"]
@@ -141,11 +184,12 @@ def run(
     except (ValueError, RuntimeError, TypeError, SyntaxError) as e:
         # gin reports a missing evaluation.tfrecord as a RuntimeError.
         raise ValueError(f"Bad gin configuration '{gin_config}': {e}".splitlines()[0]) from None
+    extra = test_set_check(settings["tfrecord"], settings["benchmark"])
     args = (settings["tfrecord"], output_dir, settings["max_examples"], settings["metrics"], save_frames)
     if pipeline_args is None:
-        results = evaluate(load_predictor(model_path, memory_budget_gb), *args)
+        results = evaluate(load_predictor(model_path, memory_budget_gb), *args, extra=extra)
     else:
-        results = evaluate_on_beam(model_path, *args, memory_budget_gb, pipeline_args)
+        results = evaluate_on_beam(model_path, *args, memory_budget_gb, pipeline_args, extra=extra)
     write_text_atomic(
         os.path.join(output_dir, "config.gin"),
         f"# model_path: {model_path}\n# gin_config: {gin_config}\n{gin.operative_config_str()}",

@@ -62,26 +62,57 @@ def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str
     """The one eval-dataset reader: decoded triplets `{'x0', 'y', 'x1', 'path'}`
     (float32 (H, W, 3) in [0, 1]) one at a time, in file order.
 
+    The shards are checked whole first (`film_tf.data.shards.check_shards`:
+    against their builder's counts file, else every record's CRC), so a
+    damaged shard is one error before the first example.
+
     Args:
       tfrecord: `base@N`, a glob or a file (see `film_tf.data.tfrecord`).
       max_examples: stop after this many; -1 = all.
+
+    Raises:
+      FileNotFoundError, DamagedShardError (a ValueError): a missing or
+        damaged shard, in one line naming it; ValueError: a record that is
+        not a FILM triplet (named by shard and index).
     """
     import tensorflow as tf
 
-    from film_tf.data.tfrecord import existing_shards, parse_example
+    from film_tf.data.shards import DamagedShardError, check_shards
+    from film_tf.data.tfrecord import parse_example
 
-    dataset = tf.data.TFRecordDataset(existing_shards(tfrecord))
-    if max_examples is not None and max_examples >= 0:
-        dataset = dataset.take(max_examples)
-    # No parallel map: decoded 4K triplets are large; one at a time is enough
-    # next to the model's cost.
-    for example in dataset.map(parse_example).prefetch(1):
-        yield {
-            "x0": example["x0"].numpy(),
-            "y": example["y"].numpy(),
-            "x1": example["x1"].numpy(),
-            "path": example["path"].numpy().decode("utf-8"),
-        }
+    limit = max_examples if max_examples is not None and max_examples >= 0 else None
+    produced = 0
+    for shard in check_shards(tfrecord):
+        if limit is not None and produced >= limit:
+            return
+        take = shard.num_records if limit is None else min(shard.num_records, limit - produced)
+        dataset = tf.data.TFRecordDataset(shard.path).take(take).map(parse_example)
+        # No parallel map: decoded 4K triplets are large; one at a time is enough
+        # next to the model's cost.
+        iterator = iter(dataset.prefetch(1))
+        for index in range(take):
+            try:
+                example = next(iterator)
+            except StopIteration:  # the file changed after the check
+                raise DamagedShardError(
+                    f"The TFRecord shard '{shard.path}' ended after {index} of its {take} records."
+                ) from None
+            except tf.errors.DataLossError as e:  # likewise
+                raise DamagedShardError(
+                    f"The TFRecord shard '{shard.path}' is damaged at record {index + 1}: {e.message}"
+                ) from None
+            except tf.errors.InvalidArgumentError as e:
+                raise ValueError(
+                    f"Record {index + 1} of '{shard.path}' is not a FILM triplet: "
+                    f"{' '.join(e.message.split())[:200]}"
+                ) from None
+            produced += 1
+            yield {
+                "x0": example["x0"].numpy(),
+                "y": example["y"].numpy(),
+                "x1": example["x1"].numpy(),
+                "path": example["path"].numpy().decode("utf-8"),
+            }
 
 
 def evaluate_examples(

@@ -41,6 +41,8 @@ class TrainConfig:
     batch_size: int = 8
     augmentation_names: Sequence[str] = ()
     shuffle_buffer: int = 256
+    # Read damaged shards up to their first damaged record (counted, logged) instead of stopping.
+    skip_damaged_records: bool = False
     # Losses: names and their per-step weights (callables step -> weight).
     loss_names: Sequence[str] = ("l1",)
     loss_weights: Sequence[Callable] = ()

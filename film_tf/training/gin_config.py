@@ -5,7 +5,7 @@ Configurables (names as in the released FILM gin files, so those files parse):
   film_net.*                        (film_tf.Options, via options_io.film_net)
   training.*                        learning rate, decay, num_steps, bookkeeping
   training_dataset.files / crop_sizes / batch_size (also the released single
-                                    `file` / `crop_size`)
+                                    `file` / `crop_size`), skip_damaged_records
   data_augmentation.names
   training_losses.loss_names / loss_weights or loss_weight_schedules +
                                     loss_weight_parameters
@@ -80,6 +80,7 @@ def training_dataset_config(
     crop_size: int = -1,
     shuffle_buffer: int = 256,
     sampling_weights: Sequence[float] | None = None,
+    skip_damaged_records: bool = False,
 ) -> dict[str, Any]:
     if file and files:
         raise ValueError("Set training_dataset.files or training_dataset.file, not both.")
@@ -95,6 +96,7 @@ def training_dataset_config(
         "batch_size": batch_size,
         "shuffle_buffer": shuffle_buffer,
         "sampling_weights": list(sampling_weights or []),
+        "skip_damaged_records": bool(skip_damaged_records),
     }
 
 

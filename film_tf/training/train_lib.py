@@ -49,7 +49,7 @@ from absl import logging
 
 from film_tf.data import pipeline
 from film_tf.files import write_text_atomic
-from film_tf.training import checkpoints, distribute, summaries
+from film_tf.training import checkpoints, damaged_data, distribute, summaries
 from film_tf.training.config import TrainConfig
 from film_tf.training.periodic_eval import PeriodicEvaluator, float32_copy
 from film_tf.training.train_step import (
@@ -244,8 +244,10 @@ def _loop(config, strategy, model, optimizer, step, terms, lr_schedule, manager,
             num_pipelines=context.num_input_pipelines,
             pipeline_index=context.input_pipeline_id,
             sampling_weights=config.sampling_weights,
+            skip_damaged_records=config.skip_damaged_records,
         )
 
+    skipped = damaged_data.skip_report(config)
     iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
 
     train_step = make_train_step(
@@ -262,7 +264,10 @@ def _loop(config, strategy, model, optimizer, step, terms, lr_schedule, manager,
     steps_per_sec = float("nan")
     try:
         for current in range(start_step + 1, config.num_steps + 1):
-            total, values, weights, images = train_step(iterator)
+            try:
+                total, values, weights, images = train_step(iterator)
+            except tf.errors.DataLossError as e:  # checked whole at the start: a file changed since
+                raise damaged_data.error_while_training(config, e, current) from None
             progress.update(1)
             if current == start_step + 1:
                 # The first step includes tracing; time from here on.
@@ -284,6 +289,7 @@ def _loop(config, strategy, model, optimizer, step, terms, lr_schedule, manager,
                     scalars[f"loss_weight/{k}"] = float(weights[k])
                 if np.isfinite(steps_per_sec):
                     scalars["steps_per_sec"] = steps_per_sec
+                scalars.update(skipped.scalars())
                 summaries.scalars(writer, current, scalars)
                 result.losses[current] = total_value
             if log:

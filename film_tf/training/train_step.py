@@ -50,7 +50,9 @@ def validate(config: TrainConfig) -> None:
     from film_tf.data import augment
 
     augment.get_augmentations(config.augmentation_names)
-    pipeline.validate_training_files(config.train_files, config.crop_sizes, config.options.alignment)
+    pipeline.validate_training_files(
+        config.train_files, config.crop_sizes, config.options.alignment, config.skip_damaged_records
+    )
     pipeline.check_sampling_weights(config.sampling_weights, len(config.train_files))
     for path in config.eval_files:
         # FileNotFoundError names a missing shard; an empty file would only fail at the first eval.

@@ -3,6 +3,7 @@ bytes, a killed build, Beam options on the command line."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 import pytest
 
 from film_tf import cli_utils
+from film_tf.data.shards import check_shards
 from film_tf.datasets import beam_cli, beam_pipeline, common, ucf101, writer
 from film_tf.datasets import synthetic_motion as sm
 from film_tf.datasets.photos import load_photos
@@ -77,8 +79,9 @@ def test_same_bytes_as_the_reference_encoder_on_every_mode(tmp_path, monkeypatch
     config = sm.MotionConfig(crop_size=32, max_motion=10.0)
     encode = lambda i: sm.encode_triplet(i, photos, config, 3, "png")  # noqa: E731
     assert writer.write_tfrecord(range(7), encode, str(tmp_path / "ref" / "s@3"), num_workers=2) == 7
-    reference = shard_bytes(tmp_path / "ref")
-    assert len(reference) == 3 and all(reference.values())
+    reference = shard_bytes(tmp_path / "ref")  # the shards and their counts file
+    assert len(reference) == 4 and all(reference.values())
+    assert json.loads(reference["s@3.dataset_info.json"])["num_examples"] == 7
     for mode, args in {
         "default": [],
         "one": ["--direct_num_workers=1", "--direct_running_mode=in_memory"],
@@ -90,6 +93,9 @@ def test_same_bytes_as_the_reference_encoder_on_every_mode(tmp_path, monkeypatch
     assert sm.build(photos, str(tmp_path / "few" / "s@3"), 2, config, seed=3) == 2
     sizes = [len(b) for b in shard_bytes(tmp_path / "few").values()]
     assert sizes[0] > 0 and sizes[1] > 0 and sizes[2] == 0
+    counts = json.loads((tmp_path / "few" / "s@3.dataset_info.json").read_text())
+    assert [e["num_records"] for e in counts["shards"]] == [1, 1, 0]
+    assert [s.num_records for s in check_shards(str(tmp_path / "few" / "s@3"))] == [1, 1, 0]
 
 
 def test_examples_a_runner_drops_publish_nothing(tmp_path, monkeypatch):
@@ -159,10 +165,11 @@ def test_killed_build_leaves_no_final_file_and_rerun_matches(tmp_path):
         )
         cleaned = "removed 1 leftover temporary folder(s) of an interrupted build." in result.stderr
         assert cleaned == (out == killed), result.stderr
-    # The killed build's hidden folder is gone: only the final shards are left.
-    assert sorted(os.listdir(killed)) == final
+    # The killed build's hidden folder is gone: only the final shards and their counts are left.
+    published = [*final, "s.tfrecord@3.dataset_info.json"]
+    assert sorted(os.listdir(killed)) == published
     rerun = shard_bytes(killed)
-    assert sorted(rerun) == final and rerun == shard_bytes(whole)
+    assert sorted(rerun) == published and rerun == shard_bytes(whole)
 
 
 def test_temporaries_of_live_or_remote_builds_are_kept(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -100,7 +102,19 @@ def test_vimeo90k_test_split(tmp_path, carphone):
     assert files_in(tmp_path / "out") == [
         "vimeo_test.tfrecord-00000-of-00002",
         "vimeo_test.tfrecord-00001-of-00002",
+        "vimeo_test.tfrecord@2.dataset_info.json",
     ]
+    # The counts file: each shard's records, bytes and SHA-256 (3 examples, round-robin).
+    counts = json.loads((tmp_path / "out" / "vimeo_test.tfrecord@2.dataset_info.json").read_text())
+    assert (counts["num_examples"], counts["num_shards"]) == (3, 2)
+    for i, (entry, records) in enumerate(zip(counts["shards"], (2, 1))):
+        data = (tmp_path / "out" / f"vimeo_test.tfrecord-0000{i}-of-00002").read_bytes()
+        assert entry == {
+            "filename": f"vimeo_test.tfrecord-0000{i}-of-00002",
+            "num_records": records,
+            "num_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
     records = read_records(out + "@2")
     expected_paths = {os.path.join(root, "sequences", e, "im2.png"): e for e in test}
     assert set(records) == set(expected_paths)

@@ -183,6 +183,7 @@ def test_cli_writes_readable_shards(photo_dir, tmp_path):
     assert sorted(os.listdir(tmp_path / "out")) == [
         "synthetic.tfrecord-00000-of-00002",
         "synthetic.tfrecord-00001-of-00002",
+        "synthetic.tfrecord@2.dataset_info.json",
     ]
     photos = photos_lib.load_photos([photo_dir], builtin=False, min_side=32)
     config = sm.MotionConfig(crop_size=32, max_motion=12.0)

@@ -17,6 +17,7 @@ from film_tf.evaluation import baselines, eval_cli, eval_lib, predictors
 from film_tf.evaluation.metrics import compute_metrics
 from tests.conftest import video_frames
 
+TEST_SET_KEYS = ["tfrecord_examples", "benchmark", "benchmark_examples", "warnings"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # (first frame, gap) of each Vimeo-layout triplet: frames k, k + g, k + 2g.
 TRIPLETS = {"00001/0001": (0, 1), "00001/0002": (10, 2), "00002/0001": (40, 3)}
@@ -130,8 +131,9 @@ def test_eval_average_baseline_psnr_matches_numpy(tmp_path, vimeo_set):
     )
     with open(out / "results.json") as f:
         results = json.load(f)
-    assert list(results) == ["num_examples", "l1", "l2", "psnr", "ssim", "examples"]
-    assert results["num_examples"] == 3
+    assert list(results) == ["num_examples", "l1", "l2", "psnr", "ssim", *TEST_SET_KEYS, "examples"]
+    assert results["num_examples"] == results["tfrecord_examples"] == 3
+    assert (results["benchmark"], results["benchmark_examples"], results["warnings"]) == (None, None, [])
     expected = {}
     for path, (x0, y, x1) in triplets.items():
         prediction = (x0.astype(np.float64) + x1) / 2 / 255
@@ -218,8 +220,18 @@ def test_official_style_gin_file(tmp_path, vimeo_set):
         "evaluation.metrics = ['l1', 'l2', 'ssim', 'psnr']\n",
     )
     results = eval_cli.run(gin_file, "baseline:average", str(tmp_path / "out"))
-    assert list(results) == ["num_examples", "l1", "l2", "psnr", "ssim", "examples"]
+    assert list(results) == ["num_examples", "l1", "l2", "psnr", "ssim", *TEST_SET_KEYS, "examples"]
     assert results["num_examples"] == 1
+    # experiment.name names the benchmark: 3 triplets are not its test set.
+    assert (results["benchmark"], results["benchmark_examples"], results["tfrecord_examples"]) == (
+        "vimeo_90K",
+        3782,
+        3,
+    )
+    assert results["warnings"] == [
+        f"'{tfrecord}' holds 3 triplets but the vimeo_90K test set has 3,782: "
+        "these metrics are not the benchmark's."
+    ]
     assert json.loads((tmp_path / "out" / "results.json").read_text()) == results
 
 
@@ -260,6 +272,7 @@ def test_benchmark_configs_bind_their_tfrecords():
         settings = eval_cli.evaluation_settings()
         assert settings["tfrecord"].endswith(tfrecord), name
         assert settings["max_examples"] == -1
+        assert settings["benchmark"] == name
         assert set(settings["metrics"]) == {"l1", "l2", "psnr", "ssim"}
     gin.clear_config()
 
