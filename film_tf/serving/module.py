@@ -193,6 +193,11 @@ class FilmServingModule(tf.Module):
     def serve_bytes_rest(self, encoded_x0, encoded_x1):
         return {"encoded_image_bytes": self._bytes(encoded_x0, encoded_x1)}
 
+    @property
+    def has_aux_outputs(self) -> bool:
+        """Whether the export has serving_aux (a model with use_aux_outputs)."""
+        return self._aux
+
     def signatures(self) -> dict[str, Any]:
         """{name: tf.function} for `tf.saved_model.save` (see `signature_io`)."""
         # The tf.functions, not concrete functions: tf.saved_model.save traces
