@@ -165,3 +165,15 @@ def test_tf_hub_tutorial_calling_code_runs_on_an_export(exports, pairs, tmp_path
     assert frame.shape == (HEIGHT, WIDTH, 3)
     np.testing.assert_array_equal(frame, expected)
     assert np.abs(frame - image1).max() > 1e-2  # An interpolation, not a copy of an input.
+
+
+def test_film_tf_interpolator_runs_the_export_at_any_time(exports, pairs):
+    """film_tf.Interpolator on a film-export (formats/exported_saved_model)
+    passes `time` through: per-item times equal the dict call's."""
+    from film_tf import Interpolator
+
+    path, _ = exports["float32"]
+    x0, x1 = pairs
+    expected = tf.saved_model.load(path)({"x0": x0, "x1": x1, "time": TIMES})["image"].numpy()
+    image = Interpolator(path)(x0, x1, time=TIMES[:, 0])
+    np.testing.assert_allclose(image, np.clip(expected, 0, 1), rtol=0, atol=1e-5)

@@ -105,6 +105,10 @@ def test_interpolator_runs_the_onnx_file_like_keras(exports):
     assert onnx_interpolator.alignment == keras_interpolator.alignment == 16
     expected = keras_interpolator(x0, x1)
     np.testing.assert_allclose(onnx_interpolator(x0, x1), expected, rtol=0, atol=1e-4)
+    # The file's time input, through the Interpolator: t = 0.3 as Keras, not the midpoint.
+    at_03 = onnx_interpolator(x0, x1, time=0.3)
+    np.testing.assert_allclose(at_03, keras_interpolator(x0, x1, time=0.3), rtol=0, atol=1e-4)
+    assert np.abs(at_03 - expected).max() > 1e-2
     # Tiling is the Interpolator's own and unchanged: forced 64-px tiles.
     tiled_onnx = Interpolator(path, tile_size=64, overlap=16)(x0, x1)
     tiled_keras = Interpolator(None, tile_size=64, overlap=16, jit_compile=False)(x0, x1)
