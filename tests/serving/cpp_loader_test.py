@@ -6,7 +6,8 @@ libtensorflow_cc), ships in the tensorflow wheel with its headers. The test
 compiles `saved_model_runner.cc` against them with g++ (once per test
 session), loads the export with the tag `serve`, runs serving_default,
 serving_aux and both bytes signatures on real frames, and compares with the
-Python (TF2) loader: floats within 1e-5, PNG bytes identical. Without a C++
+Python (TF2) loader: floats within 1e-5, PNG bytes identical; the export's
+warm-up requests too, as the model server replays them. Without a C++
 compiler the test is skipped, saying so (.ci/run installs g++).
 """
 
@@ -23,6 +24,7 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow.core.framework import tensor_pb2
 
+from film_tf.serving import warmup
 from tests.conftest import video_frames
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "saved_model_runner.cc")
@@ -102,23 +104,26 @@ def test_cpp_loader_runs_every_signature_like_python(runner, tiny_saved_model, t
         "serving_bytes": encoded,
         "serving_bytes_rest": encoded,
     }
+    # And the export's warm-up requests, which the model server replays through this loader.
+    replays = {f"warmup_{name}": (name, inputs) for name, inputs in warmup.read_warmup_requests(path)}
+    runs = {**{name: (name, inputs) for name, inputs in requests.items()}, **replays}
     command = [runner, path]
-    for name, inputs in requests.items():
-        command += [name, _write(tmp_path / name / "in", inputs), str(tmp_path / name / "out")]
-        os.makedirs(tmp_path / name / "out")
+    for run, (name, inputs) in runs.items():
+        command += [name, _write(tmp_path / run / "in", inputs), str(tmp_path / run / "out")]
+        os.makedirs(tmp_path / run / "out")
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     )
     assert result.returncode == 0, result.stderr[-3000:]
     listed = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("signature ")}
     assert set(requests) <= listed
-    assert [line for line in result.stdout.splitlines() if line.startswith("ran ")] == [
-        f"ran {n}" for n in requests
-    ]
+    ran = [line for line in result.stdout.splitlines() if line.startswith("ran ")]
+    assert ran == [f"ran {name}" for name, _ in runs.values()]
+    assert sorted(name for name, _ in replays.values()) == sorted(requests)
 
     loaded = tf.saved_model.load(path)
-    for name, inputs in requests.items():
-        cpp = _read(tmp_path / name / "out")
+    for run, (name, inputs) in runs.items():
+        cpp = _read(tmp_path / run / "out")
         python = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
         assert sorted(cpp) == sorted(python), name
         for key, value in python.items():
