@@ -179,9 +179,10 @@ class FilmServingModule(tf.Module):
 
     def _bytes(self, encoded_x0, encoded_x1):
         x0, x1 = _decode(encoded_x0), _decode(encoded_x1)
-        # The midpoint: a SignatureDef has no optional inputs (TF Serving's
-        # Predict wants every input), so a `time` here would break every
-        # existing bytes client; other times go through serving_default.
+        # The midpoint: TF Serving's Predict checks a request's inputs against
+        # the signature's (no optional input every release accepts), so a
+        # `time` input here would break existing bytes clients; other times
+        # go through serving_default.
         time = tf.fill([tf.shape(x0)[0], 1], 0.5)
         return _encode_png(self.interpolate(x0, x1, time)["image"])
 
