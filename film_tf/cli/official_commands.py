@@ -54,7 +54,8 @@ def blocks_tile_size(fv: flags.FlagValues, sizes: Sequence[tuple[int, int]]) -> 
     """The --tile_size that stands for --block_height/--block_width on frames of
     `sizes` ((height, width) each): the largest patch side (None: one block).
     Tiles overlap (twice the overlap is the smallest tile the Interpolator
-    takes: 128 pixels for the released models), so tiny blocks are refused there."""
+    takes: 128 pixels for the bundled model, 256 for the released ones), so
+    smaller blocks are refused there, in one line."""
     if fv.align < 0:
         raise ValueError(f"--align must be at least 0, got {fv.align}.")
     if fv.block_height < 1 or fv.block_width < 1:
