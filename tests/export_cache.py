@@ -100,7 +100,7 @@ def keras_outputs(model, pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     film_tf.runtime.padding's padding, cropped."""
     alignment = model.film_options.alignment
     results = {}
-    for name in PAIRS:
+    for name in sorted({key.rsplit("/", 1)[0] for key in pairs}):
         p0, box = padding.pad_to_alignment(pairs[f"{name}/x0"], alignment)
         p1, _ = padding.pad_to_alignment(pairs[f"{name}/x1"], alignment)
         time = pairs.get(f"{name}/time", np.full((len(p0), 1), 0.5, np.float32))
