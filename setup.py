@@ -38,6 +38,9 @@ setup(
             "ruff",
             "tensorflow-hub>=0.16",
             "huggingface_hub>=0.23",
+            # Reads film-export's TF Serving warm-up records back with TF Serving's
+            # own messages (film_tf writes them without it: it pins the newest TF).
+            "tensorflow-serving-api",
         ],
         "jax": ["jax[cpu]"],
         # Released models by handle (--model_path film-style, TF Hub URLs, hf://).

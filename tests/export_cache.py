@@ -20,6 +20,10 @@ from tests.conftest import example_frames, reference_dir, reference_options
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ("film_official_tiny", "film_official_small", "bundled")
 ODD = (37, 53)  # Odd, not a multiple of any alignment.
+# The sample pairs: the two at t = 0.5, and the odd one again at t = 0.3 (the
+# exports' `time` input is honoured, issue 33).
+PAIRS = ("aligned", "odd", "odd_t03")
+TIMES = {"odd_t03": 0.3}
 
 # The client: film_tf-free; pads by the metadata (or --alignment), runs, crops.
 CLIENT = r"""
@@ -51,7 +55,7 @@ results = {}
 for name in sorted({k.rsplit("/", 1)[0] for k in pairs.files}):
     x0, x1 = pairs[name + "/x0"], pairs[name + "/x1"]
     (p0, (rows, cols)), (p1, _) = pad(x0), pad(x1)
-    time = np.full((len(x0), 1), 0.5, np.float32)
+    time = pairs[name + "/time"] if name + "/time" in pairs.files else np.full((len(x0), 1), 0.5, np.float32)
     results[name] = run(p0, p1, time)[:, rows, cols]
 np.savez(outputs_path, **results)
 assert not any(m == "film_tf" or m.startswith("film_tf.") for m in sys.modules), "film_tf was imported"
@@ -73,7 +77,8 @@ def load_keras(name: str):
 
 def sample_pairs(name: str, alignment: int) -> dict[str, np.ndarray]:
     """An aligned pair (the official golden inputs; bundled frames for the
-    bundled model) and an odd-sized pair of real frames, as 'aligned/x0' ..."""
+    bundled model) and an odd-sized pair of real frames, as 'aligned/x0' ...,
+    and the odd pair at t = 0.3 ('odd_t03/x0', 'odd_t03/x1', 'odd_t03/time')."""
     f0, f1 = example_frames()
     if name == "bundled":
         x0, x1 = f0[None, 100:164, 200:296], f1[None, 100:164, 200:296]
@@ -83,17 +88,22 @@ def sample_pairs(name: str, alignment: int) -> dict[str, np.ndarray]:
     assert x0.shape[1] % alignment == 0 and x0.shape[2] % alignment == 0
     h, w = ODD
     odd0, odd1 = f0[None, 150 : 150 + h, 300 : 300 + w], f1[None, 150 : 150 + h, 300 : 300 + w]
-    return {"aligned/x0": x0, "aligned/x1": x1, "odd/x0": odd0, "odd/x1": odd1}
+    time = np.full((1, 1), TIMES["odd_t03"], np.float32)
+    return {
+        **{"aligned/x0": x0, "aligned/x1": x1, "odd/x0": odd0, "odd/x1": odd1},
+        **{"odd_t03/x0": odd0, "odd_t03/x1": odd1, "odd_t03/time": time},
+    }
 
 
 def keras_outputs(model, pairs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The Keras model on each pair after film_tf.runtime.padding's padding, cropped."""
+    """The Keras model on each pair (at its time, else 0.5) after
+    film_tf.runtime.padding's padding, cropped."""
     alignment = model.film_options.alignment
     results = {}
-    for name in ("aligned", "odd"):
+    for name in sorted({key.rsplit("/", 1)[0] for key in pairs}):
         p0, box = padding.pad_to_alignment(pairs[f"{name}/x0"], alignment)
         p1, _ = padding.pad_to_alignment(pairs[f"{name}/x1"], alignment)
-        time = np.full((len(p0), 1), 0.5, np.float32)
+        time = pairs.get(f"{name}/time", np.full((len(p0), 1), 0.5, np.float32))
         image = np.asarray(model({"x0": p0, "x1": p1, "time": time})["image"])
         results[name] = padding.crop(image, box)
     return results

@@ -1,12 +1,14 @@
 """Serving: the exports a model server or another runtime loads, and how they are written.
 
-  module.py         `FilmServingModule`: the SavedModel's variables and signatures;
+  module.py         `FilmServingModule`: the SavedModel's variables and signatures,
+                    and its official-style call `loaded({'x0', 'x1', 'time'})`;
                     `aligned_image_function`: the bare forward pass (ONNX, LiteRT).
   destinations.py   the formats, their precisions and file names; the checks of
                     options and output paths made before any work.
   metadata.py       `assets/film_tf.json`: options, padding, signatures; the same
                     for the portable files, and their checks.
   export_lib.py     `export_saved_model`, `export_for_serving`, versions.
+  warmup.py         TF Serving's warm-up file (assets.extra/): PredictionLog records.
   portable.py       `write_portable`: what the ONNX and LiteRT writers share.
   onnx_export.py    `export_onnx` (tf2onnx), float16 and int8 variants
                     (reading .onnx files: `film_tf.formats.onnx_file`).

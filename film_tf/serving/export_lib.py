@@ -2,7 +2,8 @@
 
 `export_saved_model(model, dir)` writes one SavedModel (tag `serve`) holding
 the model's variables and the signatures of `film_tf.serving.module`, plus
-`assets/film_tf.json` (`film_tf.serving.metadata`); `export_for_serving`
+`assets/film_tf.json` (`film_tf.serving.metadata`) and TF Serving's warm-up
+file, one request per signature (`film_tf.serving.warmup`); `export_for_serving`
 writes `<base>/<version>/`, the layout TF Serving watches. Exports are built
 in a hidden temporary folder beside the target and renamed onto it when
 complete (`film_tf.files.atomic_folder`), so a model server watching the
@@ -35,8 +36,9 @@ def export_saved_model(
     import keras
     import tensorflow as tf
 
+    from film_tf.serving import warmup
     from film_tf.serving.metadata import write_metadata
-    from film_tf.serving.module import FilmServingModule
+    from film_tf.serving.module import FilmServingModule, signature_io
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -48,7 +50,14 @@ def export_saved_model(
         module = FilmServingModule(model)
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         write_metadata(tmp, model, extra_metadata)
+        signatures = {name: io["inputs"] for name, io in signature_io(module.has_aux_outputs).items()}
+        warmup.write_warmup_requests(tmp, signatures, WARMUP_SIZE)
     return export_dir
+
+
+# The warm-up requests' frames: small (the graph set-up does not depend on the
+# size; the export pads any size to the alignment).
+WARMUP_SIZE = 64
 
 
 def existing_versions(export_base: str) -> list[int]:

@@ -6,7 +6,8 @@ gathers), so no custom op library is needed by a stock model server:
   serving_default     x0, x1: float32 (B, H, W, 3) in [0, 1]; time: float32
                       (B, 1) -> image: float32 (B, H, W, 3).
   serving_bytes       encoded_x0, encoded_x1: string (B,) PNG/JPEG/BMP/GIF
-                      bytes -> encoded_image: string (B,) 8-bit RGB PNGs.
+                      bytes -> encoded_image: string (B,) 8-bit RGB PNGs of
+                      the midpoint (t = 0.5; no `time` input).
   serving_bytes_rest  the same, but the output is named encoded_image_bytes:
                       TF Serving's REST API base64-encodes only outputs whose
                       name ends in `_bytes`, so REST clients use this one.
@@ -15,6 +16,13 @@ gathers), so no custom op library is needed by a stock model server:
                       x1_warped (B, H, W, 3) and the finest level of each
                       flow pyramid, forward_flow, backward_flow (B, H, W, 2),
                       channels (dx, dy), in pixels.
+
+The module itself is callable the way the official film_net SavedModel (and
+TF Hub's google/film/1) is: `tf.saved_model.load(export)(inputs,
+training=False)` or `hub.load(export)(inputs)`, with inputs the dict {'x0',
+'x1', 'time'} of serving_default's inputs, returns serving_default's outputs
+(serving_aux's where the export has them) as a dict. `training` is accepted
+and ignored: film_net has no layer that acts differently in training.
 
 H and W may be anything: the graph pads the inputs to the model's alignment
 (`film_tf.runtime.padding.pad_to_alignment_tf`, as the Python `Interpolator` pads)
@@ -98,6 +106,15 @@ def _encode_png(images: tf.Tensor) -> tf.Tensor:
 
 # Inputs of the float signatures (serving_default, serving_aux).
 _FRAMES_AND_TIME = [_image_spec("x0"), _image_spec("x1"), tf.TensorSpec([None, 1], tf.float32, name="time")]
+# The official model's call: one dict of the float inputs, then `training`.
+_CALL_INPUTS = [
+    {
+        "x0": _image_spec("x0"),
+        "x1": _image_spec("x1"),
+        "time": tf.TensorSpec([None, 1], tf.float32, name="time"),
+    },
+    tf.TensorSpec([], tf.bool, name="training"),
+]
 _ENCODED_PAIR = [tf.TensorSpec([None], tf.string, name=name) for name in _BYTES_INPUTS]
 
 
@@ -152,9 +169,20 @@ class FilmServingModule(tf.Module):
     def serve_aux(self, x0, x1, time):
         return self.interpolate(x0, x1, time)
 
+    @tf.function(input_signature=_CALL_INPUTS, autograph=False)
+    def __call__(self, inputs, training=False):
+        """inputs {'x0', 'x1': (B, H, W, 3) float32, 'time': (B, 1)} -> the
+        outputs of serving_aux if the export has it, else of serving_default."""
+        del training  # No dropout, no batch normalization: the same graph either way.
+        outputs = self.interpolate(inputs["x0"], inputs["x1"], inputs["time"])
+        return outputs if self._aux else {"image": outputs["image"]}
+
     def _bytes(self, encoded_x0, encoded_x1):
         x0, x1 = _decode(encoded_x0), _decode(encoded_x1)
-        # film_net always predicts t = 0.5; the bytes interface has no `time`.
+        # The midpoint: TF Serving's Predict checks a request's inputs against
+        # the signature's (no optional input every release accepts), so a
+        # `time` input here would break existing bytes clients; other times
+        # go through serving_default.
         time = tf.fill([tf.shape(x0)[0], 1], 0.5)
         return _encode_png(self.interpolate(x0, x1, time)["image"])
 
@@ -165,6 +193,11 @@ class FilmServingModule(tf.Module):
     @tf.function(input_signature=_ENCODED_PAIR, autograph=False)
     def serve_bytes_rest(self, encoded_x0, encoded_x1):
         return {"encoded_image_bytes": self._bytes(encoded_x0, encoded_x1)}
+
+    @property
+    def has_aux_outputs(self) -> bool:
+        """Whether the export has serving_aux (a model with use_aux_outputs)."""
+        return self._aux
 
     def signatures(self) -> dict[str, Any]:
         """{name: tf.function} for `tf.saved_model.save` (see `signature_io`)."""

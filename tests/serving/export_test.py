@@ -34,6 +34,8 @@ from tests.conftest import reference_dir, reference_options, video_frames
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 HEIGHT, WIDTH = 101, 77  # Odd, and not multiples of the tiny model's alignment (16).
+# One time per pair, neither the midpoint: the float signatures honour `time`.
+TIMES = np.array([[0.3], [0.8]], np.float32)
 
 
 def _env() -> dict:
@@ -65,12 +67,14 @@ def _numpy_pad(x: np.ndarray, alignment: int) -> tuple[np.ndarray, tuple[slice, 
     return padded, (slice(top, top + h), slice(left, left + w))
 
 
-def keras_reference(model, x0: np.ndarray, x1: np.ndarray, pad=_numpy_pad) -> dict:
-    """The Keras model on the padded pair, every output cropped back."""
+def keras_reference(model, x0: np.ndarray, x1: np.ndarray, pad=_numpy_pad, time=None) -> dict:
+    """The Keras model on the padded pair at `time` (B, 1) (None: 0.5), every
+    output cropped back."""
     alignment = model.film_options.alignment
     p0, (rows, cols) = pad(x0, alignment)
     p1, _ = pad(x1, alignment)
-    time = np.full((len(x0), 1), 0.5, np.float32)
+    if time is None:
+        time = np.full((len(x0), 1), 0.5, np.float32)
     outputs = model({"x0": p0, "x1": p1, "time": time})
     result = {"image": np.asarray(outputs["image"])[:, rows, cols]}
     if "x0_warped" in outputs:
@@ -106,7 +110,7 @@ def served(tmp_path_factory):
     inputs = {
         "x0": x0,
         "x1": x1,
-        "time": np.full((2, 1), 0.5, np.float32),
+        "time": TIMES,
         "png0": np.frombuffer(_png(u0[0]), np.uint8),
         "png1": np.frombuffer(_png(u1[0]), np.uint8),
     }
@@ -174,14 +178,18 @@ def test_serving_default_in_a_process_without_film_tf_matches_keras(served):
     assert report["film_tf_imported"] is False
     image = outputs["image"]
     assert image.shape == (2, HEIGHT, WIDTH, 3) and image.dtype == np.float32
-    expected = keras_reference(served["model"], served["x0"], served["x1"])
+    expected = keras_reference(served["model"], served["x0"], served["x1"], time=TIMES)
     np.testing.assert_allclose(image, expected["image"], rtol=0, atol=1e-5)
+    # ... at those times: the midpoint is another frame, by far more than the tolerance.
+    midpoint = keras_reference(served["model"], served["x0"], served["x1"])["image"]
+    assert np.abs(midpoint - image).max() > 1e-2
     # The comparison can tell paddings apart: zero padding (the official
     # code's) changes the border pixels by far more than the tolerance.
     zero_padded = keras_reference(
         served["model"],
         served["x0"],
         served["x1"],
+        time=TIMES,
         pad=lambda x, a: (
             np.pad(x, ((0, 0), (5, 6), (1, 2), (0, 0))),
             (slice(5, 5 + HEIGHT), slice(1, 1 + WIDTH)),
@@ -194,7 +202,7 @@ def test_serving_default_in_a_process_without_film_tf_matches_keras(served):
 
 def test_aux_signature_matches_keras(served):
     outputs = served["outputs"]
-    expected = keras_reference(served["model"], served["x0"], served["x1"])
+    expected = keras_reference(served["model"], served["x0"], served["x1"], time=TIMES)
     np.testing.assert_allclose(outputs["aux_image"], outputs["image"], rtol=0, atol=1e-6)
     for key in ("x0_warped", "x1_warped"):
         assert outputs[f"aux_{key}"].shape == (2, HEIGHT, WIDTH, 3)
@@ -312,7 +320,9 @@ def test_saved_model_cli_run_on_the_bytes_signature_writes_a_png(served, tmp_pat
     assert encoded.shape == (2,)
     (tmp_path / "middle.png").write_bytes(encoded[1])
     decoded = np.stack([_decode_png(e) for e in encoded])
-    expected = np.round(np.clip(served["outputs"]["image"], 0, 1) * 255)
+    # The bytes signatures have no `time` input: the midpoint.
+    x0, x1 = (u.astype(np.float32) / 255 for u in (u0, u1))
+    expected = np.round(np.clip(keras_reference(served["model"], x0, x1)["image"], 0, 1) * 255)
     assert decoded.shape == (2, HEIGHT, WIDTH, 3)
     assert np.abs(decoded.astype(np.int32) - expected.astype(np.int32)).max() <= 1
     assert _decode_png((tmp_path / "middle.png").read_bytes()).shape == (HEIGHT, WIDTH, 3)

@@ -17,6 +17,7 @@ from film_tf.serving import litert_export  # noqa: E402
 from tests.conftest import reference_dir, reference_options  # noqa: E402
 from tests.export_cache import (  # noqa: E402
     MODELS,
+    PAIRS,
     REPO,
     ExportCache,
     keras_outputs,
@@ -52,10 +53,12 @@ def test_litert_interpreter_without_film_tf_equals_keras(exports, name, tmp_path
     pairs = sample_pairs(name, alignment)
     outputs, _ = run_client("litert", path, pairs, tmp_path, alignment)
     expected = keras_outputs(model, pairs)
-    for pair in ("aligned", "odd"):  # Dynamic shapes: the odd pair too, after padding.
+    for pair in PAIRS:  # Dynamic shapes: the odd pair too, after padding.
         assert outputs[pair].shape == pairs[f"{pair}/x0"].shape
         np.testing.assert_allclose(outputs[pair], expected[pair], rtol=0, atol=1e-4, err_msg=pair)
         assert np.abs(expected[pair] - pairs[f"{pair}/x0"]).max() > 1e-2
+    # The time input is honoured: t = 0.3 is not the midpoint, by far more than the tolerance.
+    assert np.abs(outputs["odd_t03"] - outputs["odd"]).max() > 1e-2
 
 
 def test_signature_and_metadata(exports):

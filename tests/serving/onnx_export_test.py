@@ -27,6 +27,7 @@ from film_tf.serving import export_run, onnx_export  # noqa: E402
 from tests.conftest import example_frames, reference_dir, reference_options, video_frames  # noqa: E402
 from tests.export_cache import (  # noqa: E402
     MODELS,
+    PAIRS,
     REPO,
     ExportCache,
     keras_outputs,
@@ -62,11 +63,13 @@ def test_onnxruntime_without_film_tf_equals_keras(exports, name, tmp_path):
     outputs, report = run_client("onnx", path, pairs, tmp_path)
     assert report["alignment"] == alignment
     expected = keras_outputs(model, pairs)
-    for pair in ("aligned", "odd"):
+    for pair in PAIRS:
         assert outputs[pair].shape == pairs[f"{pair}/x0"].shape
         np.testing.assert_allclose(outputs[pair], expected[pair], rtol=0, atol=1e-4, err_msg=pair)
         # The middle frame is not just one of the inputs.
         assert np.abs(expected[pair] - pairs[f"{pair}/x0"]).max() > 1e-2
+    # The time input is honoured: t = 0.3 is not the midpoint, by far more than the tolerance.
+    assert np.abs(outputs["odd_t03"] - outputs["odd"]).max() > 1e-2
 
 
 def test_dynamic_shapes_and_metadata(exports):
@@ -102,6 +105,10 @@ def test_interpolator_runs_the_onnx_file_like_keras(exports):
     assert onnx_interpolator.alignment == keras_interpolator.alignment == 16
     expected = keras_interpolator(x0, x1)
     np.testing.assert_allclose(onnx_interpolator(x0, x1), expected, rtol=0, atol=1e-4)
+    # The file's time input, through the Interpolator: t = 0.3 as Keras, not the midpoint.
+    at_03 = onnx_interpolator(x0, x1, time=0.3)
+    np.testing.assert_allclose(at_03, keras_interpolator(x0, x1, time=0.3), rtol=0, atol=1e-4)
+    assert np.abs(at_03 - expected).max() > 1e-2
     # Tiling is the Interpolator's own and unchanged: forced 64-px tiles.
     tiled_onnx = Interpolator(path, tile_size=64, overlap=16)(x0, x1)
     tiled_keras = Interpolator(None, tile_size=64, overlap=16, jit_compile=False)(x0, x1)
