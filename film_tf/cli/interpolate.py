@@ -84,6 +84,12 @@ def _run(fv: flags.FlagValues) -> None:
         return
     for name in ("frame1", "frame2", "output_frame"):
         cli_utils.required(fv, name)
+    from film_tf.media.image_io import check_output_path
+
+    # The paths first (cheap), then the model's flags and files: a model that
+    # will load, before any image is read.
+    check_output_path(fv.output_frame, [fv.frame1, fv.frame2])
+    check_pair(fv.frame1, fv.frame2)
     check_model_flags(fv)
 
     def interpolator():

@@ -234,9 +234,10 @@ def check_model_flags(flag_values) -> None:
     if not (handle or os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
         raise FileNotFoundError(f"Model not found: '{path}'.")
     with skip_unused_imports():
-        from film_tf.formats import model_io
+        from film_tf.formats import integrity, model_io
 
     if handle:
         options = model_io.options_from_json(flag_values.options_json) if flag_values.options_json else None
         model_io.resolve(path, options)
-    model_io.describe(path)  # One-line FileNotFoundError / ValueError.
+    # One-line FileNotFoundError / ValueError; a truncated or damaged file now, before any input is read.
+    integrity.check_model_files(model_io.resolve(path), model_io.describe(path))

@@ -50,7 +50,7 @@ import os
 
 import keras
 
-from film_tf.formats import checkpoint_io, hub, official_weights
+from film_tf.formats import checkpoint_io, hub, integrity, official_weights
 from film_tf.formats.checkpoint_io import restore_checkpoint  # noqa: F401  (part of this API)
 from film_tf.formats.exported_saved_model import film_tf_metadata_path
 from film_tf.formats.official_weights import load_official_weights, official_variable_specs
@@ -185,6 +185,7 @@ def resolve(path: str | None, options: Options | None = None) -> str | None:
 
 def _check_download(folder: str, options: Options | None) -> None:
     kind = describe(folder)
+    integrity.check_model_files(folder, kind)  # A truncated or damaged download: one line, evicted.
     if kind in ("official_saved_model", "official_variables"):
         official_weights.check_official_shapes(folder, options or Options())
     elif options is None:
@@ -286,6 +287,7 @@ def _load_export(model: keras.Model, path: str) -> None:
 
 
 def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
+    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)  # Whole files.
     if kind == "bundled":
         path = bundled_model_path()
         _load_keras_weights(model, path)

@@ -42,7 +42,10 @@ def open_session(path: str):
     try:
         return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     except Exception as e:  # Not an ONNX protobuf.
-        raise ValueError(f"Cannot load the ONNX model '{path}': {str(e).splitlines()[0]}") from None
+        raise ValueError(
+            f"Cannot load the ONNX model '{path}': {str(e).splitlines()[0]} (if the file was cut short or "
+            "changed, export or copy it again)."
+        ) from None
 
 
 def load_onnx_function(path: str):
