@@ -86,10 +86,9 @@ def _run(fv: flags.FlagValues) -> None:
         cli_utils.required(fv, name)
     from film_tf.media.image_io import check_output_path
 
-    # The paths first (cheap), then the model's flags and files: a model that
-    # will load, before any image is read.
+    # The output first (cheap), then the model's flags and files (a download,
+    # a damaged file: before any image is read).
     check_output_path(fv.output_frame, [fv.frame1, fv.frame2])
-    check_pair(fv.frame1, fv.frame2)
     check_model_flags(fv)
 
     def interpolator():

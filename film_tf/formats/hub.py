@@ -42,6 +42,7 @@ from film_tf.formats.downloads import (  # noqa: F401  (DownloadError, offline: 
     fetch_tfhub,
     offline,
 )
+from film_tf.formats.integrity import DamagedModelError
 from film_tf.user_errors import error_line
 
 URL_PREFIXES = ("http://", "https://")
@@ -131,6 +132,15 @@ def resolve(handle: str, verify: Callable[[str], None] | None = None) -> str:
             except (ValueError, FileNotFoundError) as e:
                 if fresh:
                     evict()
+                if isinstance(e, DamagedModelError):  # Cut short or changed on the way.
+                    done = (
+                        "removed it from the cache; run again to download it again"
+                        if fresh
+                        else f"remove its cached copy {folder} and run again to download it again"
+                    )
+                    where = os.path.relpath(e.file, folder)
+                    message = f"The download of '{handle}' is damaged ({where} is {e.what}); {done}."
+                    raise DamagedModelError(e.file, e.what, done, message) from None
                 done = "removed the download from the cache" if fresh else f"its cached copy is {folder}"
                 raise ValueError(f"'{handle}' is not a FILM model ({error_line(e)}); {done}.") from None
         _resolved[target] = folder

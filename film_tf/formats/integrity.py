@@ -50,7 +50,14 @@ EXPORT_AGAIN = "export it again (film-export) or copy it again"
 
 
 class DamagedModelError(ValueError):
-    """A model file that is truncated or damaged: one line naming it."""
+    """A model file that is truncated or damaged: one line naming it.
+
+    `file` is the damaged file, `what` what is wrong with it (e.g. `truncated:
+    137.8 MB expected from its index, 50.0 MB present`)."""
+
+    def __init__(self, file: str, what: str, todo: str, message: str | None = None):
+        super().__init__(message or f"The model file '{file}' is {what}; {todo}.")
+        self.file, self.what = file, what
 
 
 def _mb(n: int) -> str:
@@ -59,13 +66,12 @@ def _mb(n: int) -> str:
 
 
 def _damaged(path: str, what: str, todo: str = AGAIN) -> DamagedModelError:
-    return DamagedModelError(f"The model file '{path}' is damaged: {what}; {todo}.")
+    return DamagedModelError(path, f"damaged: {what}", todo)
 
 
 def _truncated(path: str, expected: int, present: int, source: str, todo: str = AGAIN) -> DamagedModelError:
     return DamagedModelError(
-        f"The model file '{path}' is truncated: {_mb(expected)} expected from {source}, "
-        f"{_mb(present)} present; {todo}."
+        path, f"truncated: {_mb(expected)} expected from {source}, {_mb(present)} present", todo
     )
 
 
