@@ -315,8 +315,9 @@ def check_hdf5(path: str, todo: str = AGAIN) -> None:
                 break
             where = 512 if where == 0 else 2 * where
             if where >= size:
-                what = "empty" if size == 0 else "not an HDF5 file (no HDF5 signature)"
-                raise _damaged(path, what, todo)
+                if size == 0:
+                    raise _damaged(path, "empty", todo)
+                return  # Not HDF5 at all: the loader's own message.
     version = head[8]
     if version in (0, 1):
         width = head[13]
@@ -337,6 +338,11 @@ def check_zip(path: str, checksums: bool = True, todo: str = AGAIN) -> None:
     """Checks a `.keras` file: a zip archive with its directory (a truncated
     file has lost it) and, with `checksums`, every member's CRC-32."""
     size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            if size == 0:
+                raise _damaged(path, "empty", todo)
+            return  # Not a zip at all: the loader's own message.
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:

@@ -286,8 +286,13 @@ def _load_export(model: keras.Model, path: str) -> None:
     checkpoint_io.restore_export_variables(model, path)
 
 
+def _check_files(path: str | None, kind: str) -> None:
+    """The files of `kind` at `path` are whole and intact (`integrity`), before
+    anything is read from them (options included); checked once per process."""
+    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)
+
+
 def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
-    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)  # Whole files.
     if kind == "bundled":
         path = bundled_model_path()
         _load_keras_weights(model, path)
@@ -321,7 +326,9 @@ def load_weights_into(model: keras.Model, path: str | None) -> str:
         that do not fit the model (one line, naming the path).
     """
     path = resolve(path)
-    return str(_restore(model, path, describe(path)))
+    kind = describe(path)
+    _check_files(path, kind)
+    return str(_restore(model, path, kind))
 
 
 def load_model_and_source(
@@ -349,6 +356,7 @@ def load_model_and_source(
         )
     if kind not in KINDS:
         raise ValueError(f"Unknown model kind '{kind}'; one of {', '.join(KINDS)}.")
+    _check_files(path, kind)
     if options is None:
         options = options_from_gin(_run_config(path, kind)) if kind == "run_folder" else options_for(path)
     if use_aux_outputs is not None:
