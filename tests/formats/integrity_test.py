@@ -138,7 +138,10 @@ def test_truncated_file_is_one_line_with_both_sizes(models, kind, tmp_path):
         "onnx": "its last field's length",
     }
     expected = rf"The model file '{re.escape(victim)}' is truncated: {size:,} bytes expected from "
-    expected += re.escape(source.get(kind, "its index")) + rf", {size * 2 // 3:,} bytes present; (download|export|copy) .+\."
+    expected += (
+        re.escape(source.get(kind, "its index"))
+        + rf", {size * 2 // 3:,} bytes present; (download|export|copy) .+\."
+    )
     if kind == "keras_file":  # Known from the local headers: where its members end, short of the directory.
         expected = expected.replace(f"{size:,}", "[0-9,]+")
     if kind == "onnx":  # The graph field's end (the fields after it are smaller).
@@ -191,6 +194,10 @@ def test_official_names_are_the_released_model_variables(tmp_path):
         integrity.check_model_files(str(tmp_path), "official_variables")
 
 
+def test_crc32c_of_the_standard_check_string():
+    assert integrity.crc32c(b"123456789") == 0xE3069283
+
+
 def test_index_damage_and_missing_shard(models, tmp_path):
     root, _ = models
     shutil.copytree(root / "official", tmp_path / "o")
@@ -199,6 +206,11 @@ def test_index_damage_and_missing_shard(models, tmp_path):
     index.write_bytes(whole[:-10])
     with pytest.raises(integrity.DamagedModelError, match=r"is damaged: not a whole checkpoint index"):
         integrity.check_model_files(str(tmp_path / "o"), "official_saved_model")
+    index.write_bytes(_flip(len(whole) // 2)(whole))  # Inside a table block: its CRC-32C fails.
+    with pytest.raises(
+        integrity.DamagedModelError, match=r"its table of tensors cannot be read \(block checksum"
+    ):
+        integrity.check_model_files(str(tmp_path / "o"), "official_saved_model", checksums=False)
     index.write_bytes(whole)
     os.remove(tmp_path / "o" / "variables" / DATA)
     integrity._verified.clear()
@@ -245,3 +257,21 @@ def test_binary_exit_2_one_line_before_any_image_is_read(models, kind, damage, t
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: The model file '{victim}' is "), result.stderr
     assert not (tmp_path / "out.png").exists()
+
+
+def test_hdf5_metadata_damage_is_named_and_nothing_else_escapes(models, tmp_path):
+    """HDF5 as Keras writes it has no data checksums: a changed weight loads;
+    changed metadata in the first 8 KB (object headers, the group tree) is
+    either harmless or a DamagedModelError naming the file, never another error."""
+    root, _ = models
+    whole = (root / "tiny.weights.h5").read_bytes()
+    damaged = tmp_path / "tiny.weights.h5"
+    named = 0
+    for offset in range(0, 8192, 61):
+        damaged.write_bytes(_flip(offset)(whole))
+        try:
+            integrity.check_hdf5(str(damaged))
+        except integrity.DamagedModelError as e:
+            assert str(e).startswith(f"The model file '{damaged}' is ") and "\n" not in str(e)
+            named += 1
+    assert named > 0
