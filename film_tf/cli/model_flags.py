@@ -219,7 +219,9 @@ def check_model_flags(flag_values) -> None:
     model (`model_io.describe`: any kind it loads, including a checkpoint
     prefix such as run/train/ckpt-7) or a missing options file. A model
     handle is downloaded now (once; `model_io.resolve`), before any input is
-    read, and checked against the --options_json options."""
+    read, and checked against the --options_json options. The model's files
+    must be whole and intact (`integrity.check_model_files`: sizes and
+    checksums, cached for the load that follows)."""
     from film_tf.formats import hub  # Standard library only.
 
     if flag_values.options_json is not None and not os.path.isfile(flag_values.options_json):

@@ -19,7 +19,7 @@ import numpy as np
 from film_tf.evaluation.evaluator import EvalResult, Predictor, evaluate_examples, iterate_examples
 from film_tf.evaluation.metrics import METRICS, check_metrics
 from film_tf.evaluation.predictors import BASELINE_PREFIX, frame_name, load_predictor
-from film_tf.files import check_output_folder, write_json_atomic, write_text_atomic
+from film_tf.files import check_output_file, write_json_atomic, write_text_atomic
 from film_tf.formats import hub
 
 
@@ -134,7 +134,8 @@ def run(
     the table; returns the results."""
     if not os.path.isfile(gin_config):
         raise FileNotFoundError(f"Gin config not found: '{gin_config}'.")
-    check_output_folder(output_dir)  # Before the model loads: a folder that cannot be written, now.
+    # Before the model loads: results.json (written inside the folder) can be created.
+    check_output_file(os.path.join(output_dir, "results.json"), extensions=(".json",), what="results file")
     gin.clear_config()
     try:
         # Official eval configs also set experiment.name, which means nothing here.

@@ -19,7 +19,8 @@ it is not cached: a cached copy is used with no network access at all. The
 folder is checked by `verify` once per process (film_tf.formats.model_io
 checks that it is a FILM model for the options it will be loaded with); one
 that fails is refused in one line, and removed from the cache if it was
-downloaded now. Offline (`HF_HUB_OFFLINE=1`,
+downloaded now; a truncated or damaged file in it
+(`film_tf.formats.integrity`) is named as a damaged download. Offline (`HF_HUB_OFFLINE=1`,
 which the binaries' `--offline` sets) nothing touches the network and a
 handle that is not cached is refused, naming the folder it was looked for in.
 

@@ -13,22 +13,25 @@ Per format, what is checked (sizes always, checksums where the format has them):
   TensorBundle  (official `variables/`, film-train `ckpt-<step>`, the
                 `variables/` of SavedModels) the `.index` is parsed here (a
                 LevelDB-style table of BundleEntryProtos: each tensor's shard,
-                offset, size and crc32c): every data shard must be present and
-                hold every tensor's bytes ("137.8 MB expected from its index,
-                50.0 MB present"). Checksums: TensorFlow's checkpoint reader
+                offset, size and crc32c; its blocks' CRC-32C checked in pure
+                Python, a few ms): every data shard must be present and hold
+                every tensor's bytes ("137.8 MB expected from its index, 50.0
+                MB present"). Checksums: TensorFlow's checkpoint reader
                 verifies each tensor's crc32c as it reads it, so every tensor
-                is read once through it (no crc32c in the standard library;
-                TensorFlow's reader is C++) and a mismatch names the variable.
-                Costs reading the data once more: about 0.1-0.3 s for the
-                released 138 MB checkpoint from the page cache (README).
+                is read once through it (no fast crc32c in the standard
+                library) and a mismatch names the variable: 0.13-0.25 s for
+                the released model's 138 MB from the page cache
+                (`benchmarks/integrity_cost.py`).
   SavedModel    `saved_model.pb`: its protobuf framing (a field that runs
                 past the end of the file is a truncation); no checksum exists.
   .weights.h5   the HDF5 superblock's end-of-file address against the file
-                size. HDF5 as Keras writes it has no data checksums: a changed
-                weight byte is not detectable, damaged metadata fails the load
-                (one line, `model_io`).
-  .keras        a zip: its directory at the end (a truncated file has none)
-                and every member's CRC-32 (zlib: about 0.1 s per 140 MB).
+                size; with checksums, every dataset read once through h5py
+                (damaged metadata; about 0.1 s per 138 MB). HDF5 as Keras
+                writes it has no data checksums: a changed weight byte is not
+                detectable.
+  .keras        a zip: its directory at the end (a truncated file has none;
+                its local headers say how long it should be) and, with
+                checksums, every member's CRC-32 (zlib: about 0.1 s per 138 MB).
   .onnx         its protobuf framing, as saved_model.pb; no checksum exists.
 
 A verified set of files (by path, size and modification time) is not
@@ -365,7 +368,9 @@ def check_hdf5(path: str, checksums: bool = True, todo: str = AGAIN) -> None:
     else:
         width = head[9]
         start = 12
-    if width not in (2, 4, 8) or len(head) < start + 3 * width:
+    if width not in (2, 4, 8):
+        raise _damaged(path, f"its HDF5 superblock is not valid (offsets of {width} bytes)", todo)
+    if len(head) < start + 3 * width:
         raise _truncated(path, where + start + 3 * width, size, "its HDF5 header", todo)
     fmt = {2: "<H", 4: "<I", 8: "<Q"}[width]
     base = struct.unpack_from(fmt, head, start)[0]

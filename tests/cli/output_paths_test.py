@@ -45,9 +45,11 @@ def no_model_loads(monkeypatch):
         ("film_tf.cli.interpolate_frames", [f"--input_video={sample_clip('carphone_pristine.mp4')}",
          "--output_video=/proc/out.mp4"], "/proc/out.mp4"),
         ("film_tf.export", ["--bundled", "--format=onnx", "--output=/proc/film.onnx"], "/proc/film.onnx"),
+        ("film_tf.train", [f"--gin_config={ROOT}/gin_configs/testing/tiny.gin", "--base_folder=/proc/runs"],
+         "/proc/runs/tiny/config.gin"),
         ("film_tf.export", ["--bundled", "--export_dir=/proc/exported"], "/proc/exported"),
         ("film_tf.evaluation.eval_cli", [f"--gin_config={ROOT}/eval/config/middlebury.gin", "--model_path=film-style",
-         "--output_dir=/proc/results"], "/proc/results"),
+         "--output_dir=/proc/results"], "/proc/results/results.json"),
     ],
 )  # fmt: skip
 def test_unwritable_output_is_refused_before_the_model_loads(binary, args, user_path, no_model_loads):
