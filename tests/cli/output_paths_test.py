@@ -44,6 +44,8 @@ def no_model_loads(monkeypatch):
          "--output_frame=/proc/new/folder/out.png"], "/proc/new/folder/out.png"),
         ("film_tf.cli.interpolate_frames", [f"--input_video={sample_clip('carphone_pristine.mp4')}",
          "--output_video=/proc/out.mp4"], "/proc/out.mp4"),
+        ("film_tf.cli.interpolate_frames", [f"--pattern={os.path.dirname(FRAMES[0])}", "--output_dir=/proc/slow"],
+         "/proc/slow/interpolated_frames"),
         ("film_tf.export", ["--bundled", "--format=onnx", "--output=/proc/film.onnx"], "/proc/film.onnx"),
         ("film_tf.train", [f"--gin_config={ROOT}/gin_configs/testing/tiny.gin", "--base_folder=/proc/runs"],
          "/proc/runs/tiny/config.gin"),
