@@ -43,7 +43,7 @@ from film_tf.formats.downloads import (  # noqa: F401  (DownloadError, offline: 
     fetch_tfhub,
     offline,
 )
-from film_tf.formats.integrity import DamagedModelError
+from film_tf.formats.file_checks import DamagedModelError
 from film_tf.user_errors import error_line
 
 URL_PREFIXES = ("http://", "https://")

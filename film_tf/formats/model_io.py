@@ -29,13 +29,12 @@ Kinds of path (`describe`):
 Every function here also takes a model handle (`film_tf.formats.hub`: `film-style`, a TF
 Hub URL, hf://owner/repo): `resolve` makes it its cached folder, downloaded once.
 
-`load_model(path)` builds `create_model(options)` and loads the weights for
-every kind; the options come from the path (sidecar, marker, config.gin; the
-released configuration for official checkpoints) unless given. The variable
-structure does not depend on `pyramid_levels` (from `specialized_levels` on,
-every level shares the extractor and flow estimator) nor on
-`use_aux_outputs`, so the same weights load into a deeper pyramid.
-`load_weights_into(model, path)` initialises an existing model (fine-tuning).
+`load_model(path)` builds `create_model(options)` and loads the weights for every kind; the options
+come from the path (sidecar, marker, config.gin; the released configuration for official checkpoints)
+unless given. The variable structure does not depend on `pyramid_levels` (from `specialized_levels`
+on, every level shares the extractor and flow estimator) nor on `use_aux_outputs`, so the same weights
+load into a deeper pyramid. `load_weights_into(model, path)` initialises an existing model (fine-tuning).
+Both first check that the files are whole and intact (`integrity`; a download before it is kept).
 
 Two helpers hold the file formats and are part of this API (their names are
 importable from here): `film_tf.formats.options_io` (options from JSON, gin, the
@@ -286,13 +285,8 @@ def _load_export(model: keras.Model, path: str) -> None:
     checkpoint_io.restore_export_variables(model, path)
 
 
-def _check_files(path: str | None, kind: str) -> None:
-    """The files of `kind` at `path` are whole and intact (`integrity`), before
-    anything is read from them (options included); checked once per process."""
-    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)
-
-
 def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
+    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)  # Whole files.
     if kind == "bundled":
         path = bundled_model_path()
         _load_keras_weights(model, path)
@@ -326,9 +320,7 @@ def load_weights_into(model: keras.Model, path: str | None) -> str:
         that do not fit the model (one line, naming the path).
     """
     path = resolve(path)
-    kind = describe(path)
-    _check_files(path, kind)
-    return str(_restore(model, path, kind))
+    return str(_restore(model, path, describe(path)))
 
 
 def load_model_and_source(
@@ -356,7 +348,7 @@ def load_model_and_source(
         )
     if kind not in KINDS:
         raise ValueError(f"Unknown model kind '{kind}'; one of {', '.join(KINDS)}.")
-    _check_files(path, kind)
+    integrity.check_model_files(path, kind)  # Before the options are read (a .keras file holds them).
     if options is None:
         options = options_from_gin(_run_config(path, kind)) if kind == "run_folder" else options_for(path)
     if use_aux_outputs is not None:

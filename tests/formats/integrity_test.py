@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from film_tf import create_model, load_official_weights
-from film_tf.formats import integrity, model_io
+from film_tf.formats import file_checks, integrity, model_io, tensor_bundle
 from tests.conftest import reference_dir, reference_options, write_run_folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -184,7 +184,7 @@ def test_official_names_are_the_released_model_variables(tmp_path):
     specs = official_variable_specs(Options())
     small = [tf.Variable(np.zeros([min(d, 2) for d in shape], np.float32)) for _, shape in specs]
     prefix = tf.train.Checkpoint(variables=small).write(str(tmp_path / "variables" / "variables"))
-    _, entries = integrity.read_bundle_index(prefix + ".index")
+    _, entries = tensor_bundle.read_bundle_index(prefix + ".index")
     shard, offset, _ = entries["variables/5/.ATTRIBUTES/VARIABLE_VALUE"]
     data = tmp_path / "variables" / DATA
     data.write_bytes(_flip(offset)(data.read_bytes()))
@@ -195,7 +195,7 @@ def test_official_names_are_the_released_model_variables(tmp_path):
 
 
 def test_crc32c_of_the_standard_check_string():
-    assert integrity.crc32c(b"123456789") == 0xE3069283
+    assert tensor_bundle.crc32c(b"123456789") == 0xE3069283
 
 
 def test_index_damage_and_missing_shard(models, tmp_path):
@@ -270,7 +270,7 @@ def test_hdf5_metadata_damage_is_named_and_nothing_else_escapes(models, tmp_path
     for offset in range(0, 8192, 61):
         damaged.write_bytes(_flip(offset)(whole))
         try:
-            integrity.check_hdf5(str(damaged))
+            file_checks.check_hdf5(str(damaged))
         except integrity.DamagedModelError as e:
             assert str(e).startswith(f"The model file '{damaged}' is ") and "\n" not in str(e)
             named += 1
