@@ -1,6 +1,6 @@
 """film_tf: FILM frame interpolation in TensorFlow / Keras 3."""
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="film_tf",
@@ -10,9 +10,11 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     # Only film_tf is installed: the top-level datasets/ and eval/ folders hold
-    # thin binaries that must not shadow other packages of those names.
-    packages=find_packages(include=["film_tf", "film_tf.*"]),
-    package_data={"film_tf": ["assets/*", "assets/**/*"]},
+    # thin binaries that must not shadow other packages of those names. Namespace
+    # discovery also lists the data folders (film_tf.assets, film_tf.assets.examples)
+    # as packages, as setuptools wants (else a warning per folder at every build).
+    packages=find_namespace_packages(include=["film_tf", "film_tf.*"], exclude=["*.__pycache__"]),
+    package_data={"film_tf.assets": ["*.json", "*.h5"], "film_tf.assets.examples": ["*"]},
     include_package_data=True,
     install_requires=[
         "tensorflow>=2.16",

@@ -202,6 +202,8 @@ def quiet_tensorflow() -> None:
       level applies ("All log messages before absl::InitializeLog() ...",
       oneDNN, CUDA drivers), are captured during `import tensorflow` and
       shown only if the import fails;
+    - matplotlib's INFO logs (its font cache's "generated new fontManager"
+      on a fresh install; mediapy imports it) are dropped;
     - TensorFlow's and Keras's Python logs show errors only: the
       `tensorflow` logger, and records of theirs on the `absl` logger, e.g.
       SavedModel's "contains input name(s) ... with unsupported characters
@@ -215,6 +217,9 @@ def quiet_tensorflow() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     # Beam logs on its own loggers and, at import (e.g. "apitools not found"), on the root one.
     logging.getLogger("apache_beam").setLevel(logging.ERROR)
+    # mediapy imports matplotlib.pyplot, whose first import on a fresh install
+    # logs "generated new fontManager" at INFO (absl's handler would print it).
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     for logger in (logging.getLogger("absl"), logging.getLogger()):
         if not any(isinstance(f, _LibraryInfoFilter) for f in logger.filters):
             logger.addFilter(_LibraryInfoFilter())

@@ -26,6 +26,12 @@ class NotAFolderError(NotADirectoryError, FileExistsError):
     """A folder was wanted where a file exists (both of the OSErrors it names)."""
 
 
+class NotWritableError(PermissionError):
+    """No file can be created where an output should go (a read-only or
+    special file system, no permission): a PermissionError, whatever the
+    errno, so that the binaries report it in one line naming the user's path."""
+
+
 # ---------------------------------------------------------------- order and listing
 
 
@@ -53,14 +59,45 @@ def list_folders(folder: str) -> list[str]:
 # ---------------------------------------------------------------- checks
 
 
-def check_parent_is_folder(path: str, verb: str = "write") -> None:
-    """Raises NotADirectoryError if the nearest existing ancestor of `path` is
-    a file, so that `path` could never be created ("Cannot <verb> ...")."""
+def _existing_ancestor(path: str) -> str:
     parent = os.path.dirname(os.path.abspath(path))
     while parent and not os.path.exists(parent):
         parent = os.path.dirname(parent)
+    return parent
+
+
+def check_parent_is_folder(path: str, verb: str = "write") -> None:
+    """Raises NotADirectoryError if the nearest existing ancestor of `path` is
+    a file, so that `path` could never be created ("Cannot <verb> ..."), and
+    NotWritableError if no file can be created in it (`check_writable`)."""
+    parent = _existing_ancestor(path)
     if parent and not os.path.isdir(parent):
         raise NotADirectoryError(f"Cannot {verb} '{path}': '{parent}' is a file, not a folder.")
+    check_writable(path, verb)
+
+
+def _not_writable(path: str, verb: str, folder: str, error: OSError) -> NotWritableError:
+    reason = error.strerror or type(error).__name__
+    return NotWritableError(f"Cannot {verb} '{path}': no file can be created in '{folder}' ({reason}).")
+
+
+def check_writable(path: str, verb: str = "write") -> None:
+    """Raises NotWritableError (one line naming `path`) unless a file can be
+    created in the nearest existing folder of `path` (where `atomic_path`
+    puts its temporary file, or the folders it creates): an empty hidden
+    probe file is created and removed. Permission bits alone cannot tell
+    (root ignores them; /proc refuses new files with ENOENT; a read-only
+    mount with EROFS)."""
+    parent = _existing_ancestor(path)
+    if not parent or not os.path.isdir(parent):
+        return
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".film_tf.", suffix=".probe", dir=parent)
+    except OSError as e:
+        raise _not_writable(path, verb, parent, e) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.remove(probe)
 
 
 def _join_extensions(extensions: Sequence[str]) -> str:
@@ -118,6 +155,15 @@ def _umask() -> int:
     return umask
 
 
+def _replace(tmp: str, path: str, user_path: str) -> None:
+    """os.replace(tmp, path), its error naming the user's path (OSError picks
+    the subclass of the errno: IsADirectoryError, PermissionError, ...)."""
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, user_path) from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str, keep_name: bool = False) -> Iterator[str]:
     """Yields a temporary path beside `path`; renamed onto `path` on success,
@@ -129,29 +175,39 @@ def atomic_path(path: str, keep_name: bool = False) -> Iterator[str]:
     writers that insist on the whole name (Keras' `.weights.h5`). Parent
     folders are created; the file gets the usual umask mode.
     """
+    user_path = path
     path = os.path.abspath(path)
     parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
     name = os.path.basename(path)
+    base, ext = os.path.splitext(name)
+    try:  # Errors name the user's path, never the temporary one.
+        os.makedirs(parent, exist_ok=True)
+        if keep_name:
+            tmp_dir = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=parent)
+            os.close(fd)
+    except NotADirectoryError:
+        raise NotADirectoryError(
+            f"Cannot write '{user_path}': a parent of it is a file, not a folder."
+        ) from None
+    except OSError as e:
+        raise _not_writable(user_path, "write", _existing_ancestor(path), e) from None
     if keep_name:
-        tmp_dir = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
         tmp = os.path.join(tmp_dir, name)
         try:
             yield tmp
             if os.path.exists(tmp):
                 os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
+            _replace(tmp, path, user_path)
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
         return
-    base, ext = os.path.splitext(name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=parent)
-    os.close(fd)
     # mkstemp makes the file private (0600); outputs get the usual umask mode.
     os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
-        os.replace(tmp, path)
+        _replace(tmp, path, user_path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
@@ -211,8 +267,11 @@ def atomic_folder(path: str, overwrite: bool = True) -> Iterator[str]:
     path = os.path.abspath(path)
     check_output_folder(path, overwrite)
     parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    try:  # Errors name the user's path, never the temporary one.
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise _not_writable(path, "create", _existing_ancestor(path), e) from None
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's folder is private; the result should not be.
     try:
         yield tmp

@@ -16,7 +16,7 @@ import re
 
 from absl import flags, logging
 
-from film_tf import cli_utils
+from film_tf import cli_utils, files
 
 
 def define_flags(fv: flags.FlagValues) -> None:
@@ -64,6 +64,8 @@ def _run(fv: flags.FlagValues) -> None:
     label = fv.label or (os.path.splitext(os.path.basename(fv.gin_config[-1]))[0] if fv.gin_config else None)
     if not label:
         raise ValueError("--label is required when no --gin_config is given.")
+    if "://" not in fv.base_folder:  # A local run folder that cannot be written: now, before any work.
+        files.check_output_file(os.path.join(fv.base_folder, label, "config.gin"), what="run's config.gin")
 
     # The strategy first: logical devices and multi-worker setup must precede other TF work.
     from film_tf.training import distribute

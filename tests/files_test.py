@@ -156,3 +156,39 @@ def test_publish_folder_restores_the_old_folder_if_the_rename_fails(tmp_path, mo
         files.publish_folder(str(new), str(target))
     assert os.listdir(target) == ["old"]
     assert sorted(os.listdir(tmp_path)) == [".new", "out"]
+
+
+# /proc takes no new files (ENOENT, even for root, whose permissions are not checked).
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+
+
+@needs_proc
+def test_check_output_file_probes_that_a_file_can_be_created():
+    with pytest.raises(files.NotWritableError) as raised:
+        files.check_output_file("/proc/new/out.png")
+    assert str(raised.value) == (
+        "Cannot write '/proc/new/out.png': no file can be created in '/proc' (No such file or directory)."
+    )
+    assert isinstance(raised.value, PermissionError)  # The binaries' one-line errors.
+
+
+def test_check_writable_leaves_no_probe_behind(tmp_path):
+    files.check_output_file(str(tmp_path / "a" / "out.png"))
+    files.check_output_folder(str(tmp_path / "b"))
+    assert os.listdir(tmp_path) == []
+
+
+@needs_proc
+def test_atomic_writes_name_the_users_path_never_the_temporary_file():
+    for keep_name in (False, True):
+        with pytest.raises(files.NotWritableError) as raised:
+            with files.atomic_path("/proc/out.weights.h5", keep_name=keep_name):
+                raise AssertionError("not reached")
+        assert str(raised.value) == (
+            "Cannot write '/proc/out.weights.h5': no file can be created in '/proc' (No such file or directory)."
+        )
+    with pytest.raises(
+        files.NotWritableError, match=r"^Cannot create '/proc/folder': no file can be created in"
+    ):
+        with files.atomic_folder("/proc/folder"):
+            raise AssertionError("not reached")

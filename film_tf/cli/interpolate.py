@@ -101,6 +101,11 @@ def _run(fv: flags.FlagValues) -> None:
     for name in ("frame1", "frame2", "output_frame"):
         cli_utils.required(fv, name)
     time = check_time(fv.time)
+    from film_tf.media.image_io import check_output_path
+
+    # The output first (cheap), then the model's flags and files (a download,
+    # a damaged file: before any image is read).
+    check_output_path(fv.output_frame, [fv.frame1, fv.frame2])
     check_model_flags(fv)
 
     def interpolator():

@@ -119,7 +119,6 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
     _check(fv)
     if beam_args and fv.input_video is None:
         raise UserError(f"Beam options ({beam_args[0]}) apply to --input_video only.")
-    check_model_flags(fv)  # After the flag checks: it may download the model.
     from film_tf.jobs import frame_jobs, video_command
 
     if beam_args:
@@ -128,6 +127,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
     with cli_utils.interruptible() as cancel:
         if fv.input_video is not None:
             output = video_command.check_paths(fv.input_video, fv.output_video, fv.codec, fv.crf)
+            check_model_flags(fv)  # After the paths: it may download the model, and checks its files.
             load, key = model_flags.video_model(fv, output, on_beam=bool(beam_args))
             result = video_command.run(fv, frames_per_pair(fv), output, load, key, beam_args, cancel)
             cli_utils.report(result.summary(output))
@@ -136,6 +136,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
         if video is not None and video.lower() in _TRUE:
             video = True  # a video in each output folder
         jobs = frame_jobs.plan_folders(fv.pattern, video, fv.output_dir, fv.codec, fv.crf)
+        check_model_flags(fv)  # After the paths: it may download the model, and checks its files.
         bit_depth = max((job.bit_depth for job in jobs), default=8)
         resumed = model_flags.resumed_precision(fv, [job.frames_folder for job in jobs])
         interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)

@@ -219,7 +219,9 @@ def check_model_flags(flag_values) -> None:
     model (`model_io.describe`: any kind it loads, including a checkpoint
     prefix such as run/train/ckpt-7) or a missing options file. A model
     handle is downloaded now (once; `model_io.resolve`), before any input is
-    read, and checked against the --options_json options."""
+    read, and checked against the --options_json options. The model's files
+    must be whole and intact (`integrity.check_model_files`: sizes and
+    checksums, cached for the load that follows)."""
     from film_tf.formats import hub  # Standard library only.
 
     if flag_values.options_json is not None and not os.path.isfile(flag_values.options_json):
@@ -234,9 +236,10 @@ def check_model_flags(flag_values) -> None:
     if not (handle or os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
         raise FileNotFoundError(f"Model not found: '{path}'.")
     with skip_unused_imports():
-        from film_tf.formats import model_io
+        from film_tf.formats import integrity, model_io
 
     if handle:
         options = model_io.options_from_json(flag_values.options_json) if flag_values.options_json else None
         model_io.resolve(path, options)
-    model_io.describe(path)  # One-line FileNotFoundError / ValueError.
+    # One-line FileNotFoundError / ValueError; a truncated or damaged file now, before any input is read.
+    integrity.check_model_files(model_io.resolve(path), model_io.describe(path))

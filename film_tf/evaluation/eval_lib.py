@@ -19,7 +19,7 @@ import numpy as np
 from film_tf.evaluation.evaluator import EvalResult, Predictor, evaluate_examples, iterate_examples
 from film_tf.evaluation.metrics import METRICS, check_metrics
 from film_tf.evaluation.predictors import BASELINE_PREFIX, frame_name, load_predictor
-from film_tf.files import write_json_atomic, write_text_atomic
+from film_tf.files import check_output_file, write_json_atomic, write_text_atomic
 from film_tf.formats import hub
 
 
@@ -106,6 +106,10 @@ def evaluate_on_beam(
         model_io.resolve(model_path)  # Downloaded (and checked) once, here: the workers read the cache.
     elif model_path.startswith(BASELINE_PREFIX) or not os.path.exists(model_path):
         load_predictor(model_path)  # the one-line error of an unknown baseline or a missing model, now
+    else:  # A truncated or damaged model: one line here, not in every worker.
+        from film_tf.formats import integrity, model_io
+
+        integrity.check_model_files(model_path, model_io.describe(model_path))
     os.makedirs(output_dir, exist_ok=True)
     frames_dir = os.path.join(output_dir, "frames") if save_frames else None
     rows = score_on_beam(
@@ -173,6 +177,8 @@ def run(
     the table; returns the results."""
     if not os.path.isfile(gin_config):
         raise FileNotFoundError(f"Gin config not found: '{gin_config}'.")
+    # Before the model loads: results.json (written inside the folder) can be created.
+    check_output_file(os.path.join(output_dir, "results.json"), extensions=(".json",), what="results file")
     gin.clear_config()
     try:
         # Official eval configs also set experiment.name: their benchmark's name.

@@ -179,6 +179,8 @@ def fetch_tfhub(url: str) -> tuple[str, bool, Callable[[], None]]:
     file beside the module folder, the archive unpacked into
     `<module>.<uid>.tmp` and renamed into place only when complete)."""
     module_dir = tfhub_module_dir(url)
+    cache = os.path.dirname(module_dir)
+    created = not os.path.isdir(cache)  # A cache folder this download makes goes with it.
 
     def evict() -> None:
         # Renamed first, so that no other process finds half a folder.
@@ -189,6 +191,8 @@ def fetch_tfhub(url: str) -> tuple[str, bool, Callable[[], None]]:
         for stray in (module_dir + ".descriptor.txt",):
             if os.path.exists(stray):
                 os.remove(stray)
+        if created:
+            _remove_if_empty(cache)
 
     if os.path.isdir(module_dir) and os.listdir(module_dir):
         return module_dir, False, evict  # tensorflow_hub's own test of a cached module.
@@ -215,8 +219,16 @@ def fetch_tfhub(url: str) -> tuple[str, bool, Callable[[], None]]:
         with _quiet_logs():
             folder = resolver.atomic_download(url, download, module_dir)
     except Exception as e:  # HTTP errors, refused connections, a truncated or foreign archive.
+        if created:
+            _remove_if_empty(cache)
         raise failed(url, _reason(e)) from None
     return folder, bool(downloaded), evict
+
+
+def _remove_if_empty(folder: str) -> None:
+    """Removes `folder` if it is empty (another process may have filled it meanwhile)."""
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
 
 
 def _reason(error: BaseException) -> str:

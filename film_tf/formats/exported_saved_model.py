@@ -35,7 +35,10 @@ def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray, np.nda
     try:
         loaded = tf.saved_model.load(path)
     except Exception as e:  # Corrupt or foreign protobufs.
-        raise ValueError(f"Cannot load the SavedModel at '{path}': {str(e).splitlines()[0]}") from None
+        raise ValueError(
+            f"Cannot load the SavedModel at '{path}': {str(e).splitlines()[0]} (if its files were cut short "
+            "or changed, export or copy it again)."
+        ) from None
     signature = loaded.signatures.get("serving_default")
     if signature is None:
         raise ValueError(f"The SavedModel at '{path}' has no serving_default signature.")

@@ -19,7 +19,8 @@ it is not cached: a cached copy is used with no network access at all. The
 folder is checked by `verify` once per process (film_tf.formats.model_io
 checks that it is a FILM model for the options it will be loaded with); one
 that fails is refused in one line, and removed from the cache if it was
-downloaded now. Offline (`HF_HUB_OFFLINE=1`,
+downloaded now; a truncated or damaged file in it
+(`film_tf.formats.integrity`) is named as a damaged download. Offline (`HF_HUB_OFFLINE=1`,
 which the binaries' `--offline` sets) nothing touches the network and a
 handle that is not cached is refused, naming the folder it was looked for in.
 
@@ -42,6 +43,7 @@ from film_tf.formats.downloads import (  # noqa: F401  (DownloadError, offline: 
     fetch_tfhub,
     offline,
 )
+from film_tf.formats.file_checks import DamagedModelError
 from film_tf.user_errors import error_line
 
 URL_PREFIXES = ("http://", "https://")
@@ -131,6 +133,15 @@ def resolve(handle: str, verify: Callable[[str], None] | None = None) -> str:
             except (ValueError, FileNotFoundError) as e:
                 if fresh:
                     evict()
+                if isinstance(e, DamagedModelError):  # Cut short or changed on the way.
+                    done = (
+                        "removed it from the cache; run again to download it again"
+                        if fresh
+                        else f"remove its cached copy {folder} and run again to download it again"
+                    )
+                    where = os.path.relpath(e.file, folder)
+                    message = f"The download of '{handle}' is damaged ({where} is {e.what}); {done}."
+                    raise DamagedModelError(e.file, e.what, done, message) from None
                 done = "removed the download from the cache" if fresh else f"its cached copy is {folder}"
                 raise ValueError(f"'{handle}' is not a FILM model ({error_line(e)}); {done}.") from None
         _resolved[target] = folder

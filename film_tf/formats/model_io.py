@@ -29,13 +29,12 @@ Kinds of path (`describe`):
 Every function here also takes a model handle (`film_tf.formats.hub`: `film-style`, a TF
 Hub URL, hf://owner/repo): `resolve` makes it its cached folder, downloaded once.
 
-`load_model(path)` builds `create_model(options)` and loads the weights for
-every kind; the options come from the path (sidecar, marker, config.gin; the
-released configuration for official checkpoints) unless given. The variable
-structure does not depend on `pyramid_levels` (from `specialized_levels` on,
-every level shares the extractor and flow estimator) nor on
-`use_aux_outputs`, so the same weights load into a deeper pyramid.
-`load_weights_into(model, path)` initialises an existing model (fine-tuning).
+`load_model(path)` builds `create_model(options)` and loads the weights for every kind; the options
+come from the path (sidecar, marker, config.gin; the released configuration for official checkpoints)
+unless given. The variable structure does not depend on `pyramid_levels` (from `specialized_levels`
+on, every level shares the extractor and flow estimator) nor on `use_aux_outputs`, so the same weights
+load into a deeper pyramid. `load_weights_into(model, path)` initialises an existing model (fine-tuning).
+Both first check that the files are whole and intact (`integrity`; a download before it is kept).
 
 Two helpers hold the file formats and are part of this API (their names are
 importable from here): `film_tf.formats.options_io` (options from JSON, gin, the
@@ -50,7 +49,7 @@ import os
 
 import keras
 
-from film_tf.formats import checkpoint_io, hub, official_weights
+from film_tf.formats import checkpoint_io, hub, integrity, official_weights
 from film_tf.formats.checkpoint_io import restore_checkpoint  # noqa: F401  (part of this API)
 from film_tf.formats.exported_saved_model import film_tf_metadata_path
 from film_tf.formats.official_weights import load_official_weights, official_variable_specs
@@ -185,6 +184,7 @@ def resolve(path: str | None, options: Options | None = None) -> str | None:
 
 def _check_download(folder: str, options: Options | None) -> None:
     kind = describe(folder)
+    integrity.check_model_files(folder, kind)  # A truncated or damaged download: one line, evicted.
     if kind in ("official_saved_model", "official_variables"):
         official_weights.check_official_shapes(folder, options or Options())
     elif options is None:
@@ -286,6 +286,7 @@ def _load_export(model: keras.Model, path: str) -> None:
 
 
 def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
+    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)  # Whole files.
     if kind == "bundled":
         path = bundled_model_path()
         _load_keras_weights(model, path)
@@ -347,6 +348,7 @@ def load_model_and_source(
         )
     if kind not in KINDS:
         raise ValueError(f"Unknown model kind '{kind}'; one of {', '.join(KINDS)}.")
+    integrity.check_model_files(path, kind)  # Before the options are read (a .keras file holds them).
     if options is None:
         options = options_from_gin(_run_config(path, kind)) if kind == "run_folder" else options_for(path)
     if use_aux_outputs is not None:

@@ -8,6 +8,8 @@ film_tf export).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 # The prefix of film_tf's keys in an ONNX file's metadata_props.
@@ -40,9 +42,15 @@ def open_session(path: str):
             f"Running '{path}' needs onnxruntime: pip install onnxruntime (or film_tf[onnx])."
         ) from None
     try:
-        return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        # onnxruntime prints its provider fallback ("EP Error ... Falling back
+        # to ... and retrying") on stdout when a damaged file fails to load.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     except Exception as e:  # Not an ONNX protobuf.
-        raise ValueError(f"Cannot load the ONNX model '{path}': {str(e).splitlines()[0]}") from None
+        raise ValueError(
+            f"Cannot load the ONNX model '{path}': {str(e).splitlines()[0]} (if the file was cut short or "
+            "changed, export or copy it again)."
+        ) from None
 
 
 def load_onnx_function(path: str):

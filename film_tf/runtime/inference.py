@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from film_tf.formats import model_io
+from film_tf.formats import integrity, model_io
 from film_tf.formats.exported_saved_model import load_serving_function
 from film_tf.model.options import Options
 from film_tf.runtime import execution_choice, padding
@@ -103,6 +103,7 @@ def load_forward(
     execution_choice.check_precision(precision)
     model_path = model_io.resolve(model_path, options)  # A handle: its folder, checked with `options`.
     kind = model_io.describe(model_path)
+    integrity.check_model_files(model_path, kind)  # Whole and intact files (once per process), one line.
     if options is None:
         options = model_io.options_for(model_path)
     if kind in model_io.EXPORTED_KINDS:

@@ -264,3 +264,25 @@ def test_report_prints_one_line(capsys):
 
     cli_utils.report("wrote out/mid.png")
     assert capsys.readouterr().out == "wrote out/mid.png\n"
+
+
+def test_a_fresh_matplotlib_font_cache_is_not_announced(tmp_path):
+    """mediapy (the video binaries) imports matplotlib.pyplot; on a fresh
+    install its first import logs 'generated new fontManager' at INFO, which
+    absl's handler would print: a console script keeps it quiet."""
+    code = """
+        import sys
+        from film_tf import cli_utils
+        sys.argv = ["film-x"]
+        def run(fv):
+            import matplotlib.pyplot
+            from absl import logging
+            logging.info("the binary's own progress")
+        cli_utils.run_binary(lambda fv: None, run)
+    """
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "fresh"), "PYTHONPATH": ROOT}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert os.listdir(tmp_path / "fresh")  # The font cache was built now.
+    assert [line.split("] ", 1)[-1] for line in out.stderr.splitlines()] == ["the binary's own progress"]

@@ -111,7 +111,17 @@ def archives(tmp_path_factory):
     _saved_model(str(root / "tiny"), values)
     _saved_model(str(root / "other"), [np.zeros((3, 3), np.float32)])  # a SavedModel, not FILM
     tiny = _targz(str(root / "tiny"))
+    # The same SavedModel cut short and changed (a damaged copy on the server).
+    data = "variables/variables.data-00000-of-00001"
+    for name, damage in (
+        ("cut", lambda b: b[: len(b) // 2]),
+        ("changed", lambda b: b[:100] + bytes([b[100] ^ 1]) + b[101:]),
+    ):
+        shutil.copytree(root / "tiny", root / name)
+        (root / name / data).write_bytes(damage((root / "tiny" / data).read_bytes()))
     return {
+        "/files/cut.tar.gz": _targz(str(root / "cut")),
+        "/files/changed.tar.gz": _targz(str(root / "changed")),
         "/google/film-tiny/1": tiny,
         "/files/tiny.tar.gz": tiny,
         "/files/slow.tar.gz": tiny,
@@ -222,9 +232,21 @@ def test_python_api_takes_a_url(server, frames, local_middle, tmp_path, monkeypa
             r"'{url}' is not a FILM model \(Checkpoint has 1 variables, but a film_net with options "
             r"\{{.+\}} has {n}; the options do not match the checkpoint\.\); removed the download from the cache\.",
         ),
+        (
+            "cut.tar.gz",
+            r"The download of '{url}' is damaged \(variables/variables\.data-00000-of-00001 is truncated: "
+            r"{size:,} bytes expected from its index, {half:,} bytes present\); removed it from the cache; run "
+            r"again to download it again\.",
+        ),
+        (
+            "changed.tar.gz",
+            r"The download of '{url}' is damaged \(variables/variables\.data-00000-of-00001 is damaged: "
+            r"checksum mismatch in variable variables/0/\.ATTRIBUTES/VARIABLE_VALUE\); removed it from the "
+            r"cache; run again to download it again\.",
+        ),
     ],
 )
-def test_bad_download_is_one_line_exit_2_and_no_cache_entry(server, frames, tmp_path, name, message):
+def test_bad_download_is_one_line_exit_2_and_no_cache_entry(server, archives, tmp_path, name, message):
     """Reported before any image is read (the frames named here do not exist)."""
     url = f"{server.url}/files/{name}"
     missing = [str(tmp_path / "no0.png"), str(tmp_path / "no1.png")]
@@ -232,9 +254,11 @@ def test_bad_download_is_one_line_exit_2_and_no_cache_entry(server, frames, tmp_
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     n = len(official_variable_specs(reference_options("film_official_tiny")))
-    expected = "error: " + message.format(url=re.escape(url), hint=HINT, n=n)
+    with tarfile.open(fileobj=io.BytesIO(archives["/files/tiny.tar.gz"])) as tar:
+        size = tar.getmember("variables/variables.data-00000-of-00001").size
+    expected = "error: " + message.format(url=re.escape(url), hint=HINT, n=n, size=size, half=size // 2)
     assert len(lines) == 1 and re.fullmatch(expected, lines[0]), result.stderr[-2000:]
-    assert cache_entries(tmp_path) == []
+    assert not (tmp_path / "tfhub").exists()  # Not even the cache folder this download made.
     assert not (tmp_path / "out.png").exists()
 
 
