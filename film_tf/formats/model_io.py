@@ -134,6 +134,7 @@ class Kind:
         run as they were exported (their own precision; no Keras passes).
       check: (downloaded folder, the options it will load with or None) ->
         None, raising if it is not such a model (default: `options` reads).
+      runtime: what runs `forward` (messages name it).
     """
 
     name: str
@@ -143,6 +144,7 @@ class Kind:
     load: Callable[[keras.Model, str], tuple[str, int | None] | None] | None
     forward: Callable[[str], Callable] | None = None
     check: Callable[[str, Options | None], None] | None = None
+    runtime: str = "TensorFlow"  # What runs `forward`, for messages.
 
 
 # ------------------------------------------- the parts of the kinds (bundled: here)
@@ -218,7 +220,7 @@ KIND_TABLE: tuple[Kind, ...] = (
     Kind("keras_file", f"a {KERAS_SUFFIX} file", _file_ending(KERAS_SUFFIX), options_from_keras_file,
          functools.partial(keras_weights.load_keras_weights, whole_model=True)),
     Kind("onnx", "a film_tf .onnx export", _file_ending(ONNX_SUFFIX, any_case=True), _onnx("read_options"),
-         None, forward=_onnx("load_onnx_function")),
+         None, forward=_onnx("load_onnx_function"), runtime="onnxruntime"),
     Kind("torchscript", "the PyTorch FILM port's film_net_fp32.pt / film_net_fp16.pt",
          _file_ending(*torchscript_weights.SUFFIXES, any_case=True), torchscript_weights.read_options,
          torchscript_weights.load_torchscript_weights),
@@ -298,7 +300,7 @@ def _keras_kind(name: str, path: str | None) -> Kind:
     entry = get_kind(name)
     if entry.load is None:
         raise ValueError(
-            f"'{path}' is {entry.what}: it runs through its own runtime (film_tf.Interpolator), "
+            f"'{path}' is {entry.what}: it runs through {entry.runtime} (film_tf.Interpolator), "
             "it has no Keras weights to load."
         )
     return entry

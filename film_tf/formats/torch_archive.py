@@ -36,6 +36,7 @@ import collections
 import io
 import pickle
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -146,7 +147,7 @@ class Archive:
             if missing is not None:
                 return missing
             raise ValueError(f"'{self.path}' is damaged: it has no entry {name}.") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:  # zlib errors are ValueErrors' kin
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as e:
             raise ValueError(f"'{self.path}' is damaged: cannot read {name} ({e}).") from None
 
     def values(self, tensor: Tensor) -> np.ndarray:

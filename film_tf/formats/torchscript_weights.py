@@ -100,7 +100,9 @@ def _official_names(
     ):
         count = 1 + max(c for c, _ in params)
         convs.append(count - 2)  # The 3x3 convolutions, then two 1x1 ones.
-        out = tensors[params.get((0, "weight"), first)].shape[0]
+        if (0, "weight") not in params:
+            raise ValueError(f"'{path}' is not a complete FILM model: a flow predictor has no conv_0 weight.")
+        out = tensors[params[(0, "weight")]].shape[0]
         filters.append(out if count > 2 else 2 * out)
         label = level if level < specialized else "shared"
         for (c, kind), name in params.items():
@@ -214,7 +216,8 @@ def converted(path: str) -> str:
     digest = file_digest(path)
     folder = files.cache_folder(CACHE_SUBFOLDER, digest)
     index = os.path.join(folder, "variables", "variables.index")
-    if os.path.isfile(index):
+    done = (index, os.path.join(folder, "variables", "variables.data-00000-of-00001"))
+    if all(os.path.isfile(f) for f in done):
         return folder
     values, options, dtype = official_variables(path)
     try:
@@ -226,7 +229,7 @@ def converted(path: str) -> str:
             source = {"source": os.path.abspath(path), "sha256": digest, "stored_dtype": dtype}
             files.write_json_atomic(os.path.join(tmp, "source.json"), source)
     except OSError:
-        if not os.path.isfile(index):  # Not another process publishing the same conversion first.
+        if not all(os.path.isfile(f) for f in done):  # Not another process publishing it first.
             raise
     return folder
 

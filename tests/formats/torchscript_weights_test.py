@@ -269,6 +269,10 @@ def test_converted_once_and_again_when_the_file_changes(tmp_path, monkeypatch):
     write_port_file(path, dtype=np.float16)  # The same name, other contents.
     changed = torchscript_weights.converted(path)
     assert calls == [path] and changed != folder
+    data = os.path.join(changed, "variables", "variables.data-00000-of-00001")
+    os.remove(data)
+    model_io.load_model(path)  # An incomplete cached conversion is made again.
+    assert calls == [path, path] and os.path.isfile(data)
     assert sorted(os.listdir(tmp_path / "cache" / "torchscript")) == sorted(
         [os.path.basename(folder), os.path.basename(changed)]
     )
