@@ -350,6 +350,17 @@ def test_damaged_storage_is_one_line(tmp_path):
         "film_official_tiny"
     )  # Names and shapes are intact.
     _refused(damaged, r"is damaged: data/0 holds 4 bytes, 432 expected")
+    # One flipped bit in a storage: the zip entry's CRC-32 no longer matches.
+    data = bytearray(open(good, "rb").read())
+    with zipfile.ZipFile(good) as z:
+        entry = z.getinfo("good/data/3")
+    name_length, extra_length = struct.unpack(
+        "<HH", data[entry.header_offset + 26 : entry.header_offset + 30]
+    )
+    data[entry.header_offset + 30 + name_length + extra_length + 1] ^= 0x40
+    flipped = tmp_path / "flipped.pt"
+    flipped.write_bytes(bytes(data))
+    _refused(str(flipped), r"is damaged: cannot read good/data/3 \(Bad CRC-32")
 
 
 def test_other_options_are_refused_before_anything_is_assigned(tmp_path):
