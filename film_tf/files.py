@@ -20,6 +20,7 @@ import tempfile
 from typing import Any, Iterator, Sequence
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+CACHE_ENV = "FILM_TF_CACHE"
 
 
 class NotAFolderError(NotADirectoryError, FileExistsError):
@@ -54,6 +55,14 @@ def list_folders(folder: str) -> list[str]:
     """Names of the sub-folders directly in `folder`, in natural order."""
     names = [n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n))]
     return sorted(names, key=natural_key)
+
+
+def cache_folder(*parts: str) -> str:
+    """Where film_tf keeps what it works out once per machine (measured
+    execution choices, converted weights): `$FILM_TF_CACHE`, default
+    `~/.cache/film_tf`, joined with `parts`. Nothing is created here."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "film_tf")
+    return os.path.join(root, *parts)
 
 
 # ---------------------------------------------------------------- checks

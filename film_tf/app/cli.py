@@ -95,10 +95,10 @@ def _run(fv: flags.FlagValues) -> None:
     os.environ["GRADIO_TEMP_DIR"] = os.path.join(root, "gradio")  # uploads and served results
     try:
         from film_tf.app import jobs, page
-        from film_tf.formats import integrity, model_io
+        from film_tf.formats import model_io
 
         # A wrong, truncated or damaged default model fails now, in one line.
-        integrity.check_model_files(model_io.resolve(fv.model_path), model_io.describe(fv.model_path))
+        model_io.check_files(model_io.resolve(fv.model_path), model_io.describe(fv.model_path))
         runner = jobs.JobRunner(
             jobs.ModelCache(fv.memory_budget_gb),
             jobs.Limits(max_upload_bytes=fv.max_upload_mb * 1_000_000, max_frames=fv.max_frames),

@@ -220,7 +220,7 @@ def check_model_flags(flag_values) -> None:
     prefix such as run/train/ckpt-7) or a missing options file. A model
     handle is downloaded now (once; `model_io.resolve`), before any input is
     read, and checked against the --options_json options. The model's files
-    must be whole and intact (`integrity.check_model_files`: sizes and
+    must be whole and intact (`model_io.check_files`: sizes and
     checksums, cached for the load that follows)."""
     from film_tf.formats import hub  # Standard library only.
 
@@ -236,10 +236,10 @@ def check_model_flags(flag_values) -> None:
     if not (handle or os.path.exists(path) or os.path.exists(path + ".index")):  # Cheap: no TensorFlow yet.
         raise FileNotFoundError(f"Model not found: '{path}'.")
     with skip_unused_imports():
-        from film_tf.formats import integrity, model_io
+        from film_tf.formats import model_io
 
     if handle:
         options = model_io.options_from_json(flag_values.options_json) if flag_values.options_json else None
         model_io.resolve(path, options)
     # One-line FileNotFoundError / ValueError; a truncated or damaged file now, before any input is read.
-    integrity.check_model_files(model_io.resolve(path), model_io.describe(path))
+    model_io.check_files(model_io.resolve(path), model_io.describe(path))

@@ -107,9 +107,9 @@ def evaluate_on_beam(
     elif model_path.startswith(BASELINE_PREFIX) or not os.path.exists(model_path):
         load_predictor(model_path)  # the one-line error of an unknown baseline or a missing model, now
     else:  # A truncated or damaged model: one line here, not in every worker.
-        from film_tf.formats import integrity, model_io
+        from film_tf.formats import model_io
 
-        integrity.check_model_files(model_path, model_io.describe(model_path))
+        model_io.check_files(model_path, model_io.describe(model_path))
     os.makedirs(output_dir, exist_ok=True)
     frames_dir = os.path.join(output_dir, "frames") if save_frames else None
     rows = score_on_beam(

@@ -12,6 +12,11 @@ import os
 
 import keras
 
+from film_tf.formats.options_io import options_from_gin
+from film_tf.model.options import Options
+
+RUN_CONFIG = "config.gin"  # A film-train run folder: its options ...
+RUN_CHECKPOINTS = "train"  # ... and its checkpoints, train/ckpt-<step>.
 # film-train checkpoints (`tf.train.Checkpoint(model=, optimizer=, step=)`):
 # Keras 3 hides list-held sub-layers from tf.train.Checkpoint, but every
 # trainable variable is reachable through the optimizer's list, and TF names
@@ -20,6 +25,54 @@ _TRAINABLE_KEY = "optimizer/_trainable_variables/{}/.ATTRIBUTES/VARIABLE_VALUE"
 _STEP_KEY = "step/.ATTRIBUTES/VARIABLE_VALUE"
 # Our SavedModels track the model's tf.Variables as one list, in model order.
 _EXPORT_KEY = "model_variables/{}/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def is_checkpoint(path: str) -> bool:
+    """A checkpoint prefix (not an official variables/variables one), or a
+    folder whose `checkpoint` state file names one."""
+    if os.path.isfile(path + ".index"):
+        return os.path.basename(path) != "variables"  # An official variables/variables prefix.
+    if os.path.isfile(os.path.join(path, "checkpoint")):
+        import tensorflow as tf
+
+        return tf.train.latest_checkpoint(path) is not None
+    return False
+
+
+def is_run_folder(path: str) -> bool:
+    """A film-train run folder: config.gin or train/ in it."""
+    return os.path.isdir(path) and (
+        os.path.isfile(os.path.join(path, RUN_CONFIG)) or os.path.isdir(os.path.join(path, RUN_CHECKPOINTS))
+    )
+
+
+def run_options(path: str) -> Options:
+    """The options in a run folder's config.gin."""
+    return options_from_gin(os.path.join(path, RUN_CONFIG))
+
+
+def checkpoint_options(path: str) -> Options:
+    """The options of the run a checkpoint (prefix or folder) belongs to: `<run>/config.gin`."""
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    config = os.path.join(os.path.dirname(os.path.abspath(folder)), RUN_CONFIG)
+    if not os.path.isfile(config):
+        raise FileNotFoundError(
+            f"No options for checkpoint '{path}': expected the run's '{config}' (or pass the options)."
+        )
+    return options_from_gin(config)
+
+
+def restore_latest(model: keras.Model, path: str) -> tuple[str, int | None]:
+    """`restore_checkpoint` of a prefix, or of a folder's latest checkpoint:
+    (the prefix read, its step or None)."""
+    if os.path.isdir(path):
+        path = latest_checkpoint(path)
+    return path, restore_checkpoint(model, path)
+
+
+def restore_run(model: keras.Model, path: str) -> tuple[str, int | None]:
+    """`restore_latest` of a run folder's train/."""
+    return restore_latest(model, os.path.join(path, RUN_CHECKPOINTS))
 
 
 def latest_checkpoint(folder: str) -> str:

@@ -22,6 +22,32 @@ def film_tf_metadata_path(path: str) -> str | None:
     return None
 
 
+def is_saved_model(path: str) -> bool:
+    """A SavedModel folder (saved_model.pb in it), film_tf's or another's."""
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def is_film_tf_saved_model(path: str) -> bool:
+    """A SavedModel folder carrying film_tf's marker."""
+    return is_saved_model(path) and film_tf_metadata_path(path) is not None
+
+
+def export_options(path: str):
+    """The `film_tf.Options` a film_tf SavedModel was exported with (its marker)."""
+    from film_tf.formats.options_io import options_from_json
+
+    return options_from_json(film_tf_metadata_path(path))
+
+
+def load_export_weights(model, path: str) -> None:
+    """Assigns a film_tf SavedModel's variables to a `create_model` model,
+    after checking that its options give the model's variable structure."""
+    from film_tf.formats import checkpoint_io, keras_weights
+
+    keras_weights.check_structure(export_options(path), model, path)
+    checkpoint_io.restore_export_variables(model, path)
+
+
 def load_serving_function(path: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """A film_tf SavedModel's `serving_default` signature as a function of
     aligned float32 batches x0, x1 (B, H, W, 3) and time (B, 1) -> the frames

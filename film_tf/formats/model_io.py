@@ -1,59 +1,88 @@
 """The one place that turns a path into a FILM model, and a model into files.
 
-Kinds of path (`describe`):
+Every kind of model path is one entry of `KIND_TABLE` (a `Kind`): how it is
+recognised, where its options come from, how its weights load into a
+`create_model` model (or, for an export that runs as it was exported, how
+it becomes a forward function), and how a downloaded copy is checked. A new
+kind is one entry here plus its own module in `film_tf/formats/`. The kinds,
+in the order `describe` tries them:
 
+  checkpoint            a film-train `ckpt-<step>` prefix, or a folder of
+                        them (`train/`, with its `checkpoint` state file);
+                        options from the run's config.gin.
+  official_variables    an official checkpoint: the bare `variables/` folder
+                        of a released SavedModel, a folder holding
+                        `variables/variables.index` without saved_model.pb,
+                        or a `variables/variables` prefix; the released
+                        configuration (`Options()`).
+  film_tf_saved_model   a SavedModel written by `film_tf.serving` (it carries
+                        `film_tf.json`, at the top or in `assets/`); runs as
+                        exported, or loads its variables.
+  official_saved_model  a released FILM SavedModel folder (saved_model.pb, no
+                        film_tf marker), e.g. film_net/Style/saved_model.
+  run_folder            a film-train run: `config.gin` and `train/ckpt-<step>`.
+  keras_weights         `<name>.weights.h5` with its options in the sidecar
+                        `<name>.json` (`save_weights_with_options` writes both).
+  keras_file            a whole Keras model file, `model.save("film.keras")`.
+  onnx                  a `.onnx` file written by `film-export --format onnx`:
+                        options in its metadata; it runs through onnxruntime
+                        (`film_tf.Interpolator`), not as a Keras model.
+  torchscript           the PyTorch port's `film_net_fp32.pt` / `film_net_fp16.pt`
+                        (`film_tf.formats.torchscript_weights`, read without
+                        torch): converted once to an official checkpoint in
+                        the cache, then loaded like one; options from its shapes.
   bundled               None: the model shipped in `film_tf/assets/`
-                        (`default_model.weights.h5` + `default_model.json`):
-                        a small FILM (16 base filters, about 2.3M parameters)
+                        (`default_model.weights.h5` + `default_model.json`): a
+                        small FILM (16 base filters, about 2.3M parameters)
                         trained with film-train on a CPU
                         (`gin_configs/default_model.gin`); the released
                         models are far better.
-  keras_weights         `<name>.weights.h5` with its options in the sidecar
-                        `<name>.json` (`save_weights_with_options` writes both).
-  keras_file            a whole Keras model file, `model.save("film.keras")`:
-                        its options are in its config.
-  official_saved_model  a released FILM SavedModel folder (saved_model.pb, no
-                        film_tf marker), e.g. film_net/Style/saved_model.
-  official_variables    its bare `variables/` folder, or a folder holding
-                        `variables/variables.index` without saved_model.pb.
-  film_tf_saved_model   a SavedModel written by `film_tf.serving` (it carries
-                        `film_tf.json`, at the top or in `assets/`).
-  run_folder            a film-train run: `config.gin` and `train/ckpt-<step>`.
-  checkpoint            a film-train `ckpt-<step>` prefix, or a folder of
-                        them (`train/`, with its `checkpoint` state file).
-  onnx                  a `.onnx` file written by `film-export --format onnx`
-                        (`film_tf.serving.onnx_export`): its options are in
-                        its metadata; it runs through onnxruntime
-                        (`film_tf.Interpolator`), not as a Keras model.
 
-Every function here also takes a model handle (`film_tf.formats.hub`: `film-style`, a TF
-Hub URL, hf://owner/repo): `resolve` makes it its cached folder, downloaded once.
+Every function here also takes a model handle (`film_tf.formats.hub`:
+`film-style`, a TF Hub URL, hf://owner/repo): `resolve` makes it its cached
+folder, downloaded once.
 
-`load_model(path)` builds `create_model(options)` and loads the weights for every kind; the options
-come from the path (sidecar, marker, config.gin; the released configuration for official checkpoints)
-unless given. The variable structure does not depend on `pyramid_levels` (from `specialized_levels`
-on, every level shares the extractor and flow estimator) nor on `use_aux_outputs`, so the same weights
-load into a deeper pyramid. `load_weights_into(model, path)` initialises an existing model (fine-tuning).
-Both first check that the files are whole and intact (`integrity`; a download before it is kept).
+`load_model(path)` builds `create_model(options)` and loads the weights; the
+options are the path's own unless given. The variable structure does not
+depend on `pyramid_levels` (from `specialized_levels` on, every level shares
+the extractor and flow estimator) nor on `use_aux_outputs`, so the same
+weights load into a deeper pyramid. `load_weights_into(model, path)`
+initialises an existing model (fine-tuning). Both first check that the files
+are whole and intact (`check_files`; a download before it is kept).
 
-Two helpers hold the file formats and are part of this API (their names are
-importable from here): `film_tf.formats.options_io` (options from JSON, gin, the
-sidecar; `model_options`) and `film_tf.formats.checkpoint_io` (TF checkpoints:
-`restore_checkpoint`). TensorFlow is imported only where a checkpoint is read.
+Helpers holding file formats, part of this API (their names are importable
+from here): `film_tf.formats.options_io` (options from JSON, gin, the
+sidecar; `model_options`), `film_tf.formats.checkpoint_io` (TF checkpoints:
+`restore_checkpoint`) and `film_tf.formats.keras_weights`
+(`save_weights_with_options`). TensorFlow is imported only where a
+checkpoint is read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+from typing import Callable
 
 import keras
 
-from film_tf.formats import checkpoint_io, hub, integrity, official_weights
-from film_tf.formats.checkpoint_io import restore_checkpoint  # noqa: F401  (part of this API)
-from film_tf.formats.exported_saved_model import film_tf_metadata_path
-from film_tf.formats.official_weights import load_official_weights, official_variable_specs
-from film_tf.formats.options_io import (
+from film_tf.formats import (
+    checkpoint_io,
+    exported_saved_model,
+    hub,
+    integrity,
+    keras_weights,
+    official_weights,
+    torchscript_weights,
+)
+from film_tf.formats.checkpoint_io import (  # noqa: F401  (part of this API)
+    RUN_CHECKPOINTS,
+    RUN_CONFIG,
+    restore_checkpoint,
+)
+from film_tf.formats.keras_weights import save_weights_with_options  # noqa: F401  (part of this API)
+from film_tf.formats.options_io import (  # noqa: F401  (model_options, options_sidecar_path: part of this API)
     KERAS_SUFFIX,
     WEIGHTS_SUFFIX,
     model_options,
@@ -65,21 +94,6 @@ from film_tf.formats.options_io import (
 from film_tf.model.interpolator import create_model
 from film_tf.model.options import Options
 
-KINDS = (
-    "bundled",
-    "official_saved_model",
-    "official_variables",
-    "film_tf_saved_model",
-    "keras_weights",
-    "keras_file",
-    "run_folder",
-    "checkpoint",
-)
-# Kinds `describe` also names that run outside Keras (through their own
-# runtime, `film_tf.Interpolator`): `load_model` refuses them in one line.
-RUNTIME_KINDS = ("onnx",)
-# Kinds that run as they were exported (their own precision; no Keras passes).
-EXPORTED_KINDS = ("film_tf_saved_model", "onnx")
 ONNX_SUFFIX = ".onnx"
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 BUNDLED_WEIGHTS_FILE = os.path.join(ASSETS_DIR, "default_model" + WEIGHTS_SUFFIX)
@@ -88,8 +102,6 @@ BUNDLED_OPTIONS_FILE = os.path.join(ASSETS_DIR, "default_model.json")
 # Blender Foundation, see ATTRIBUTION.txt there), for the README and tests.
 EXAMPLES_DIR = os.path.join(ASSETS_DIR, "examples")
 EXAMPLE_FRAMES = (os.path.join(EXAMPLES_DIR, "frame_0.png"), os.path.join(EXAMPLES_DIR, "frame_1.png"))
-RUN_CONFIG = "config.gin"
-RUN_CHECKPOINTS = "train"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,8 +118,38 @@ class WeightsSource:
         return f"{self.kind.replace('_', ' ')} {self.checkpoint}{step}"
 
 
-# ----------------------------------------------------------------- options
-# (model_options, options_from_json, ...: film_tf.formats.options_io)
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One kind of model path.
+
+    Attributes:
+      name: what `describe` returns.
+      what: how messages name it ("a .keras file").
+      recognise: path -> whether it is this kind (None for `bundled`, the
+        path None); tried in table order, on paths that may not exist.
+      options: path -> the `Options` stored with it.
+      load: (model, absolute path, or None for bundled) -> None, or (the
+        file or checkpoint read, the training step or None): initialises a
+        `create_model` model, checking the structure first. None: not a
+        Keras model (it runs through `forward` only).
+      forward: path -> a function (x0, x1, time) -> frames, for kinds that
+        run as they were exported (their own precision; no Keras passes).
+      check: (downloaded folder, the options it will load with or None) ->
+        None, raising if it is not such a model (default: `options` reads).
+      runtime: what runs `forward` (messages name it).
+    """
+
+    name: str
+    what: str
+    recognise: Callable[[str], bool] | None
+    options: Callable[[str], Options]
+    load: Callable[[keras.Model, str], tuple[str, int | None] | None] | None
+    forward: Callable[[str], Callable] | None = None
+    check: Callable[[str, Options | None], None] | None = None
+    runtime: str = "TensorFlow"  # What runs `forward`, for messages.
+
+
+# ------------------------------------------- the parts of the kinds (bundled: here)
 
 
 def bundled_model_path() -> str:
@@ -125,51 +167,84 @@ def bundled_model_path() -> str:
     return BUNDLED_WEIGHTS_FILE
 
 
-def _run_config(path: str, kind: str) -> str:
-    """config.gin of a run folder, or of the run a checkpoint belongs to."""
-    if kind == "run_folder":
-        return os.path.join(path, RUN_CONFIG)
-    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-    return os.path.join(os.path.dirname(os.path.abspath(folder)), RUN_CONFIG)
+def _bundled_options(_: None) -> Options:
+    bundled_model_path()  # A clear error if it is missing.
+    return options_from_json(BUNDLED_OPTIONS_FILE)
 
 
-def options_for(path: str | None) -> Options:
-    """The options stored with the model at `path` (None: the bundled one).
-
-    Official checkpoints store none: the released configuration. A
-    checkpoint uses the config.gin of its run folder.
-    """
-    path = resolve(path)
-    kind = describe(path)
-    if kind == "bundled":
-        bundled_model_path()  # A clear error if it is missing.
-        return options_from_json(BUNDLED_OPTIONS_FILE)
-    if kind in ("official_saved_model", "official_variables"):
-        return Options()
-    if kind == "film_tf_saved_model":
-        return options_from_json(film_tf_metadata_path(path))
-    if kind == "onnx":
-        from film_tf.formats.onnx_file import read_options
-
-        return read_options(path)
-    if kind == "keras_weights":
-        sidecar = options_sidecar_path(path)
-        if not os.path.isfile(sidecar):
-            raise FileNotFoundError(
-                f"No options for '{path}': expected '{sidecar}' (or pass --options_json)."
-            )
-        return options_from_json(sidecar)
-    if kind == "keras_file":
-        return options_from_keras_file(path)
-    config = _run_config(path, kind)
-    if kind == "checkpoint" and not os.path.isfile(config):
-        raise FileNotFoundError(
-            f"No options for checkpoint '{path}': expected the run's '{config}' (or pass the options)."
-        )
-    return options_from_gin(config)
+def _load_bundled(model: keras.Model, _: None) -> tuple[str, None]:
+    path = bundled_model_path()
+    keras_weights.load_keras_weights(model, path)
+    return path, None
 
 
-# ------------------------------------------------------------------- kinds
+def _file_ending(*suffixes: str, any_case: bool = False) -> Callable[[str], bool]:
+    """A recogniser of files (not folders) whose names end in one of `suffixes`."""
+
+    def recognise(path: str) -> bool:
+        name = path.lower() if any_case else path
+        return name.endswith(suffixes) and os.path.exists(path) and not os.path.isdir(path)
+
+    return recognise
+
+
+def _check_official(folder: str, options: Options | None) -> None:
+    official_weights.check_official_shapes(folder, options or Options())
+
+
+def _onnx(function: str) -> Callable:
+    """onnx_file's `function`, imported when called (onnxruntime is optional)."""
+
+    def call(*args):
+        from film_tf.formats import onnx_file
+
+        return getattr(onnx_file, function)(*args)
+
+    return call
+
+
+# ------------------------------------------------------------------- the table
+
+KIND_TABLE: tuple[Kind, ...] = (
+    Kind("checkpoint", "a film-train checkpoint (ckpt-<step> or its folder)", checkpoint_io.is_checkpoint,
+         checkpoint_io.checkpoint_options, checkpoint_io.restore_latest),
+    Kind("official_variables", "an official variables/ folder", official_weights.is_official_variables,
+         lambda _: Options(), official_weights.load_official_weights, check=_check_official),
+    Kind("film_tf_saved_model", "a film_tf SavedModel", exported_saved_model.is_film_tf_saved_model,
+         exported_saved_model.export_options, exported_saved_model.load_export_weights,
+         forward=exported_saved_model.load_serving_function),
+    Kind("official_saved_model", "a SavedModel folder (with saved_model.pb)", exported_saved_model.is_saved_model,
+         lambda _: Options(), official_weights.load_official_weights, check=_check_official),
+    Kind("run_folder", "a film-train run folder", checkpoint_io.is_run_folder, checkpoint_io.run_options,
+         checkpoint_io.restore_run),
+    Kind("keras_weights", f"a {WEIGHTS_SUFFIX} file with its .json options", _file_ending(WEIGHTS_SUFFIX),
+         keras_weights.sidecar_options, keras_weights.load_keras_weights),
+    Kind("keras_file", f"a {KERAS_SUFFIX} file", _file_ending(KERAS_SUFFIX), options_from_keras_file,
+         functools.partial(keras_weights.load_keras_weights, whole_model=True)),
+    Kind("onnx", "a film_tf .onnx export", _file_ending(ONNX_SUFFIX, any_case=True), _onnx("read_options"),
+         None, forward=_onnx("load_onnx_function"), runtime="onnxruntime"),
+    Kind("torchscript", "the PyTorch FILM port's film_net_fp32.pt / film_net_fp16.pt",
+         _file_ending(*torchscript_weights.SUFFIXES, any_case=True), torchscript_weights.read_options,
+         torchscript_weights.load_torchscript_weights),
+    Kind("bundled", "the bundled model", None, _bundled_options, _load_bundled),
+)  # fmt: skip
+_BY_NAME = {kind.name: kind for kind in KIND_TABLE}
+# Kinds load_model builds a Keras model from; kinds that run outside Keras
+# (through their own runtime, `film_tf.Interpolator`); kinds that run as
+# they were exported (their own precision; no Keras passes).
+KINDS = tuple(kind.name for kind in KIND_TABLE if kind.load is not None)
+RUNTIME_KINDS = tuple(kind.name for kind in KIND_TABLE if kind.load is None)
+EXPORTED_KINDS = tuple(kind.name for kind in KIND_TABLE if kind.forward is not None)
+
+
+def get_kind(name: str) -> Kind:
+    """The `KIND_TABLE` entry named `name` (a `describe` result)."""
+    if name not in _BY_NAME:
+        raise ValueError(f"Unknown model kind '{name}'; one of {', '.join(_BY_NAME)}.")
+    return _BY_NAME[name]
+
+
+# -------------------------------------------------------------- path -> kind
 
 
 def resolve(path: str | None, options: Options | None = None) -> str | None:
@@ -182,28 +257,26 @@ def resolve(path: str | None, options: Options | None = None) -> str | None:
     return hub.resolve(path, lambda folder: _check_download(folder, options))
 
 
+def check_files(path: str | None, name: str) -> None:
+    """That the files of the `name` kind at `path` are whole and intact
+    (`film_tf.formats.integrity`, once per process for the same files):
+    DamagedModelError in one line naming the damaged file otherwise."""
+    integrity.check_model_files(bundled_model_path() if name == "bundled" else path, name)
+
+
 def _check_download(folder: str, options: Options | None) -> None:
-    kind = describe(folder)
-    integrity.check_model_files(folder, kind)  # A truncated or damaged download: one line, evicted.
-    if kind in ("official_saved_model", "official_variables"):
-        official_weights.check_official_shapes(folder, options or Options())
+    name = describe(folder)
+    check_files(folder, name)  # A truncated or damaged download: one line, evicted.
+    entry = get_kind(name)
+    if entry.check is not None:
+        entry.check(folder, options)
     elif options is None:
-        options_for(folder)  # Its stored options are readable (the load checks the rest).
-
-
-def _is_checkpoint(path: str) -> bool:
-    if os.path.isfile(path + ".index"):
-        return os.path.basename(path) != "variables"  # An official variables/variables prefix.
-    if os.path.isfile(os.path.join(path, "checkpoint")):
-        import tensorflow as tf
-
-        return tf.train.latest_checkpoint(path) is not None
-    return False
+        entry.options(folder)  # Its stored options are readable (the load checks the rest).
 
 
 def describe(path: str | None) -> str:
-    """Which kind of model lies at `path` (one of `KINDS` or `RUNTIME_KINDS`;
-    None is 'bundled').
+    """Which kind of model lies at `path` (a `KIND_TABLE` name; None is
+    'bundled').
 
     Raises:
       FileNotFoundError: nothing at `path`.
@@ -212,99 +285,46 @@ def describe(path: str | None) -> str:
     if path is None:
         return "bundled"
     path = resolve(os.fspath(path))
-    if _is_checkpoint(path):
-        return "checkpoint"
-    if os.path.isfile(path + ".index"):
-        return "official_variables"
+    for entry in KIND_TABLE:
+        if entry.recognise is not None and entry.recognise(path):
+            return entry.name
     if not os.path.exists(path):
         raise FileNotFoundError(f"Model not found: '{path}'.")
-    if os.path.isdir(path):
-        if os.path.isfile(os.path.join(path, "saved_model.pb")):
-            return "film_tf_saved_model" if film_tf_metadata_path(path) else "official_saved_model"
-        if os.path.isfile(os.path.join(path, "variables", "variables.index")) or os.path.isfile(
-            os.path.join(path, "variables.index")
-        ):
-            return "official_variables"
-        if os.path.isfile(os.path.join(path, RUN_CONFIG)) or os.path.isdir(
-            os.path.join(path, RUN_CHECKPOINTS)
-        ):
-            return "run_folder"
-    elif path.endswith(WEIGHTS_SUFFIX):
-        return "keras_weights"
-    elif path.endswith(KERAS_SUFFIX):
-        return "keras_file"
-    elif path.lower().endswith(ONNX_SUFFIX):
-        return "onnx"
-    raise ValueError(
-        f"'{path}' is not a FILM model: expected a SavedModel folder (with saved_model.pb), an official "
-        f"variables/ folder, a {WEIGHTS_SUFFIX} file with its .json options, a {KERAS_SUFFIX} file, a film-train run "
-        "folder or checkpoint, or a film_tf .onnx export."
-    )
+    whats = list(dict.fromkeys(entry.what for entry in KIND_TABLE if entry.recognise is not None))
+    raise ValueError(f"'{path}' is not a FILM model: expected {', '.join(whats[:-1])}, or {whats[-1]}.")
 
 
-# ----------------------------------------------------------------- restore
-# (restore_checkpoint: film_tf.formats.checkpoint_io)
+def options_for(path: str | None) -> Options:
+    """The options stored with the model at `path` (None: the bundled one).
+
+    Official checkpoints store none: the released configuration. A
+    checkpoint uses the config.gin of its run folder.
+    """
+    path = resolve(path)
+    return get_kind(describe(path)).options(path)
 
 
-def _check_structure(source: Options, model: keras.Model, path: str) -> None:
-    """One-line ValueError unless weights saved with `source` options fit `model`."""
-    ours = official_variable_specs(model_options(model))
-    theirs = official_variable_specs(source)
-    if len(ours) != len(theirs):
+# ---------------------------------------------------------------------- load
+
+
+def _keras_kind(name: str, path: str | None) -> Kind:
+    entry = get_kind(name)
+    if entry.load is None:
         raise ValueError(
-            f"'{path}' holds {len(theirs)} variables, the model has {len(ours)}: "
-            "the model options do not match the weights."
+            f"'{path}' is {entry.what}: it runs through {entry.runtime} (film_tf.Interpolator), "
+            "it has no Keras weights to load."
         )
-    for (name, shape), (_, stored) in zip(ours, theirs):
-        if shape != stored:
-            raise ValueError(
-                f"'{path}': {name} has shape {list(stored)}, the model expects {list(shape)}; "
-                "the model options do not match the weights."
-            )
+    return entry
 
 
-def _load_keras_weights(model: keras.Model, path: str, kind: str = "keras_weights") -> None:
-    """A .weights.h5 file (structure checked when its sidecar exists) or a
-    .keras file (always checked: its options are in it)."""
-    sidecar = options_sidecar_path(path)
-    if kind == "keras_file":
-        _check_structure(options_from_keras_file(path), model, path)
-    elif os.path.isfile(sidecar):
-        _check_structure(options_from_json(sidecar), model, path)
-    try:
-        model.load_weights(path)
-    except Exception as e:  # A foreign or mismatched .h5 file.
-        raise ValueError(
-            f"Cannot load weights '{path}' into a film_net with options {model_options(model).to_dict()}: "
-            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
-        ) from None
-
-
-def _load_export(model: keras.Model, path: str) -> None:
-    _check_structure(options_for(path), model, path)
-    checkpoint_io.restore_export_variables(model, path)
-
-
-def _restore(model: keras.Model, path: str | None, kind: str) -> WeightsSource:
-    integrity.check_model_files(bundled_model_path() if kind == "bundled" else path, kind)  # Whole files.
-    if kind == "bundled":
-        path = bundled_model_path()
-        _load_keras_weights(model, path)
-        return WeightsSource(kind, path)
-    path = os.path.abspath(path)
-    if kind in ("official_saved_model", "official_variables"):
-        load_official_weights(model, path)
-    elif kind == "film_tf_saved_model":
-        _load_export(model, path)
-    elif kind in ("keras_weights", "keras_file"):
-        _load_keras_weights(model, path, kind)
-    else:
-        if kind == "run_folder":
-            path = checkpoint_io.latest_checkpoint(os.path.join(path, RUN_CHECKPOINTS))
-        elif os.path.isdir(path):
-            path = checkpoint_io.latest_checkpoint(path)
-        return WeightsSource(kind, path, checkpoint_io.restore_checkpoint(model, path))
-    return WeightsSource(kind, path)
+def _restore(model: keras.Model, path: str | None, name: str) -> WeightsSource:
+    """Loads the weights of the `name` kind at `path` into `model`: every
+    kind's weights are read here, through its `load`."""
+    entry = _keras_kind(name, path)
+    path = None if path is None else os.path.abspath(path)
+    check_files(path, name)
+    read = entry.load(model, path)  # None (it read `path`) or (what it read, the step).
+    return WeightsSource(name, *(read or (path, None)))
 
 
 def load_weights_into(model: keras.Model, path: str | None) -> str:
@@ -337,24 +357,17 @@ def load_model_and_source(
     for callers that were told what it is (film-export --run_folder).
     """
     path = resolve(path, options)
-    if kind is None:
-        kind = describe(path)
-    elif kind == "run_folder" and not os.path.isdir(path):
+    name = describe(path) if kind is None else kind
+    if name == "run_folder" and not os.path.isdir(path):
         raise FileNotFoundError(f"No training run folder at '{path}'.")
-    if kind == "onnx":
-        raise ValueError(
-            f"'{path}' is an ONNX export: it runs through onnxruntime (film_tf.Interpolator), "
-            "it has no Keras weights to load."
-        )
-    if kind not in KINDS:
-        raise ValueError(f"Unknown model kind '{kind}'; one of {', '.join(KINDS)}.")
-    integrity.check_model_files(path, kind)  # Before the options are read (a .keras file holds them).
+    entry = _keras_kind(name, path)
+    check_files(path, name)  # Before the options are read (a .keras file holds them).
     if options is None:
-        options = options_from_gin(_run_config(path, kind)) if kind == "run_folder" else options_for(path)
+        options = entry.options(path)
     if use_aux_outputs is not None:
         options = dataclasses.replace(options, use_aux_outputs=use_aux_outputs)
     model = create_model(options, dtype_policy=dtype_policy)
-    return model, _restore(model, path, kind)
+    return model, _restore(model, path, name)
 
 
 def load_model(
@@ -381,20 +394,3 @@ def load_model(
     return load_model_and_source(
         path, options=options, use_aux_outputs=use_aux_outputs, dtype_policy=dtype_policy
     )[0]
-
-
-# -------------------------------------------------------------------- save
-
-
-def save_weights_with_options(model: keras.Model, path: str) -> None:
-    """Saves a `create_model` model as `<name>.weights.h5` plus `<name>.json`
-    (its `Options.to_dict()`), each atomically; `load_model(path)` loads it."""
-    from film_tf import files
-
-    if not path.endswith(WEIGHTS_SUFFIX):
-        raise ValueError(f"The weights file name must end in {WEIGHTS_SUFFIX}, got '{path}'.")
-    options = model_options(model)
-    # Keras insists on the .weights.h5 ending: keep_name.
-    with files.atomic_path(path, keep_name=True) as tmp:
-        model.save_weights(tmp)
-        files.write_json_atomic(options_sidecar_path(path), options.to_dict())

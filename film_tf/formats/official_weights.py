@@ -95,6 +95,20 @@ def _checkpoint_prefix(path: str) -> str:
     )
 
 
+def is_official_variables(path: str) -> bool:
+    """An official checkpoint without its SavedModel: a `variables/variables`
+    prefix, or a folder holding `variables/variables.index` or
+    `variables.index` and no saved_model.pb."""
+    if os.path.isfile(path + ".index"):
+        return True
+    candidates = (os.path.join(path, "variables", "variables.index"), os.path.join(path, "variables.index"))
+    return (
+        os.path.isdir(path)
+        and not os.path.isfile(os.path.join(path, "saved_model.pb"))
+        and any(os.path.isfile(c) for c in candidates)
+    )
+
+
 def _official_keys(path: str) -> tuple:
     """(reader, the `variables/<N>` keys in N order) of an official checkpoint."""
     import tensorflow as tf  # Checkpoint reading only; the model stays backend-neutral.
@@ -187,3 +201,20 @@ def load_official_weights(model: keras.Model, path: str) -> None:
         raise ValueError(f"The model has {len(ours)} variables, the checkpoint maps {len(targets)}.")
     for variable, value in targets:
         variable.assign(value)
+
+
+def write_official_checkpoint(prefix: str, values: list[np.ndarray]) -> None:
+    """Writes `values` as an official checkpoint: keys
+    `variables/<N>/.ATTRIBUTES/VARIABLE_VALUE` in list order, the layout
+    `read_official_checkpoint` reads (`<prefix>.index` and its data file;
+    the caller makes it atomic). Used for weights converted from other
+    formats (`film_tf.formats.torchscript_weights`)."""
+    import tensorflow as tf
+
+    names = [f"variables/{n}/.ATTRIBUTES/VARIABLE_VALUE" for n in range(len(values))]
+    tf.raw_ops.SaveV2(
+        prefix=prefix,
+        tensor_names=names,
+        shape_and_slices=[""] * len(values),
+        tensors=[tf.constant(v) for v in values],
+    )

@@ -38,9 +38,10 @@ import statistics
 import sys
 import time
 
+from film_tf import files
+from film_tf.files import CACHE_ENV  # noqa: F401  (the one cache folder; tests set it)
 from film_tf.model.options import Options
 
-CACHE_ENV = "FILM_TF_CACHE"
 CACHE_FILE = "execution.json"
 # 2: "plain" is measured with the per-layer Winograd rule, Winograd with
 # frozen kernels (version 1 entries measured all-direct: ignored).
@@ -97,8 +98,7 @@ class Choice:
 
 def cache_path() -> str:
     """`$FILM_TF_CACHE/execution.json`, default `~/.cache/film_tf/execution.json`."""
-    folder = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "film_tf")
-    return os.path.join(folder, CACHE_FILE)
+    return files.cache_folder(CACHE_FILE)
 
 
 def cpu_info() -> dict[str, object]:

@@ -18,8 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from film_tf.formats import integrity, model_io
-from film_tf.formats.exported_saved_model import load_serving_function
+from film_tf.formats import model_io
 from film_tf.model.options import Options
 from film_tf.runtime import execution_choice, padding
 from film_tf.runtime.passes import KerasPasses, as_time_batch, model_precision
@@ -103,22 +102,18 @@ def load_forward(
     execution_choice.check_precision(precision)
     model_path = model_io.resolve(model_path, options)  # A handle: its folder, checked with `options`.
     kind = model_io.describe(model_path)
-    integrity.check_model_files(model_path, kind)  # Whole and intact files (once per process), one line.
+    model_io.check_files(model_path, kind)  # Whole and intact files (once per process), one line.
     if options is None:
         options = model_io.options_for(model_path)
     if kind in model_io.EXPORTED_KINDS:
+        exported = model_io.get_kind(kind)
         if precision == "bfloat16" or jit_compile:
             setting = f"precision '{precision}'" if precision == "bfloat16" else "XLA compilation"
-            what = "a film_tf SavedModel" if kind == "film_tf_saved_model" else "an ONNX model"
             raise ValueError(
                 f"{setting} applies to weights files and checkpoints; "
-                f"{what} ('{model_path}') runs as it was exported."
+                f"{exported.what} ('{model_path}') runs as it was exported."
             )
-        if kind == "onnx":
-            from film_tf.formats.onnx_file import load_onnx_function
-
-            return load_onnx_function(model_path), options
-        return load_serving_function(model_path), options
+        return exported.forward(model_path), options
     precision = execution_choice.resolve_precision(precision, input_bit_depth, jit_compile=jit_compile)
     # The forward pass needs `image` only; skipping the auxiliary outputs
     # does not change the variables.

@@ -55,18 +55,7 @@ _SOURCES = {
     "run_folder": (("run_folder",), "a film-train run folder"),
     "official_checkpoint": (("official_saved_model", "official_variables"), "an official FILM SavedModel"),
     "weights": (("keras_weights",), "a .weights.h5 file"),
-    "model_path": (
-        (
-            "official_saved_model",
-            "official_variables",
-            "film_tf_saved_model",
-            "keras_weights",
-            "keras_file",
-            "run_folder",
-            "checkpoint",
-        ),
-        "a model film_tf can load (not an .onnx file)",
-    ),
+    "model_path": (None, "a model film_tf can load (not an .onnx file)"),  # None: every model_io.KINDS
     "bundled": (("bundled",), "the bundled model"),
 }
 DEFAULT_FILES = {"saved_model": "saved_model", "onnx": "model.onnx", "litert": "model.tflite"}
@@ -174,7 +163,7 @@ def _load(source: str, path: str | None, options=None, use_aux_outputs: bool | N
     path = model_io.resolve(path, options)  # A model handle: its folder, checked with `options`.
     kind = "run_folder" if source == "run_folder" else model_io.describe(path)
     kinds, what = _SOURCES[source]
-    if kind not in kinds:
+    if kind not in (kinds or model_io.KINDS):
         raise ValueError(f"--{source} takes {what}; '{path}' is a {kind.replace('_', ' ')}.")
     model, weights = model_io.load_model_and_source(
         path, options=options, use_aux_outputs=use_aux_outputs, kind=kind

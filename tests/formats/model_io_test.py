@@ -85,7 +85,13 @@ def test_describe_names_every_kind(sources):
         "keras_file",
         "run_folder",
         "checkpoint",
+        "torchscript",
     }
+    assert model_io.RUNTIME_KINDS == ("onnx",)
+    assert set(model_io.EXPORTED_KINDS) == {"film_tf_saved_model", "onnx"}
+    # Every kind is one entry of the table, named once.
+    names = [entry.name for entry in model_io.KIND_TABLE]
+    assert sorted(names) == sorted({*model_io.KINDS, *model_io.RUNTIME_KINDS})
 
 
 def test_describe_errors_name_the_path(tmp_path):
