@@ -17,6 +17,15 @@ runtime overhead and the whole-frame buffers (both subtracted once, in
 measured peak-memory cost per pixel of the forward pass (`bytes_per_pixel`)
 it gives the tile size, the frames or tiles per call, and whether the
 pyramids of a recursion fit beside one pass (feature reuse).
+
+Several times of one pair (`film_tf.runtime.times`) hold the pair's state
+(both frames' pyramids and the four flow pyramids, `pair_bytes_per_pixel`,
+exact float32 sizes) while each time costs one synthesis (warp and fusion,
+`synthesis_bytes_per_pixel`: the measured whole-pass peak scaled by the share
+of the activations that synthesis materialises, an estimate, not measured
+apart) and one whole output frame; `MemoryPlan.times_per_call` says how many
+times one call synthesizes, and `tile_for(..., outputs=T)` whether the frame
+needs tiles.
 """
 
 from __future__ import annotations
@@ -56,6 +65,10 @@ RUNTIME_OVERHEAD_BYTES = 1.5e9
 # inputs and their padded copies, the blending accumulators, the output.
 FRAME_BYTES_PER_PIXEL = 80
 DEFAULT_MEMORY_BUDGET_GB = 8.0
+# Whole-frame float32 buffers per pixel of each output frame beyond the first
+# (several times of one pair): the frame (3 floats) and, when tiled, its
+# blending accumulator (3 floats).
+OUTPUT_BYTES_PER_PIXEL = 24
 
 
 def activation_floats_per_pixel(options: Options) -> float:
@@ -87,6 +100,45 @@ def pyramid_bytes_per_pixel(options: Options) -> float:
     """Bytes per input pixel of one frame's image and feature pyramids
     (float32), as `FilmNet.extract` returns them."""
     return 4.0 * sum((3 + c) * 4.0**-i for i, c in enumerate(options.feature_channels))
+
+
+def flow_bytes_per_pixel(options: Options) -> float:
+    """Bytes per input pixel of one pair's `FilmNet.estimate_flows` result
+    (float32): two residual pyramids (pyramid_levels) and two flow pyramids
+    (fusion_pyramid_levels), 2 channels each."""
+
+    def levels(n: int) -> float:
+        return sum(4.0**-i for i in range(n))
+
+    return 4.0 * 2 * 2 * (levels(options.pyramid_levels) + levels(options.fusion_pyramid_levels))
+
+
+def pair_bytes_per_pixel(options: Options) -> float:
+    """Bytes per input pixel a pair's state holds between its syntheses:
+    both frames' pyramids and the pair's flows."""
+    return 2 * pyramid_bytes_per_pixel(options) + flow_bytes_per_pixel(options)
+
+
+def synthesis_floats_per_pixel(options: Options) -> float:
+    """A proxy for one synthesis's activation count per input pixel (one
+    time of a pair): the fusion decoder as `activation_floats_per_pixel`
+    counts it, plus the pair's pyramids repeated for that time (2 (3 + c)
+    per fusion level), weighted by the level's share of pixels."""
+    o = options
+    total = 0.0
+    for k, aligned in enumerate(o.fusion_channels):
+        width = o.filters << min(k, o.specialized_levels)
+        total += 4.0**-k * (2 * aligned + 4 * width + (aligned - 4))
+    return total
+
+
+def synthesis_bytes_per_pixel(options: Options, mode: str = "xla") -> float:
+    """Estimated peak bytes per input pixel of one more time in a synthesis
+    call: the measured whole-pass peak (`bytes_per_pixel`) times the share of
+    the activations one synthesis materialises (an estimate from activation
+    counts; not measured on its own)."""
+    share = synthesis_floats_per_pixel(options) / activation_floats_per_pixel(options)
+    return bytes_per_pixel(options, mode) * share
 
 
 def execution_mode(precision: str = "float32", jit_compile: bool = True, winograd: bool = False) -> str:
@@ -188,43 +240,76 @@ class MemoryPlan:
         """The plan for a budget given in GB (1e9 bytes), as the CLIs' --memory_budget_gb."""
         return cls(options, budget_gb * 1e9, overlap, mode, tile_size)
 
-    def reserved_bytes(self, height: int, width: int) -> float:
-        """The runtime overhead and the whole-frame buffers of an (height, width) frame."""
-        return RUNTIME_OVERHEAD_BYTES + FRAME_BYTES_PER_PIXEL * height * width
+    def reserved_bytes(self, height: int, width: int, outputs: int = 1) -> float:
+        """The runtime overhead and the whole-frame buffers of an (height,
+        width) frame with `outputs` output frames (times of one pair)."""
+        frame_bytes = FRAME_BYTES_PER_PIXEL + OUTPUT_BYTES_PER_PIXEL * max(outputs - 1, 0)
+        return RUNTIME_OVERHEAD_BYTES + frame_bytes * height * width
 
-    def usable_bytes(self, height: int, width: int) -> float:
+    def usable_bytes(self, height: int, width: int, outputs: int = 1) -> float:
         """What the forward passes on an (height, width) frame may use."""
-        return self.budget_bytes - self.reserved_bytes(height, width)
+        return self.budget_bytes - self.reserved_bytes(height, width, outputs)
 
-    def pixels_per_call(self, height: int, width: int) -> float:
+    def pixels_per_call(self, height: int, width: int, outputs: int = 1) -> float:
         """Input pixels one forward call may take (a whole batch)."""
-        return max(self.usable_bytes(height, width), 0.0) / bytes_per_pixel(self.options, self.mode)
+        usable = max(self.usable_bytes(height, width, outputs), 0.0)
+        return usable / bytes_per_pixel(self.options, self.mode)
 
-    def tile_for(self, height: int, width: int) -> int | None:
-        """Tile side for an aligned frame, or None when it fits whole.
+    def tile_for(self, height: int, width: int, outputs: int = 1) -> int | None:
+        """Tile side for an aligned frame (with `outputs` output frames), or
+        None when it fits whole.
 
         Raises:
           ValueError: the budget is too small for a useful tile.
         """
         if self.tile_size is not None:
             return None if self.tile_size >= max(height, width) else self.tile_size
-        if height * width <= self.pixels_per_call(height, width):
+        if height * width <= self.pixels_per_call(height, width, outputs):
             return None
-        reserved = self.reserved_bytes(height, width)
+        reserved = self.reserved_bytes(height, width, outputs)
         return _largest_tile(self.options, self.budget_bytes, reserved, self.overlap, 1, self.mode)
 
-    def per_call(self, height: int, width: int, item_pixels: int) -> int:
+    def per_call(self, height: int, width: int, item_pixels: int, outputs: int = 1) -> int:
         """How many items (frames or tiles) of `item_pixels` go in one call (>= 1)."""
-        return max(1, int(self.pixels_per_call(height, width) // item_pixels))
+        return max(1, int(self.pixels_per_call(height, width, outputs) // item_pixels))
 
-    def fits_feature_reuse(self, height: int, width: int, frames: int) -> bool:
+    def times_per_call(
+        self,
+        height: int,
+        width: int,
+        item_pixels: int,
+        items: int = 1,
+        outputs: int = 1,
+        held_frames: int = 2,
+        stages: bool = True,
+    ) -> int:
+        """How many times of `items` pairs (frames or tiles of `item_pixels`)
+        one call computes (>= 1).
+
+        With the model's stages (`stages`), the pairs' state stays held
+        (`held_frames` frames' pyramids and the pairs' flows) and each time
+        costs one synthesis (`synthesis_bytes_per_pixel`); without them
+        (exports, other backends) each time is a whole forward pass of the
+        pair repeated (`per_call`).
+        """
+        if not stages:
+            return max(1, self.per_call(height, width, item_pixels, outputs) // max(items, 1))
+        pixels = item_pixels * max(items, 1)
+        held = (
+            held_frames * pyramid_bytes_per_pixel(self.options) + flow_bytes_per_pixel(self.options)
+        ) * pixels
+        free = self.usable_bytes(height, width, outputs) - held
+        return max(1, int(free // (synthesis_bytes_per_pixel(self.options, self.mode) * pixels)))
+
+    def fits_feature_reuse(self, height: int, width: int, frames: int, outputs: int = 1) -> bool:
         """Whether the pyramids of `frames` whole (height, width) frames fit
-        beside one untiled forward pass."""
-        if self.tile_for(height, width) is not None:
+        beside one untiled forward pass (which holds a pair's flows and one
+        synthesis), with `outputs` output frames per pair."""
+        if self.tile_for(height, width, outputs) is not None:
             return False
         cached = frames * pyramid_bytes_per_pixel(self.options) * height * width
         forward = bytes_per_pixel(self.options, self.mode) * height * width
-        return cached <= self.usable_bytes(height, width) - forward
+        return cached <= self.usable_bytes(height, width, outputs) - forward
 
 
 def minimum_tile_size(options: Options, overlap: int) -> int:
