@@ -128,7 +128,7 @@ def frames_at_times(
         return np.concatenate(out, axis=1)
     plan = plan_tiles(h, w, tile, memory.overlap, memory.options.alignment)
     tile_pixels = plan.tile_height * plan.tile_width
-    tiles_per_call = memory.per_call(h, w, tile_pixels, outputs=count)
+    tiles_per_call = min(memory.per_call(h, w, tile_pixels, outputs=count), len(plan.boxes))
     per_call = memory.times_per_call(h, w, tile_pixels, tiles_per_call, outputs=count, stages=stages)
 
     def all_times(a, b):
