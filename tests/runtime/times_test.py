@@ -206,3 +206,24 @@ def test_at_times_rejects_bad_frames(interpolator):
         interpolator.at_times(x, np.zeros((32, 48, 3), np.float32), [0.5])
     with pytest.raises(ValueError, match="Expected frames"):
         interpolator.at_times(x[..., :2], x[..., :2], [0.5])
+
+
+def test_feature_reuse_takes_its_times_per_call_from_the_memory_plan(options):
+    from film_tf.runtime.memory_cost import bytes_per_pixel, pyramid_bytes_per_pixel
+    from film_tf.runtime.tiling import FRAME_BYTES_PER_PIXEL, OUTPUT_BYTES_PER_PIXEL, RUNTIME_OVERHEAD_BYTES
+
+    interpolator = Interpolator(TINY, options=options)
+    reuse = interpolator.feature_reuse((60, 90, 3), 1, times_per_pair=7)
+    plan = interpolator.memory
+    assert reuse.times_per_call == plan.times_per_call(64, 96, 64 * 96, outputs=7, held_frames=3) > 7
+    # Streaming holds 3 frames' pyramids beside one pass, and reserves the pair's 7 output frames.
+    pixels = 1024 * 1024
+    one_pass = RUNTIME_OVERHEAD_BYTES + (FRAME_BYTES_PER_PIXEL + bytes_per_pixel(options, plan.mode)) * pixels
+    budget = one_pass + 3.2 * pyramid_bytes_per_pixel(options) * pixels
+    tight = Interpolator(TINY, options=options, memory_budget_gb=budget / 1e9)
+    assert tight.feature_reuse((1024, 1024, 3), 1).times_per_call == 1
+    assert (
+        budget - one_pass
+        < 3 * pyramid_bytes_per_pixel(options) * pixels + 7 * OUTPUT_BYTES_PER_PIXEL * pixels
+    )
+    assert tight.feature_reuse((1024, 1024, 3), 1, times_per_pair=7) is None
