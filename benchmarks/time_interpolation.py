@@ -28,6 +28,7 @@ extractions (one frame each), flow estimations (one pair each) and syntheses
 
     nice -n 19 python -m benchmarks.time_interpolation quality --starts 8
     nice -n 19 python -m benchmarks.time_interpolation speed --sizes 256x256,1280x720 --pairs 4,2
+    nice -n 19 python -m benchmarks.time_interpolation stages --size 256x256
 
 (--pairs: per size, the pairs of 24 -> 60; x8 takes half as many.) The
 speed rows use a 12 GB memory budget (--budget_gb) so that 1280 x 720 runs
@@ -278,9 +279,45 @@ def speed(sizes: list[str], pairs: list[int], budget_gb: float) -> str:
     return "\n".join(lines)
 
 
+def stages(size: str, repeats: int = 3) -> str:
+    """Seconds of the whole pass and of each stage (synthesis per frame at 1, 2 and 7 times per
+    call) on the released configuration, plain float32 graph, after one untimed call each."""
+    from film_tf import Options, create_model
+    from film_tf.runtime.inference import Interpolator
+
+    width, height = (int(v) for v in size.split("x"))
+    passes = Interpolator.from_model(create_model(Options(use_aux_outputs=False)), jit_compile=False)._forward
+    rng = np.random.default_rng(0)
+    x0, x1 = rng.random((2, 1, height, width, 3), dtype=np.float32)
+
+    def timed(fn) -> float:
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        return (time.perf_counter() - start) / repeats
+
+    a, b = passes.extract(x0), passes.extract(x1)
+    flows = passes.flows(a, b)
+    rows = [("whole pass (one frame)", timed(lambda: passes(x0, x1))), ("extract (one frame)", timed(lambda: passes.extract(x0))),
+            ("flows (one pair)", timed(lambda: passes.flows(a, b)))]  # fmt: skip
+    for n in (1, 2, 7):
+        time_rows = np.full((n, 1), 0.3, np.float32)
+        rows.append(
+            (
+                f"synthesize, {n} per call (per frame)",
+                timed(lambda t=time_rows: passes.synthesize(a, b, flows, t)) / n,
+            )
+        )
+    whole = rows[0][1]
+    lines = [f"| {size} stage | seconds | share of the whole pass |", "|---|---|---|"]
+    lines += [f"| {name} | {sec:.2f} | {sec / whole:.0%} |" for name, sec in rows]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["quality", "speed", "child"])
+    parser.add_argument("part", choices=["quality", "speed", "stages", "child"])
     parser.add_argument("--starts", type=int, default=8)
     parser.add_argument("--sizes", default="256x256,1280x720")
     parser.add_argument("--pairs", default="4,2", help="Timed pairs per size for 24 -> 60 (x8: half).")
@@ -291,6 +328,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.part == "child":
         print(json.dumps(run_child(args.size, args.task, args.method, int(args.pairs), args.budget_gb)))
+    elif args.part == "stages":
+        print(stages(args.size))
     elif args.part == "quality":
         print("\n" + quality(args.starts))
     else:
