@@ -8,6 +8,8 @@ middle frame (t = 0.5) of the same shape.
   at a pixel of the middle frame is approximated by the flow at the same pixel
   of the input, so x0 is backward-warped with half the 1->0 flow and x1 with
   half the 0->1 flow (bilinear, border clamped), and the two are averaged.
+  `dis_flow(x0, x1, time=t)` warps with t and 1 - t of the flows instead and
+  blends with weights 1 - t and t (benchmarks/time_interpolation.py).
 """
 
 from __future__ import annotations
@@ -52,23 +54,26 @@ def dis_optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return dis.calc(_grey8(np.asarray(a)), _grey8(np.asarray(b)), None)
 
 
-def dis_flow_single(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-    """The DIS-flow midpoint of one (H, W, 3) pair."""
+def dis_flow_single(x0: np.ndarray, x1: np.ndarray, time: float = 0.5) -> np.ndarray:
+    """The DIS-flow frame at `time` in [0, 1] of one (H, W, 3) pair (default
+    the midpoint): x0 backward-warped with t times the 1->0 flow, x1 with
+    (1 - t) times the 0->1 flow, blended with weights 1 - t and t."""
     x0 = np.ascontiguousarray(x0, np.float32)
     x1 = np.ascontiguousarray(x1, np.float32)
     flow_01 = dis_optical_flow(x0, x1)
     flow_10 = dis_optical_flow(x1, x0)
-    mid0 = _backward_warp(x0, 0.5 * flow_10)
-    mid1 = _backward_warp(x1, 0.5 * flow_01)
-    return 0.5 * (mid0 + mid1)
+    at_t0 = _backward_warp(x0, time * flow_10)
+    at_t1 = _backward_warp(x1, (1.0 - time) * flow_01)
+    # At t = 0.5 exactly the midpoint's 0.5 * (mid0 + mid1) (halving is exact in float).
+    return (1.0 - time) * at_t0 + time * at_t1
 
 
-def dis_flow(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-    """DIS-flow interpolation of one pair or a batch of pairs."""
+def dis_flow(x0: np.ndarray, x1: np.ndarray, time: float = 0.5) -> np.ndarray:
+    """DIS-flow interpolation at `time` (default 0.5) of one pair or a batch of pairs."""
     x0, x1 = np.asarray(x0), np.asarray(x1)
     if x0.ndim == 4:
-        return np.stack([dis_flow_single(a, b) for a, b in zip(x0, x1)])
-    return dis_flow_single(x0, x1)
+        return np.stack([dis_flow_single(a, b, time) for a, b in zip(x0, x1)])
+    return dis_flow_single(x0, x1, time)
 
 
 BASELINES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

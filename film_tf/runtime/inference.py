@@ -30,6 +30,7 @@ from film_tf.runtime.tiling import (
     plan_tiles,
     tiled_apply,
 )
+from film_tf.runtime.times import check_times, frames_at_times
 
 PRECISIONS = {"float32": None, "bfloat16": "mixed_bfloat16"}
 # XLA pays off for wide models only, and only on some CPUs: on Sapphire
@@ -40,15 +41,6 @@ XLA_MIN_FILTERS = execution_choice.MEASURE_MIN_FILTERS
 # Callers expecting at least this many forward calls let `execution_choice`
 # measure the candidates once (a few seconds) when nothing is cached.
 MEASURE_MIN_CALLS = 32
-
-
-def check_times(times) -> np.ndarray:
-    """`times` as a float32 1-D array, each in [0, 1]; ValueError in one line otherwise."""
-    array = np.asarray(times, np.float64).reshape(-1)
-    bad = array[~((array >= 0.0) & (array <= 1.0))]  # NaN fails both comparisons.
-    if len(bad):
-        raise ValueError(f"time must be in [0, 1] (0: the first frame, 1: the second), got {bad[0]:g}.")
-    return array.astype(np.float32)
 
 
 def time_batch(time, batch: int) -> np.ndarray:
@@ -184,7 +176,7 @@ class Interpolator:
     interpolated by a second pass of the model on the matte as a gray image),
     and a time in [0, 1] (scalar or one per pair); returns the frames at that
     time, same shape, clipped to [0, 1]. `at_times(x0, x1, times)` gives
-    several times of one pair.
+    several times of one pair, its features and flows computed once.
     """
 
     def __init__(
@@ -328,26 +320,75 @@ class Interpolator:
         return mid[0] if single else mid
 
     def at_times(self, x0: np.ndarray, x1: np.ndarray, times) -> np.ndarray:
-        """Several times of one pair: x0, x1 (H, W, C), times (T,) in [0, 1]
-        -> (T, H, W, C), equal to calling `self(x0, x1, t)` for each t."""
+        """The frames at several times of one pair (or of each pair of a batch).
+
+        Each pair's features and flows are computed once and only the warp
+        and fusion run per time (`film_tf.runtime.times`; an export or a
+        non-TensorFlow backend runs the whole pass on the pair repeated,
+        with equal results). Frames that need tiles are encoded once per tile
+        and every time is blended with the same weights.
+
+        Args:
+          x0, x1: float32 (H, W, C) or (B, H, W, C) in [0, 1], C = 3 or 4.
+          times: (T,) times in [0, 1] (0: x0, 1: x1), any order.
+
+        Returns:
+          (T, H, W, C) for one pair, (B, T, H, W, C) for a batch, clipped to
+          [0, 1]; equal to `self(x0, x1, t)` for each t up to float rounding.
+
+        Raises:
+          ValueError: as for calling it, in one line.
+        """
         times = check_times(times)
         x0 = np.asarray(x0, np.float32)
         x1 = np.asarray(x1, np.float32)
-        if x0.ndim != 3:
-            raise ValueError(f"at_times takes one pair of (H, W, C) frames, got {x0.shape}.")
+        if x0.shape != x1.shape:
+            raise ValueError(f"The frames differ in size: {x0.shape} vs {x1.shape}.")
+        single = x0.ndim == 3
+        if single:
+            x0, x1 = x0[None], x1[None]
+        if x0.ndim != 4 or x0.shape[-1] not in (3, 4) or 0 in x0.shape:
+            raise ValueError(f"Expected frames of shape (H, W, 3|4) or (B, H, W, 3|4), got {x0.shape[1:]}.")
+        batch, channels = len(x0), x0.shape[-1]
         if not len(times):
-            return np.zeros((0, *x0.shape), np.float32)
-        return np.stack([self(x0, x1, t) for t in times])
+            empty = np.zeros((batch, 0, *x0.shape[1:]), np.float32)
+            return empty[0] if single else empty
+        if channels == 4:  # the matte as a gray image, as `__call__` does
+            x0 = np.concatenate([x0[..., :3], np.repeat(x0[..., 3:], 3, axis=-1)])
+            x1 = np.concatenate([x1[..., :3], np.repeat(x1[..., 3:], 3, axis=-1)])
+        a, box = padding.pad_to_alignment(x0, self.alignment)
+        b, _ = padding.pad_to_alignment(x1, self.alignment)
+        frames = frames_at_times(self._forward, self.memory, a, b, times, self.progress)  # (T, N, H', W', 3)
+        t, n = frames.shape[:2]
+        frames = padding.crop(frames.reshape(t * n, *frames.shape[2:]), box)
+        frames = np.clip(frames, 0.0, 1.0).astype(np.float32).reshape(t, n, *frames.shape[1:])
+        if channels == 4:
+            frames = np.concatenate(
+                [frames[:, :batch], frames[:, batch:].mean(axis=-1, keepdims=True)], axis=-1
+            )
+        frames = frames.transpose(1, 0, 2, 3, 4)  # (B, T, H, W, C)
+        return frames[0] if single else frames
 
-    def feature_reuse(self, shape: tuple[int, ...], times_to_interpolate: int) -> FeatureReuse | None:
-        """A `FeatureReuse` for recursive interpolation of (H, W, 3) frames of
-        `shape`, or None where it does not apply: a SavedModel or non-TF
-        backend, RGBA frames, frames that need tiles, or too little memory to
-        keep the pyramids of the k + 2 frames a recursion holds at once."""
+    def feature_reuse(
+        self, shape: tuple[int, ...], times_to_interpolate: int = 1, *, times_per_pair: int = 1
+    ) -> FeatureReuse | None:
+        """A `FeatureReuse` for (H, W, 3) frames of `shape`: every frame
+        encoded once, every pair's flows estimated once (`frames_at`); or
+        None where it does not apply: a SavedModel or non-TF backend, RGBA
+        frames, frames that need tiles, or too little memory to keep the
+        pyramids of the k + 2 frames a recursion of depth k =
+        `times_to_interpolate` holds at once (streaming callers that hold
+        two or three encodings pass 1) beside one pass. `times_per_pair`:
+        how many times `frames_at` will be asked per pair (their output
+        frames are reserved; the times per call follow from the plan). Use
+        `at_times` where it returns None."""
         passes = self._forward
         if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3 or 0 in shape:
             return None
         h, w = self.padded_size(shape[0], shape[1])
-        if not self.memory.fits_feature_reuse(h, w, times_to_interpolate + 2):
+        held = max(times_to_interpolate, 0) + 2
+        outputs = max(1, times_per_pair)
+        if not self.memory.fits_feature_reuse(h, w, held, outputs):
             return None
-        return FeatureReuse(passes, self.alignment)
+        per_call = self.memory.times_per_call(h, w, h * w, outputs=outputs, held_frames=held)
+        return FeatureReuse(passes, self.alignment, per_call)

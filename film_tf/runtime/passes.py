@@ -87,6 +87,14 @@ class KerasPasses:
 
         @tf.function(jit_compile=self.jit_compile, reduce_retracing=True)
         def synthesize(frame0, frame1, pair_flows, time):
+            # time may hold T times per pair (T * B rows, time-major): the
+            # pairs' pyramids and flows are tiled T times here, in the graph.
+            repeats = tf.shape(time)[0] // tf.shape(frame0[0][0])[0]
+
+            def tiled(tensor):
+                return tf.tile(tensor, tf.stack([repeats, 1, 1, 1]))
+
+            frame0, frame1, pair_flows = tf.nest.map_structure(tiled, (frame0, frame1, pair_flows))
             image = net.synthesize(frame0, frame1, pair_flows, time)["image"]
             return tf.cast(image, tf.float32)
 
@@ -96,6 +104,12 @@ class KerasPasses:
         self.synthesize = lambda frame0, frame1, pair_flows, time: synthesize(
             frame0, frame1, pair_flows, tf.constant(time, tf.float32)
         ).numpy()
+
+    @property
+    def stages_ready(self) -> bool:
+        """Whether `extract`, `flows` and `synthesize` serve calls now: on
+        TensorFlow, once an eager first call (if any) has been made."""
+        return self.supports_reuse and not self._eager_calls
 
     def middle(self, frame0, frame1, time=0.5) -> np.ndarray:
         """The frame at `time` (scalar or (B, 1)) of two `extract` results, (B, H, W, 3) numpy."""

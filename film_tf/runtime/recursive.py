@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from film_tf.runtime import padding
+from film_tf.runtime.times import check_times, synthesize_times
 
 Middle = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -126,19 +127,21 @@ def interpolate_recursively(
 
 
 class FeatureReuse:
-    """Middle frames from cached per-frame pyramids (FILM's feature extractor
-    sees one frame at a time, so a frame's pyramids serve both of its pairs).
+    """Frames from cached per-frame pyramids (FILM's feature extractor sees
+    one frame at a time, so a frame's pyramids serve both of its pairs).
 
     `encode(frame)` pads an (H, W, 3) frame as `Interpolator` does and keeps
-    its image and feature pyramids; `middle(a, b)` returns the (H, W, 3)
-    middle frame of two encodings, equal to `Interpolator(frame_a, frame_b)`
-    up to float rounding; `frames_at(a, b, times)` the frames at several
-    times, the pair's flows estimated once.
+    its image and feature pyramids; `frames_at(a, b, times)` returns the
+    (T, H, W, 3) frames at `times` between two encodings, the pair's flows
+    estimated once and `times_per_call` times synthesized per call;
+    `middle(a, b)` the (H, W, 3) middle frame. Both equal `Interpolator`'s
+    frames up to float rounding.
     """
 
-    def __init__(self, passes, alignment: int):
-        # passes: a `film_tf.runtime.passes.KerasPasses` (its `extract` and `middle`).
+    def __init__(self, passes, alignment: int, times_per_call: int = 1):
+        # passes: a `film_tf.runtime.passes.KerasPasses` (its `extract`, `flows`, `synthesize`).
         self.passes, self.alignment = passes, alignment
+        self.times_per_call = max(1, int(times_per_call))
 
     def encode(self, frame: np.ndarray):
         padded, box = padding.pad_to_alignment(np.asarray(frame, np.float32)[None], self.alignment)
@@ -149,11 +152,17 @@ class FeatureReuse:
 
     def frames_at(self, a, b, times) -> np.ndarray:
         """The (T, H, W, 3) frames at `times` (T,) in [0, 1] between two
-        encodings; their flows are estimated once for all times."""
+        encodings, clipped to [0, 1]; their flows are estimated once for all
+        times (none for T = 0).
+
+        Raises:
+          ValueError: a time outside [0, 1] or NaN, in one line.
+        """
+        times = check_times(times)
         (pyramids_a, crop), (pyramids_b, _) = a, b
-        flows = self.passes.flows(pyramids_a, pyramids_b)
-        frames = [
-            self.passes.synthesize(pyramids_a, pyramids_b, flows, np.full((1, 1), t, np.float32))[0]
-            for t in times
-        ]
-        return np.clip(np.stack(frames)[:, crop[0], crop[1]], 0.0, 1.0).astype(np.float32)
+        if not len(times):
+            h, w = crop[0].stop - crop[0].start, crop[1].stop - crop[1].start
+            return np.zeros((0, h, w, 3), np.float32)
+        state = (pyramids_a, pyramids_b, self.passes.flows(pyramids_a, pyramids_b))
+        frames = synthesize_times(self.passes, state, times, self.times_per_call)[:, 0]
+        return np.clip(frames[:, crop[0], crop[1]], 0.0, 1.0).astype(np.float32)

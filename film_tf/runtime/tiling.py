@@ -15,8 +15,17 @@ The whole memory plan lives here (`MemoryPlan`): a process budget, less the
 runtime overhead and the whole-frame buffers (both subtracted once, in
 `MemoryPlan.usable_bytes`), is what the forward passes may use; from a
 measured peak-memory cost per pixel of the forward pass (`bytes_per_pixel`)
-it gives the tile size, the frames or tiles per call, and whether the
+(`film_tf.runtime.memory_cost`) it gives the tile size, the frames or tiles per call, and whether the
 pyramids of a recursion fit beside one pass (feature reuse).
+
+Several times of one pair (`film_tf.runtime.times`) hold the pair's state
+(both frames' pyramids and the four flow pyramids, `pair_bytes_per_pixel`,
+exact float32 sizes) while each time costs one synthesis (warp and fusion,
+`synthesis_bytes_per_pixel`: the measured whole-pass peak scaled by the share
+of the activations that synthesis materialises, an estimate, not measured
+apart) and one whole output frame; `MemoryPlan.times_per_call` says how many
+times one call synthesizes, and `tile_for(..., outputs=T)` whether the frame
+needs tiles.
 """
 
 from __future__ import annotations
@@ -28,27 +37,20 @@ from typing import Callable
 import numpy as np
 
 from film_tf.model.options import Options
+from film_tf.runtime.memory_cost import (  # noqa: F401 (re-exported: the plan's inputs)
+    RELEASED_BYTES_PER_PIXEL,
+    RELEASED_BYTES_PER_PIXEL_BY_MODE,
+    WINOGRAD_BYTES_PER_PIXEL,
+    activation_floats_per_pixel,
+    bytes_per_pixel,
+    execution_mode,
+    flow_bytes_per_pixel,
+    pair_bytes_per_pixel,
+    pyramid_bytes_per_pixel,
+    synthesis_bytes_per_pixel,
+    synthesis_floats_per_pixel,
+)
 
-# Peak resident memory of one forward pass (CPU, TF 2.21), bytes per input
-# pixel, for the released configuration (34.4M parameters), by how the pass
-# runs (see `execution_mode`). Measured 2026-11-25 with
-# `python -m benchmarks.tiling_memory --probe [--noxla | --precision=bfloat16]`:
-# the peak RSS growth over the loaded model between a 512x512 and a
-# 1024x1024 pair, per added pixel, was 4434 (XLA float32), 6716 (tf.function
-# float32: its batched halves are concatenated copies) and 4594 (bfloat16);
-# rounded up. Other configurations are scaled by their activation count
-# (`activation_floats_per_pixel`).
-RELEASED_BYTES_PER_PIXEL_BY_MODE = {"xla": 4800.0, "plain": 7000.0, "bf16": 5000.0}
-# Mode "winograd": the float32 graph with some 3x3 convolutions in Winograd
-# F(4x4) (`film_tf.model.winograd.fastest_algorithm_rule`: 13 layers of the released
-# model), kept apart from the table above, whose "plain" entry is the largest
-# and the fallback for unmeasured modes. Measured 2026-12-02 from the peak RSS
-# of `python -m benchmarks.performance --rows=inference --sizes=256x256,512x512
-# --modes=plain,auto`: 8.1 KB per added pixel (plain 5.7 in the same run), and
-# about 0.8 GB more fixed cost than plain (transformed kernels), spread here
-# over a ~1 Mpixel tile: 10 KB per pixel.
-WINOGRAD_BYTES_PER_PIXEL = 10000.0
-RELEASED_BYTES_PER_PIXEL = RELEASED_BYTES_PER_PIXEL_BY_MODE["xla"]
 # Memory the process needs besides the forward pass: TF runtime, weights,
 # the full-size input, output and blending buffers are added separately.
 RUNTIME_OVERHEAD_BYTES = 1.5e9
@@ -56,56 +58,10 @@ RUNTIME_OVERHEAD_BYTES = 1.5e9
 # inputs and their padded copies, the blending accumulators, the output.
 FRAME_BYTES_PER_PIXEL = 80
 DEFAULT_MEMORY_BUDGET_GB = 8.0
-
-
-def activation_floats_per_pixel(options: Options) -> float:
-    """A proxy for a forward pass's activation count per input pixel.
-
-    Sums the channels the network materialises at each pyramid level (two
-    feature pyramids and their sub-tree convolutions, two flow estimations,
-    warped pyramids and the fusion decoder), weighted by the level's share
-    of pixels (4^-level).
-    """
-    o = options
-    feats = o.feature_channels
-    total = 0.0
-    for i in range(o.pyramid_levels):
-        scale = 4.0**-i
-        depth = min(o.pyramid_levels - i, o.sub_levels)
-        # Sub-tree convolutions run on image level i, to its depth j, at 4^-(i+j).
-        sub = sum(2 * (o.filters << j) * 4.0**-j for j in range(depth))
-        estimator = min(i, o.specialized_levels)
-        flow = o.flow_convs[estimator] * o.flow_filters[estimator] + 2 * feats[i]
-        total += scale * (2 * (3 + sub + feats[i]) + 2 * flow)
-    for k, aligned in enumerate(o.fusion_channels):
-        width = o.filters << min(k, o.specialized_levels)
-        total += 4.0**-k * (2 * aligned + 4 * width)
-    return total
-
-
-def pyramid_bytes_per_pixel(options: Options) -> float:
-    """Bytes per input pixel of one frame's image and feature pyramids
-    (float32), as `FilmNet.extract` returns them."""
-    return 4.0 * sum((3 + c) * 4.0**-i for i, c in enumerate(options.feature_channels))
-
-
-def execution_mode(precision: str = "float32", jit_compile: bool = True, winograd: bool = False) -> str:
-    """The memory key of a way of running (`bytes_per_pixel`): "xla", "bf16",
-    "winograd" (Winograd convolutions in float32, `WINOGRAD_BYTES_PER_PIXEL`;
-    with XLA too, unmeasured), or "plain" (also for the unmeasured bfloat16 + XLA)."""
-    if precision == "float32":
-        if winograd:
-            return "winograd"
-        return "xla" if jit_compile else "plain"
-    return "plain" if jit_compile else "bf16"
-
-
-def bytes_per_pixel(options: Options, mode: str = "xla") -> float:
-    """Estimated peak bytes per input pixel of one forward pass for `options`
-    run in `mode` (see `execution_mode`)."""
-    released = activation_floats_per_pixel(Options())
-    per_pixel = WINOGRAD_BYTES_PER_PIXEL if mode == "winograd" else RELEASED_BYTES_PER_PIXEL_BY_MODE[mode]
-    return per_pixel * activation_floats_per_pixel(options) / released
+# Whole-frame float32 buffers per pixel of each output frame beyond the first
+# (several times of one pair): the frame (3 floats) and, when tiled, its
+# blending accumulator (3 floats).
+OUTPUT_BYTES_PER_PIXEL = 24
 
 
 def default_overlap(options: Options) -> int:
@@ -188,43 +144,76 @@ class MemoryPlan:
         """The plan for a budget given in GB (1e9 bytes), as the CLIs' --memory_budget_gb."""
         return cls(options, budget_gb * 1e9, overlap, mode, tile_size)
 
-    def reserved_bytes(self, height: int, width: int) -> float:
-        """The runtime overhead and the whole-frame buffers of an (height, width) frame."""
-        return RUNTIME_OVERHEAD_BYTES + FRAME_BYTES_PER_PIXEL * height * width
+    def reserved_bytes(self, height: int, width: int, outputs: int = 1) -> float:
+        """The runtime overhead and the whole-frame buffers of an (height,
+        width) frame with `outputs` output frames (times of one pair)."""
+        frame_bytes = FRAME_BYTES_PER_PIXEL + OUTPUT_BYTES_PER_PIXEL * max(outputs - 1, 0)
+        return RUNTIME_OVERHEAD_BYTES + frame_bytes * height * width
 
-    def usable_bytes(self, height: int, width: int) -> float:
+    def usable_bytes(self, height: int, width: int, outputs: int = 1) -> float:
         """What the forward passes on an (height, width) frame may use."""
-        return self.budget_bytes - self.reserved_bytes(height, width)
+        return self.budget_bytes - self.reserved_bytes(height, width, outputs)
 
-    def pixels_per_call(self, height: int, width: int) -> float:
+    def pixels_per_call(self, height: int, width: int, outputs: int = 1) -> float:
         """Input pixels one forward call may take (a whole batch)."""
-        return max(self.usable_bytes(height, width), 0.0) / bytes_per_pixel(self.options, self.mode)
+        usable = max(self.usable_bytes(height, width, outputs), 0.0)
+        return usable / bytes_per_pixel(self.options, self.mode)
 
-    def tile_for(self, height: int, width: int) -> int | None:
-        """Tile side for an aligned frame, or None when it fits whole.
+    def tile_for(self, height: int, width: int, outputs: int = 1) -> int | None:
+        """Tile side for an aligned frame (with `outputs` output frames), or
+        None when it fits whole.
 
         Raises:
           ValueError: the budget is too small for a useful tile.
         """
         if self.tile_size is not None:
             return None if self.tile_size >= max(height, width) else self.tile_size
-        if height * width <= self.pixels_per_call(height, width):
+        if height * width <= self.pixels_per_call(height, width, outputs):
             return None
-        reserved = self.reserved_bytes(height, width)
+        reserved = self.reserved_bytes(height, width, outputs)
         return _largest_tile(self.options, self.budget_bytes, reserved, self.overlap, 1, self.mode)
 
-    def per_call(self, height: int, width: int, item_pixels: int) -> int:
+    def per_call(self, height: int, width: int, item_pixels: int, outputs: int = 1) -> int:
         """How many items (frames or tiles) of `item_pixels` go in one call (>= 1)."""
-        return max(1, int(self.pixels_per_call(height, width) // item_pixels))
+        return max(1, int(self.pixels_per_call(height, width, outputs) // item_pixels))
 
-    def fits_feature_reuse(self, height: int, width: int, frames: int) -> bool:
+    def times_per_call(
+        self,
+        height: int,
+        width: int,
+        item_pixels: int,
+        items: int = 1,
+        outputs: int = 1,
+        held_frames: int = 2,
+        stages: bool = True,
+    ) -> int:
+        """How many times of `items` pairs (frames or tiles of `item_pixels`)
+        one call computes (>= 1).
+
+        With the model's stages (`stages`), the pairs' state stays held
+        (`held_frames` frames' pyramids and the pairs' flows) and each time
+        costs one synthesis (`synthesis_bytes_per_pixel`); without them
+        (exports, other backends) each time is a whole forward pass of the
+        pair repeated (`per_call`).
+        """
+        if not stages:
+            return max(1, self.per_call(height, width, item_pixels, outputs) // max(items, 1))
+        pixels = item_pixels * max(items, 1)
+        held = (
+            held_frames * pyramid_bytes_per_pixel(self.options) + flow_bytes_per_pixel(self.options)
+        ) * pixels
+        free = self.usable_bytes(height, width, outputs) - held
+        return max(1, int(free // (synthesis_bytes_per_pixel(self.options, self.mode) * pixels)))
+
+    def fits_feature_reuse(self, height: int, width: int, frames: int, outputs: int = 1) -> bool:
         """Whether the pyramids of `frames` whole (height, width) frames fit
-        beside one untiled forward pass."""
-        if self.tile_for(height, width) is not None:
+        beside one untiled forward pass (which holds a pair's flows and one
+        synthesis), with `outputs` output frames per pair."""
+        if self.tile_for(height, width, outputs) is not None:
             return False
         cached = frames * pyramid_bytes_per_pixel(self.options) * height * width
         forward = bytes_per_pixel(self.options, self.mode) * height * width
-        return cached <= self.usable_bytes(height, width) - forward
+        return cached <= self.usable_bytes(height, width, outputs) - forward
 
 
 def minimum_tile_size(options: Options, overlap: int) -> int:

@@ -113,6 +113,20 @@ def test_dis_flow_baseline_follows_motion():
     np.testing.assert_allclose(baselines.dis_flow(x0[None], x1[None])[0], dis, atol=1e-6)
 
 
+def test_dis_flow_baseline_at_a_time():
+    # x0 at -3 px, y at 0, x1 at +6 px: y is the frame at t = 1/3.
+    image = video_frames("bikes.mp4", 100, 1)[0].astype(np.float32) / 255
+    y = image[40:232, 100:500]
+    x0 = image[40:232, 97:497]
+    x1 = image[40:232, 106:506]
+    inner = (slice(12, -12), slice(12, -12))
+    at_third = baselines.dis_flow(x0, x1, time=1 / 3)
+    psnr_third = numpy_psnr(at_third[inner], y[inner])
+    psnr_middle = numpy_psnr(baselines.dis_flow(x0, x1)[inner], y[inner])
+    assert psnr_third > 33 and psnr_third > psnr_middle + 8, (psnr_third, psnr_middle)
+    np.testing.assert_array_equal(baselines.dis_flow(x0, x1, time=0.5), baselines.dis_flow(x0, x1))
+
+
 # ---------------------------------------------------------------- film-eval
 
 
