@@ -6,6 +6,9 @@ holds float32 (H, W, 3) images `x0`, `x1`, `y` and `seed` is a stateless seed
 reproducible regardless of `num_parallel_calls`: the same seed gives the same
 augmented triplet, which the MirroredStrategy parity test relies on.
 
+Time: the geometric augmentations move the three frames alike and keep the
+example's `time`; only `random_reverse` changes it (t -> 1 - t when it swaps).
+
 Names follow the released gin configs (`data_augmentation.names`):
 `random_image_rot90`, `random_flip`, `random_rotate`, `random_reverse`.
 """
@@ -84,11 +87,14 @@ def random_rotate(example: Example, seed: tf.Tensor, max_degrees: float = 45.0) 
 
 
 def random_reverse(example: Example, seed: tf.Tensor) -> Example:
-    """Swaps x0 and x1 (time runs backwards) with probability 1/2; y stays."""
+    """Swaps x0 and x1 (time runs backwards) with probability 1/2; y stays,
+    and its time t becomes 1 - t (0.5 stays 0.5)."""
     swap = tf.random.stateless_uniform((), seed) < 0.5
     out = dict(example)
     out["x0"] = tf.where(swap, example["x1"], example["x0"])
     out["x1"] = tf.where(swap, example["x0"], example["x1"])
+    if "time" in example:
+        out["time"] = tf.where(swap, 1.0 - example["time"], example["time"])
     return out
 
 

@@ -216,7 +216,8 @@ def create_training_dataset(
 
     Returns:
       Batches `{'x0', 'x1', 'y'}` (B, crop, crop, 3) float32 in [0, 1] and
-      `time` (B, 1) = 0.5.
+      `time` (B, 1) float32: each example's `time` feature (0.5 where the
+      record has none), 1 - t where `random_reverse` swapped x0 and x1.
     """
     files, crop_sizes = as_list(files), as_list(crop_sizes)
     if len(files) != len(crop_sizes) or not files:

@@ -2,7 +2,12 @@
 
 One `tf.train.Example` per triplet: `frame_{0,1,2}/encoded` (PNG or JPEG
 bytes), `/format`, `/height`, `/width`, and `path` (the middle frame's path).
-frame_0 -> x0, frame_1 -> y (ground truth), frame_2 -> x1. A sharded file
+frame_0 -> x0, frame_1 -> y (ground truth), frame_2 -> x1.
+
+Optional `time` (one float in (0, 1), beyond the official format): where the
+ground truth lies between x0 (t = 0) and x1 (t = 1). Absent means 0.5, so
+official records and every shard written before it read exactly as before;
+writers store it only when it is not 0.5, so midpoint triplets keep their bytes. A sharded file
 `<base>@N` is stored as `<base>-0000i-of-0000N`.
 """
 
@@ -54,21 +59,39 @@ def _int(v: int) -> tf.train.Feature:
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v)]))
 
 
+MIDPOINT = 0.5  # the time of a record without a `time` feature (the official format)
+
+
+def check_time(time: float) -> float:
+    """`time` as a float strictly inside (0, 1); ValueError otherwise (a ground
+    truth at t = 0 or 1 would be an input frame)."""
+    t = float(time)
+    if not 0.0 < t < 1.0:  # also False for NaN
+        raise ValueError(f"A triplet's time must lie strictly between 0 and 1, got {time!r}.")
+    return t
+
+
 def make_example(
     encoded: Sequence[bytes],
     formats: Sequence[str],
     sizes: Sequence[tuple[int, int]],
     path: str,
+    time: float = MIDPOINT,
 ) -> tf.train.Example:
     """A triplet Example from three encoded frames (x0, ground truth y, x1).
 
     Args:
-      encoded: PNG/JPEG bytes of frame_0, frame_1 (the middle), frame_2.
+      encoded: PNG/JPEG bytes of frame_0, frame_1 (the ground truth), frame_2.
       formats: 'png' or 'jpg' for each.
       sizes: (height, width) of each.
       path: the middle frame's path (an identifier for evaluation).
+      time: where frame_1 lies between frame_0 (0) and frame_2 (1), in (0, 1);
+        stored as the `time` feature only when it is not 0.5.
     """
     feature = {"path": _bytes(path.encode("utf-8"))}
+    time = check_time(time)
+    if time != MIDPOINT:
+        feature["time"] = tf.train.Feature(float_list=tf.train.FloatList(value=[time]))
     for key, data, fmt, (h, w) in zip(FRAMES, encoded, formats, sizes):
         feature[f"{key}/encoded"] = _bytes(data)
         feature[f"{key}/format"] = _bytes(fmt.encode("utf-8"))
@@ -77,7 +100,10 @@ def make_example(
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-_FEATURES = {"path": tf.io.FixedLenFeature((), tf.string, default_value="")}
+_FEATURES = {
+    "path": tf.io.FixedLenFeature((), tf.string, default_value=""),
+    "time": tf.io.FixedLenFeature((1,), tf.float32, default_value=[MIDPOINT]),
+}
 for _key in FRAMES:
     _FEATURES[f"{_key}/encoded"] = tf.io.FixedLenFeature((), tf.string, default_value="")
     _FEATURES[f"{_key}/format"] = tf.io.FixedLenFeature((), tf.string, default_value="png")
@@ -88,7 +114,8 @@ for _key in FRAMES:
 def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     """Decodes one serialized triplet to `{'x0', 'x1', 'y', 'time', 'path'}`.
 
-    Images are float32 (H, W, 3) in [0, 1]; `time` is 0.5, shape (1,).
+    Images are float32 (H, W, 3) in [0, 1]; `time` float32 (1,): the
+    record's `time` feature, 0.5 where it has none.
     """
     f = tf.io.parse_single_example(serialized, _FEATURES)
 
@@ -99,7 +126,7 @@ def parse_example(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         "x0": decode("frame_0"),
         "y": decode("frame_1"),
         "x1": decode("frame_2"),
-        "time": tf.constant([0.5], tf.float32),
+        "time": f["time"],
         "path": f["path"],
     }
 

@@ -170,11 +170,14 @@ def encode_image(rgb: np.ndarray, fmt: str = "png", jpeg_quality: int = 95) -> b
     return buf.tobytes()
 
 
-def encode_array_triplet(frames: Sequence[np.ndarray], path: str, fmt: str = "png") -> bytes:
-    """A serialized Example from three uint8 (H, W, 3) RGB frames (x0, y, x1)."""
+def encode_array_triplet(
+    frames: Sequence[np.ndarray], path: str, fmt: str = "png", time: float = 0.5
+) -> bytes:
+    """A serialized Example from three uint8 (H, W, 3) RGB frames (x0, y, x1);
+    `time`: where y lies between x0 and x1 (stored only when not 0.5)."""
     from film_tf.data.tfrecord import make_example
 
     sizes = [tuple(f.shape[:2]) for f in frames]
     check_same_size(sizes, ("frame_0", "frame_1", "frame_2"), path)
     encoded = [encode_image(f, fmt) for f in frames]
-    return make_example(encoded, [fmt] * 3, sizes, path).SerializeToString(deterministic=True)
+    return make_example(encoded, [fmt] * 3, sizes, path, time).SerializeToString(deterministic=True)

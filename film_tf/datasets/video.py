@@ -13,6 +13,13 @@ by 0.207 or more across a cut, hence the default 0.15, while x0 vs x1 at
 g = 2 reaches 0.202 inside a shot and only 0.207 across one.
 `--min_difference` skips near-static triplets (mean|x1 - x0| below it).
 
+Training for time: `--spans=G1,G2,...` writes, for each start i and span G,
+every frame inside the span as a ground truth: (i, i + j, i + G) for
+j = 1 .. G - 1, each with the `time` feature j / G (`film_tf.data.tfrecord`;
+1/2 is not stored, it is the default). `--spans=2` is `--frame_gap=1`;
+`--spans=4` gives times 1/4, 1/2, 3/4. The scene-cut test looks at the
+consecutive frames of i .. i + G; `--min_difference` at frames i and i + G.
+
 Repeated frames: `--drop_repeated_frames=T` drops every decoded frame whose
 mean absolute difference to the last kept frame is below T ([0, 1] units);
 triplets are then cut from the kept frames, so gap and stride count kept
@@ -62,6 +69,14 @@ def define_flags(fv: flags.FlagValues) -> None:
         flag_values=fv,
     )
     flags.DEFINE_integer("frame_gap", 1, "g: triplets are frames (i, i+g, i+2g).", 1, flag_values=fv)
+    flags.DEFINE_list(
+        "spans",
+        [],
+        "Training for time: spans G (e.g. 2,3,4,5). For each start i and each G, every frame "
+        "inside the span is a ground truth: triplets (i, i+j, i+G), j = 1..G-1, stored with "
+        "time j/G. Replaces --frame_gap; empty: the classic (i, i+g, i+2g) at time 0.5.",
+        flag_values=fv,
+    )
     flags.DEFINE_integer("stride", 1, "s: start frames i = 0, s, 2s, ...", 1, flag_values=fv)
     flags.DEFINE_integer(
         "max_triplets_per_video", 0, "Keep at most this many triplets per video; 0 = all.", 0, flag_values=fv
@@ -105,10 +120,16 @@ class TripletOptions:
     min_difference: float = 0.0
     drop_repeated_frames: float = 0.0
     downscale: int = 1
+    spans: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.frame_gap < 1 or self.stride < 1 or self.max_triplets_per_video < 0:
             raise ValueError("--frame_gap and --stride must be >= 1 and --max_triplets_per_video >= 0.")
+        object.__setattr__(self, "spans", tuple(int(g) for g in self.spans))
+        if any(g < 2 for g in self.spans) or len(set(self.spans)) != len(self.spans):
+            raise ValueError(f"--spans must be distinct integers >= 2, got {list(self.spans)}.")
+        if self.spans and self.frame_gap != 1:
+            raise ValueError("Give --spans or --frame_gap, not both (--spans sets every gap itself).")
         if self.drop_repeated_frames < 0 or self.downscale < 1:
             raise ValueError("--drop_repeated_frames must be >= 0 and --downscale >= 1.")
 
@@ -148,43 +169,67 @@ def downscale_area(frame: np.ndarray, factor: int) -> np.ndarray:
     return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np.ndarray], str]]:
-    """([x0, y, x1] uint8 RGB full-resolution frames, '<path>#<middle frame index>')
-    of one video, streamed: only the last 2g + 1 kept frames are held.
+def _spans(options: TripletOptions) -> tuple[int, ...]:
+    """The spans G of the triplets: each (i, i + j, i + G) for the j of `_middles`."""
+    return options.spans or (2 * options.frame_gap,)
+
+
+def _middles(options: TripletOptions, span: int) -> range:
+    """Offsets j of the ground truth in a span: every frame inside it with
+    --spans, else only the midpoint (the classic triplet)."""
+    return range(1, span) if options.spans else range(span // 2, span // 2 + 1)
+
+
+def video_triplets(path: str, options: TripletOptions) -> Iterator[tuple[list[np.ndarray], str, float]]:
+    """([x0, y, x1] uint8 RGB full-resolution frames, key, time) of one video,
+    streamed: only the last G + 1 kept frames are held (G: the largest span).
+
+    Without `options.spans`: (i, i + g, i + 2g), time 0.5, key
+    '<path>#<middle frame index>'. With spans: for each start i and span G in
+    `options.spans` (in that order), (i, i + j, i + G) for j = 1 .. G - 1,
+    time j / G, key '<path>#<x0>-<y>-<x1>' (decoded indices).
 
     Frames closer than `options.drop_repeated_frames` to the last kept frame are
-    dropped first; the triplet indices count kept frames, the stored index is
-    the middle frame's index among all decoded frames.
+    dropped first; the triplet indices count kept frames, the stored indices
+    are indices among all decoded frames. A span is skipped whole at a scene
+    cut; `max_triplets_per_video` counts triplets.
     """
     from film_tf.jobs.scene_cuts import mean_abs_difference  # the one scene-cut measure
     from film_tf.media import video_io
 
-    g = options.frame_gap
-    # (decoded index, frame) of the last 2g + 1 kept frames.
-    window: collections.deque = collections.deque(maxlen=2 * g + 1)
-    # steps[k]: mean|frame - previous kept frame| for the frames in `window`.
-    steps: collections.deque = collections.deque(maxlen=2 * g)
+    spans = _spans(options)
+    longest = max(spans)
+    # (decoded index, frame) of the last `longest` + 1 kept frames.
+    window: collections.deque = collections.deque(maxlen=longest + 1)
+    # steps[k]: mean|frame - previous kept frame| for the frames in `window` but the first.
+    steps: collections.deque = collections.deque(maxlen=longest)
     num_kept = written = 0
-    for j, frame in enumerate(video_io.iter_frames(path)):
+    for n, frame in enumerate(video_io.iter_frames(path)):
         if window:
             step = mean_abs_difference(window[-1][1], frame)
             if step < options.drop_repeated_frames:
                 continue  # a repeat of the last kept frame
             steps.append(step)
-        window.append((j, frame))
-        i = num_kept - 2 * g  # start (in kept frames) of the triplet ending here
+        window.append((n, frame))
         num_kept += 1
-        if i < 0 or i % options.stride:
-            continue
-        if 0 < options.scene_cut_threshold < max(steps):
-            continue
-        x0, (middle, y), x1 = window[0][1], window[g], window[2 * g][1]
-        if options.min_difference > 0 and mean_abs_difference(x0, x1) < options.min_difference:
-            continue
-        yield [x0, y, x1], f"{path}#{middle}"
-        written += 1
-        if written == options.max_triplets_per_video:
-            break
+        for span in spans:
+            i = num_kept - 1 - span  # start (in kept frames) of the span ending here
+            if i < 0 or i % options.stride:
+                continue
+            if 0 < options.scene_cut_threshold < max(list(steps)[-span:]):
+                continue
+            (first, x0), (last, x1) = window[-1 - span], window[-1]
+            if options.min_difference > 0 and mean_abs_difference(x0, x1) < options.min_difference:
+                continue
+            for j in _middles(options, span):
+                middle, y = window[-1 - span + j]
+                if options.spans:
+                    yield [x0, y, x1], f"{path}#{first}-{middle}-{last}", j / span
+                else:
+                    yield [x0, y, x1], f"{path}#{middle}", 0.5
+                written += 1
+                if written == options.max_triplets_per_video:
+                    return
 
 
 def build(
@@ -206,12 +251,20 @@ def build(
 
 
 def encode_triplet(
-    item: tuple[list[np.ndarray], str], downscale: int = 1, image_format: str = "png"
+    item: tuple[list[np.ndarray], str, float], downscale: int = 1, image_format: str = "png"
 ) -> bytes:
-    """A serialized Example of one `video_triplets` item, downscaled."""
-    frames, key = item
+    """A serialized Example of one `video_triplets` item, downscaled (its time
+    stored when it is not 0.5)."""
+    frames, key, time = item
     frames = [downscale_area(f, downscale) for f in frames]
-    return common.encode_array_triplet(frames, key, image_format)
+    return common.encode_array_triplet(frames, key, image_format, time)
+
+
+def _span_values(values: Sequence[str]) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ValueError(f"--spans takes integers >= 2, got {','.join(values)}.") from None
 
 
 def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
@@ -225,6 +278,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
         fv.min_difference,
         fv.drop_repeated_frames,
         fv.downscale,
+        tuple(_span_values(fv.spans)),
     )
     count = build(
         cli_utils.required(fv, "input_dir"), output, options, fv.image_format, fv.num_workers, beam_args

@@ -222,3 +222,99 @@ def test_input_pipelines_read_disjoint_shares(triplet_file, tmp_path):
     write_triplets(single, count=6)
     a, b = seen(single, 2, 0), seen(single, 2, 1)
     assert len(a) == 3 and len(b) == 3 and not (a & b)
+
+
+# ---------------------------------------------------------------- time
+
+
+def _encoded_triplet(time=None) -> bytes:
+    frames = [np.full((6, 8, 3), 40 * k, np.uint8) for k in range(3)]
+    encoded = [tf.io.encode_png(f).numpy() for f in frames]
+    args = (encoded, ["png"] * 3, [(6, 8)] * 3, "p")
+    example = make_example(*args) if time is None else make_example(*args, time=time)
+    return example.SerializeToString(deterministic=True)
+
+
+def test_time_feature_absent_reads_half_present_reads_its_value():
+    from film_tf.data.tfrecord import parse_example
+
+    old = _encoded_triplet()  # the official format: no `time`
+    assert "time" not in tf.train.Example.FromString(old).features.feature
+    np.testing.assert_array_equal(parse_example(old)["time"].numpy(), [0.5])
+    at_03 = _encoded_triplet(0.3)
+    assert list(tf.train.Example.FromString(at_03).features.feature["time"].float_list.value) == [
+        pytest.approx(0.3)
+    ]
+    np.testing.assert_array_equal(parse_example(at_03)["time"].numpy(), np.float32([0.3]))
+    # 0.5 is not stored: midpoint triplets keep the bytes of the official format.
+    assert _encoded_triplet(0.5) == old
+    for bad in (0.0, 1.0, -0.2, float("nan")):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            _encoded_triplet(bad)
+
+
+def test_batches_carry_each_examples_time(tmp_path):
+    """Records at t = 0.25 / 0.5 (no feature) / 0.75: every batch row keeps its
+    own time, and random_reverse turns it into 1 - t exactly when x0 and x1 swap."""
+    frames = _clip_frames(4)[:12]
+    path = str(tmp_path / "t.tfrecord@1")
+    times = {0: 0.25, 1: 0.5, 2: 0.75}
+    with atomic_sharded_writer(path) as writers:
+        for i in range(9):
+            triplet = frames[i : i + 3]
+            encoded = [tf.io.encode_png(f).numpy() for f in triplet]
+            example = make_example(encoded, ["png"] * 3, [f.shape[:2] for f in triplet], f"{i}", times[i % 3])
+            writers[0].write(example.SerializeToString())
+    # Triplet i is frames (i, i + 1, i + 2): which frames a crop came from tells its triplet.
+    scaled = [f.astype(np.float32) / 255 for f in frames]
+
+    def frame_index(crop: np.ndarray) -> int:
+        return int(np.argmin([np.abs(crop - _window_of(f, crop)).mean() for f in scaled]))
+
+    plain = pipeline.create_training_dataset([path], [64], batch_size=3, seed=1)
+    seen = set()
+    for b in plain.take(6):
+        assert b["time"].shape == (3, 1) and b["time"].dtype == tf.float32
+        for row in range(3):
+            i = frame_index(b["x0"][row].numpy())
+            assert frame_index(b["x1"][row].numpy()) == i + 2
+            assert b["time"][row, 0].numpy() == np.float32(times[i % 3])
+            seen.add(float(b["time"][row, 0]))
+    assert seen == {0.25, 0.5, 0.75}
+
+    swapped_rows = 0
+    rev = pipeline.create_training_dataset([path], [64], 3, augmentation_names=["random_reverse"], seed=2)
+    for b in rev.take(8):
+        for row in range(3):
+            i0, i1 = frame_index(b["x0"][row].numpy()), frame_index(b["x1"][row].numpy())
+            assert abs(i1 - i0) == 2
+            swapped = i1 < i0  # x1 before x0: time runs backwards
+            t = times[min(i0, i1) % 3]
+            assert b["time"][row, 0].numpy() == pytest.approx(1.0 - t if swapped else t)
+            swapped_rows += swapped
+    assert 0 < swapped_rows < 24
+
+
+def _window_of(frame: np.ndarray, crop: np.ndarray) -> np.ndarray:
+    """The window of `frame` that best matches `crop` (same size)."""
+    score = cv2.matchTemplate(frame, crop, cv2.TM_SQDIFF)
+    r, c = np.unravel_index(np.argmin(score), score.shape)
+    return frame[r : r + crop.shape[0], c : c + crop.shape[1]]
+
+
+def test_random_reverse_maps_time_to_one_minus_time_and_keeps_y():
+    example = _synthetic_example()
+    example["time"] = tf.constant([0.3])
+    swaps = 0
+    for s in range(16):
+        out = augment.random_reverse(example, tf.constant([s, 3]))
+        np.testing.assert_array_equal(out["y"].numpy(), example["y"].numpy())
+        swapped = np.array_equal(out["x0"].numpy(), example["x1"].numpy())
+        swaps += swapped
+        np.testing.assert_allclose(out["time"].numpy(), [0.7 if swapped else 0.3], atol=1e-7)
+    assert 0 < swaps < 16
+    # The geometric augmentations keep the time.
+    for name in ("random_image_rot90", "random_flip", "random_rotate"):
+        for s in range(4):
+            out = augment.AUGMENTATIONS[name](example, tf.constant([s, 9]))
+            np.testing.assert_array_equal(out["time"].numpy(), np.float32([0.3]))

@@ -129,3 +129,64 @@ def test_bad_options():
         video.TripletOptions(drop_repeated_frames=-0.1)
     with pytest.raises(ValueError, match="--downscale >= 1"):
         video.TripletOptions(downscale=0)
+
+
+def read_times(path: str) -> dict[str, float]:
+    return {
+        parsed["path"].numpy().decode(): float(parsed["time"][0])
+        for parsed in map(parse_example, tf.data.TFRecordDataset(existing_shards(path)))
+    }
+
+
+def test_spans_write_every_frame_inside_a_span_with_its_time(clip, tmp_path):
+    """--spans=3,4 on the 10 kept frames: every (i, i + j, i + G), time j / G,
+    checked against the decoded frames; 0.5 is not stored (it is the default)."""
+    path, frames = clip
+    out = str(tmp_path / "spans.tfrecord")
+    video.main(
+        ["prog", f"--input_dir={path}", f"--output_tfrecord_filepath={out}", "--num_shards=2",
+         "--spans=3,4", "--drop_repeated_frames=0.001"]
+    )  # fmt: skip
+    records, times = read_records(out + "@2"), read_times(out + "@2")
+    expected = {}
+    for span in (3, 4):
+        for i in range(len(KEPT) - span):
+            for j in range(1, span):
+                expected[f"{path}#{KEPT[i]}-{KEPT[i + j]}-{KEPT[i + span]}"] = (i, j, span)
+    assert sorted(records) == sorted(expected)
+    assert len(records) == 7 * 2 + 6 * 3
+    for key, (i, j, span) in expected.items():
+        for name, k in (("x0", KEPT[i]), ("y", KEPT[i + j]), ("x1", KEPT[i + span])):
+            np.testing.assert_array_equal(records[key][name], frames[k])
+        assert times[key] == pytest.approx(j / span, abs=1e-7)
+        # Constant speed: the ground truth is j / G of the way in base frames too.
+        assert BASE[KEPT[i + j]] - BASE[KEPT[i]] == pytest.approx(
+            j / span * (BASE[KEPT[i + span]] - BASE[KEPT[i]])
+        )
+    # The feature is stored exactly where the time is not 0.5.
+    for s in tf.data.TFRecordDataset(existing_shards(out + "@2")):
+        has_time = "time" in tf.train.Example.FromString(s.numpy()).features.feature
+        assert has_time == (float(parse_example(s)["time"][0]) != 0.5)
+
+
+def test_spans_skip_a_span_across_a_scene_cut(clip, tmp_path):
+    path, frames = clip
+    # Scene-cut threshold just under the step between two base frames: every span with
+    # motion is cut, so nothing is written; above it, every span is kept.
+    steps = [scene_cuts.mean_abs_difference(frames[j - 1], frames[j]) for j in range(1, len(frames))]
+    motion = sorted(s for s in steps if s > 0)
+    cut = video.TripletOptions(spans=(2,), scene_cut_threshold=motion[0] / 2, drop_repeated_frames=0.001)
+    with pytest.raises(ValueError, match="No triplets|no triplets|nothing"):
+        video.build(path, str(tmp_path / "cut.tfrecord@1"), cut)
+    keep = video.TripletOptions(spans=(2,), scene_cut_threshold=motion[-1] * 2, drop_repeated_frames=0.001)
+    assert video.build(path, str(tmp_path / "keep.tfrecord@1"), keep) == len(KEPT) - 2
+
+
+def test_spans_flag_errors(clip, tmp_path):
+    with pytest.raises(ValueError, match="distinct integers >= 2"):
+        video.TripletOptions(spans=(1, 3))
+    with pytest.raises(ValueError, match="not both"):
+        video.TripletOptions(frame_gap=2, spans=(4,))
+    path, _ = clip
+    with pytest.raises(ValueError, match="--spans takes integers >= 2, got 2,a"):
+        video.main(["prog", f"--input_dir={path}", f"--output_tfrecord_filepath={tmp_path}/x", "--spans=2,a"])

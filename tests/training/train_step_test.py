@@ -88,3 +88,54 @@ def test_init_from_the_bundled_weights_at_seven_levels():
     train_lib.init_model_weights(deeper, model_io.bundled_model_path())
     for a, b in zip(bundled.get_weights(), deeper.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def _write_timed_triplets(path: str, time: float) -> None:
+    """Six real bikes.mp4 triplets (as `write_triplets`), stored with `time`."""
+    import tensorflow as tf
+
+    from film_tf.data.tfrecord import atomic_sharded_writer, make_example
+    from tests.data.data_pipeline_test import _clip_frames
+
+    frames = _clip_frames(4)
+    with atomic_sharded_writer(path) as writers:
+        for i in range(6):
+            triplet = frames[2 * i : 2 * i + 3]
+            encoded = [tf.io.encode_png(f).numpy() for f in triplet]
+            example = make_example(encoded, ["png"] * 3, [f.shape[:2] for f in triplet], f"{i}", time)
+            writers[0].write(example.SerializeToString())
+
+
+def test_the_train_step_feeds_each_records_time_to_the_model(tmp_path):
+    """One step on the same crops stored at t = 0.5 (no feature) and t = 0.3: the
+    step's loss is the loss of the model's prediction at the record's time, and
+    the two differ (the model honours t)."""
+    import tensorflow as tf
+
+    from film_tf.losses import losses as losses_lib
+
+    config = tiny_config("unused", augmentation_names=[])
+    results = {}
+    for t in (0.5, 0.3):
+        path = str(tmp_path / f"t{t}.tfrecord@1")
+        _write_timed_triplets(path, t)
+        ds = pipeline.create_training_dataset([path], [32], batch_size=2, seed=4)
+        batch = next(iter(ds))
+        np.testing.assert_array_equal(batch["time"].numpy(), np.full((2, 1), t, np.float32))
+        keras.utils.set_random_seed(0)
+        strategy = tf.distribute.get_strategy()
+        model, optimizer, _, step, terms = train_step.create_training_objects(config)
+        at = {}
+        for s in (0.5, 0.3):
+            inputs = {"x0": batch["x0"], "x1": batch["x1"], "time": tf.fill((2, 1), s)}
+            prediction = model(inputs, training=True)
+            at[s] = float(losses_lib.total_loss(terms, batch, prediction, step.read_value())[0])
+        one_batch = iter(tf.data.Dataset.from_tensors(batch))
+        total = float(train_step.make_train_step(strategy, model, optimizer, terms, step)(one_batch)[0])
+        # The step's loss is the one at the record's time, not at the other.
+        np.testing.assert_allclose(total, at[t], rtol=1e-5)
+        assert abs(at[0.3] - at[0.5]) > 1e-4  # 8e-4 here; float noise is about 1e-7
+        results[t] = batch
+    # Same crops (the same seed) from both files: only the time differs.
+    for key in ("x0", "x1", "y"):
+        np.testing.assert_array_equal(results[0.5][key].numpy(), results[0.3][key].numpy())
