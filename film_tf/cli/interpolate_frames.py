@@ -74,6 +74,13 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_bool("boomerang", False, "Folders' videos play forward then back (a loop).", flag_values=fv)
     flags.DEFINE_bool("force", False, f"Accept --times_to_interpolate above {MAX_TIMES}.", flag_values=fv)
     flags.DEFINE_bool("overlap", True, "Decode and encode on their own threads.", flag_values=fv)
+    flags.DEFINE_bool(
+        "require_streams",
+        False,
+        "Frame-rate conversion: stop with an error (work kept) rather than write the output without an "
+        "audio/subtitle stream of the input that it cannot take (default: a warning names the stream).",
+        flag_values=fv,
+    )
     flags.DEFINE_integer(
         "chunk_frames",
         120,
@@ -107,6 +114,8 @@ def _check(fv: flags.FlagValues) -> None:
         raise UserError(
             "--target_fps/--multiplier convert a video's rate; drop --pattern, --fps, --times_to_interpolate."
         )
+    if fv.require_streams and not rate:
+        raise UserError("--require_streams is for frame-rate conversion (slow motion drops the audio).")
     if fv.input_video is not None and fv.boomerang:
         raise UserError("--boomerang is for --pattern folders.")
     if fv.input_video is not None and (fv.output_video is None or fv.output_video.lower() in _TRUE):

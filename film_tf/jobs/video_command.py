@@ -43,7 +43,8 @@ def run(
 ) -> VideoResult:
     """Runs the video job of film-interpolate-frames' flag values `fv` (read
     as attributes: input_video, times_to_interpolate, fps, target_fps,
-    multiplier, scene_cut_threshold, codec, crf, chunk_frames, overlap).
+    multiplier, scene_cut_threshold, codec, crf, chunk_frames, overlap,
+    require_streams).
 
     Args:
       load_model: builds the model (`(x0, x1) -> middle`); called here, or
@@ -55,6 +56,7 @@ def run(
     job = dict(
         target_fps=fv.target_fps, multiplier=fv.multiplier, scene_cut_threshold=fv.scene_cut_threshold,
         codec=fv.codec, crf=fv.crf, chunk_frames=fv.chunk_frames, job_key=job_key,
+        require_streams=fv.require_streams,
     )  # fmt: skip
     times, fps = fv.times_to_interpolate, fv.fps
     if pipeline_args:

@@ -103,6 +103,7 @@ def run_video(
     job_key: dict[str, Any] | None = None,
     say: Callable[[str], None] = say_stderr,
     progress_bar: bool = True,
+    require_streams: bool = False,
 ) -> VideoResult:
     """Interpolates `input_video` into `output_video` (see the module docstring).
 
@@ -124,6 +125,8 @@ def run_video(
         with another key starts afresh.
       say: where the progress/notice lines go (stderr).
       progress_bar: show the bar of output frames written (of the total, with an ETA).
+      require_streams: an audio/subtitle stream the output cannot take is an
+        error (work folder kept) instead of a warning (output written without it).
 
     Raises:
       ValueError: a bad output/codec/rate, or an input with < 2 readable frames.
@@ -131,7 +134,7 @@ def run_video(
     job = prepare_video(
         input_video, output_video, times_to_interpolate, fps, target_fps=target_fps, multiplier=multiplier,
         scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf, chunk_frames=chunk_frames,
-        job_key=job_key, say=say, progress_bar=progress_bar,
+        job_key=job_key, say=say, progress_bar=progress_bar, require_streams=require_streams,
     )  # fmt: skip
     with resume.WorkFolder(output_video, job.identity) as work:
         leftovers = resume.remove_stale_temporaries(output_video) + work.cleaned
