@@ -74,13 +74,9 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_bool("boomerang", False, "Folders' videos play forward then back (a loop).", flag_values=fv)
     flags.DEFINE_bool("force", False, f"Accept --times_to_interpolate above {MAX_TIMES}.", flag_values=fv)
     flags.DEFINE_bool("overlap", True, "Decode and encode on their own threads.", flag_values=fv)
-    flags.DEFINE_bool(
-        "require_streams",
-        False,
-        "Frame-rate conversion: stop with an error (work kept) rather than write the output without an "
-        "audio/subtitle stream of the input that it cannot take (default: a warning names the stream).",
-        flag_values=fv,
-    )
+    flags.DEFINE_bool("require_streams", False, "Frame-rate conversion: an audio/subtitle stream the output "
+                      "cannot take is an error (work kept), not a warning (output written without it).",
+                      flag_values=fv)  # fmt: skip
     flags.DEFINE_integer(
         "chunk_frames",
         120,

@@ -8,7 +8,7 @@ output frames picked by a `film_tf.jobs.frame_rate` plan:
     (or `fps`), 2^k times longer; the audio is dropped, with a notice;
   * frame-rate conversion (`target_fps` or `multiplier`): same duration,
     nearest dyadic time per output frame; audio (and subtitles in .mkv)
-    copied from the input (`video_io.copy_streams`).
+    copied from the input (`stream_copy.copy_streams`).
 
 The output is encoded in chunks (`film_tf.jobs.chunk_plan`: at scene cuts and
 otherwise about `chunk_frames` frames, whole input pairs) into the job's work folder (`film_tf.jobs.resume`); each finished chunk is

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from film_tf.jobs import chunk_plan, progress, resume, scene_cuts
 from film_tf.jobs.frame_rate import RatePlan, SlowMotion, plan_rate
-from film_tf.media import video_formats, video_io
+from film_tf.media import stream_copy, video_formats, video_io
 from film_tf.media.video_seek import frame_digest
 
 # Rough speed of the bundled model on one CPU core pair (benchmarks/RESULTS.md:
@@ -277,11 +277,11 @@ def finish_video(
         say(line)
 
     try:
-        streams = video_io.copy_streams(
+        streams = stream_copy.copy_streams(
             joined, job.input_video, job.output_video, audio=job.rate_mode, subtitles=job.rate_mode,
             strict=job.require_streams, warn=warn,
         )  # fmt: skip
-    except video_io.StreamCopyError as error:
+    except stream_copy.StreamCopyError as error:
         if len(names) == 1 and not os.path.exists(work.file(names[0])):
             os.replace(joined, work.file(names[0]))  # The chunk again, as its record says.
         raise ValueError(

@@ -26,23 +26,30 @@ PENDING_KINDS = {"tfrecord", "model_variables", "model_h5", "model_export"}
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """The harness's summary of CASES (run as its own process: it forks one child per case)."""
-    work = tmp_path_factory.mktemp("fuzz")
-    results = {}
-    for count in sorted(set(CASES.values())):
-        kinds = [k for k, n in CASES.items() if n == count]
-        path = work / f"report_{count}.json"
-        subprocess.run(
-            [sys.executable, "-m", "tests.fuzz.harness", f"--work={work}", f"--kinds={','.join(kinds)}",
-             f"--cases={count}", f"--seed={SEED}", "--jobs=2", "--timeout=240", f"--report={path}"],
-            cwd=harness.REPO, capture_output=True, text=True, timeout=1200,
-        )  # fmt: skip
-        with open(path) as f:
-            part = json.load(f)
-        for kind, row in part["kinds"].items():
-            results[kind] = dict(row, failures=[f for f in part["failures"] if f["kind"] == kind])
-    return results
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@pytest.fixture(scope="module")
+def report(work):
+    """The harness's summary of CASES, per kind (run as its own process: it forks one child per case)."""
+    path = work / "report.json"
+    kinds = ",".join(f"{kind}:{count}" for kind, count in CASES.items())
+    subprocess.run(
+        [sys.executable, "-m", "tests.fuzz.harness", f"--work={work}", f"--kinds={kinds}", f"--seed={SEED}",
+         "--jobs=2", "--timeout=240", f"--report={path}"],
+        cwd=harness.REPO, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    with open(path) as f:
+        summary = json.load(f)
+    return {
+        kind: dict(
+            row,
+            failures=[f for f in summary["failures"] if f["kind"] == kind],
+            statuses={i: status for k, i, status in summary["statuses"] if k == kind},
+        )
+        for kind, row in summary["kinds"].items()
+    }
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=PENDING) if k in PENDING_KINDS else k for k in CASES])
@@ -88,3 +95,13 @@ def test_judge_tells_tracebacks_leftovers_and_error_lines_apart(tmp_path):
     os.makedirs(tmp_path / "out")
     (tmp_path / "out" / ".mid.abc.tmp.png").write_bytes(b"x")
     assert judge(case, 2, "", "error: x\n", 1.0, False).why == "exit 2 but left ['.mid.abc.tmp.png']"
+
+
+def test_forked_cases_end_as_the_console_scripts_do(report, work):
+    """The harness forks children that run each binary's `run_main()`; the
+    same cases run as their own `python -m <binary>` processes end the same way."""
+    cases = [("png", 0), ("jpeg", 1), ("mp4", 0), ("model_h5", 0)]
+    results = harness.run_cases(cases, SEED, str(work), mode="subprocess", jobs=2, timeout=240)
+    assert sorted((c.kind, c.index, o.status) for c, o in results) == sorted(
+        (kind, index, report[kind]["statuses"][index]) for kind, index in cases
+    )

@@ -509,9 +509,11 @@ def run_cases(
 
 
 def summarize(results: list[tuple[Case, Outcome]]) -> dict:
-    """Counts per kind: {kind: {'cases', 'success', 'error', 'other', 'seconds'}}, plus the failing cases."""
+    """Counts per kind: {'kinds': {kind: {'cases', 'success', 'error', 'other', 'seconds'}},
+    'failures': [the 'other' cases, with command and output tail], 'statuses': [[kind, index, status]]}."""
     table: dict[str, dict] = {}
     failures = []
+    statuses = sorted([case.kind, case.index, outcome.status] for case, outcome in results)
     for case, outcome in results:
         row = table.setdefault(case.kind, {"cases": 0, "success": 0, "error": 0, "other": 0, "seconds": 0.0})
         row["cases"] += 1
@@ -523,15 +525,18 @@ def summarize(results: list[tuple[Case, Outcome]]) -> dict:
                  "command": case.command(), "damaged": os.path.join(case.folder, case.damaged),
                  "tail": outcome.tail}
             )  # fmt: skip
-    return {"kinds": table, "failures": failures}
+    return {"kinds": table, "failures": failures, "statuses": statuses}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build_fixtures", metavar="FOLDER", help=argparse.SUPPRESS)
     parser.add_argument("--work", default="/tmp/film_fuzz", help="Cases and fixtures go here.")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="Comma-separated kinds: " + ", ".join(KINDS))
-    parser.add_argument("--cases", type=int, default=10, help="Cases per kind.")
+    parser.add_argument(
+        "--kinds", default=",".join(KINDS),
+        help="Comma-separated kinds, each optionally with its own count (png:8): " + ", ".join(KINDS),
+    )  # fmt: skip
+    parser.add_argument("--cases", type=int, default=10, help="Cases per kind without a count.")
     parser.add_argument("--first", type=int, default=0, help="Index of the first case of each kind.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", choices=("fork", "subprocess"), default="fork")
@@ -546,15 +551,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.build_fixtures:
         build_fixtures(args.build_fixtures)
         return 0
-    kinds = [k for k in args.kinds.split(",") if k]
-    if unknown := [k for k in kinds if k not in KINDS]:
+    counts = {}
+    for item in filter(None, args.kinds.split(",")):
+        kind, _, count = item.partition(":")
+        counts[kind] = int(count) if count else args.cases
+    if unknown := [k for k in counts if k not in KINDS]:
         parser.error(f"unknown kind(s) {unknown}; one of {', '.join(KINDS)}")
     deadline = None
     if args.deadline:
         when = datetime.datetime.fromisoformat(args.deadline).replace(tzinfo=datetime.timezone.utc)
         deadline = when.timestamp()
     # Interleaved (png 0, jpeg 0, ..., png 1, ...): a run cut by its deadline covers every kind.
-    cases = [(k, i) for i in range(args.first, args.first + args.cases) for k in kinds]
+    most = max(counts.values(), default=0)
+    cases = [(k, args.first + i) for i in range(most) for k, n in counts.items() if i < n]
     os.makedirs(args.work, exist_ok=True)
     log = open(os.path.join(args.work, "cases.jsonl"), "a", encoding="utf-8")
 

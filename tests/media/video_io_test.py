@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from film_tf.media import video_formats, video_io
+from film_tf.media import stream_copy, video_formats, video_io
 from tests.conftest import video_frames
 
 
@@ -197,13 +197,13 @@ def test_copy_streams_copies_audio_bit_exactly(tmp_path):
         for i in range(50):
             writer.add(np.full((48, 64, 3), i / 50, np.float32))
     out = tmp_path / "with_audio.mp4"
-    assert video_io.copy_streams(str(video), str(source), str(out)) == ["audio copied (aac)"]
+    assert stream_copy.copy_streams(str(video), str(source), str(out)) == ["audio copied (aac)"]
     assert audio_packets(out) == audio_packets(source) and len(audio_packets(source)) > 1000
     assert ffmpeg_probe(out)["frames"] == 50
     webm = tmp_path / "with_audio.webm"
     with video_io.VideoWriter(str(tmp_path / "v.webm"), 48, 64, fps=50) as writer:
         writer.add(np.zeros((48, 64, 3), np.float32))
-    assert video_io.copy_streams(str(tmp_path / "v.webm"), str(source), str(webm)) == [
+    assert stream_copy.copy_streams(str(tmp_path / "v.webm"), str(source), str(webm)) == [
         "audio re-encoded (aac -> libopus)"
     ]
     assert ffmpeg_probe(webm)["audio"] == ["opus"]
@@ -236,7 +236,9 @@ def test_copy_streams_leaves_out_a_damaged_stream_with_one_warning(tmp_path):
     assert len(list(video_io.iter_frames(str(source)))) == 10  # the frames decode
     warnings = []
     out = tmp_path / "out" / "out.mp4"
-    done = video_io.copy_streams(str(_video(tmp_path / "v.mp4")), str(source), str(out), warn=warnings.append)
+    done = stream_copy.copy_streams(
+        str(_video(tmp_path / "v.mp4")), str(source), str(out), warn=warnings.append
+    )
     assert done == ["audio stream #0:1 (none) dropped"]
     assert warnings == [
         f"warning: ffmpeg cannot put the audio stream #0:1 (none) of '{source}' into '{out}' "
@@ -251,8 +253,8 @@ def test_copy_streams_strict_writes_nothing_and_names_the_stream(tmp_path):
     source = make_clip_with_damaged_audio(tmp_path / "in.mov")
     video = _video(tmp_path / "v.mkv")
     out = tmp_path / "out" / "out.mkv"
-    with pytest.raises(video_io.StreamCopyError) as raised:
-        video_io.copy_streams(str(video), str(source), str(out), strict=True)
+    with pytest.raises(stream_copy.StreamCopyError) as raised:
+        stream_copy.copy_streams(str(video), str(source), str(out), strict=True)
     assert raised.value.dropped == ["audio stream #0:1 (none)"]
     assert str(raised.value).startswith(
         f"ffmpeg cannot put the audio stream #0:1 (none) of '{source}' into '{out}' ("
@@ -274,7 +276,9 @@ def test_copy_streams_reencodes_a_codec_the_container_refuses_as_it_is(tmp_path)
     )  # fmt: skip
     warnings = []
     out = tmp_path / "out.mkv"
-    done = video_io.copy_streams(str(_video(tmp_path / "v.mkv")), str(source), str(out), warn=warnings.append)
+    done = stream_copy.copy_streams(
+        str(_video(tmp_path / "v.mkv")), str(source), str(out), warn=warnings.append
+    )
     assert done == ["audio re-encoded (adpcm_ima_qt -> aac)"] and warnings == []
     assert ffmpeg_probe(out)["audio"] == ["aac"]
 
