@@ -16,49 +16,53 @@ import pytest
 from tests.fuzz import harness
 
 SEED = 0
-CASES = {"png": 8, "jpeg": 8, "mp4": 3, "mov": 3, "mkv": 3, "webm": 3, "tfrecord": 6,
-         "model_variables": 4, "model_h5": 4, "model_export": 4}  # fmt: skip
-# Damaged model files and TFRecord shards are fixed on other branches of issue 35.
-PENDING = pytest.mark.xfail(
-    strict=False, reason="fixed on branch wt-35model/wt-35data; integrator removes this"
-)
-PENDING_KINDS = {"tfrecord", "model_variables", "model_h5", "model_export"}
+# Cases per kind, in groups that each run the harness once (one test each, so that
+# pytest-xdist workers never run the same cases twice).
+GROUPS = {
+    "images": {"png": 8, "jpeg": 8},
+    "videos": {"mp4": 3, "mov": 3, "mkv": 3, "webm": 3},
+    "tfrecords": {"tfrecord": 6},
+    "models": {"model_variables": 4, "model_h5": 4, "model_export": 4},
+}
+# Damaged TFRecord shards and model files are fixed on other branches of issue 35.
+PENDING = {
+    "tfrecords": pytest.mark.xfail(strict=False, reason="fixed on branch wt-35data; integrator removes this"),
+    "models": pytest.mark.xfail(strict=False, reason="fixed on branch wt-35model; integrator removes this"),
+}
 
 
-@pytest.fixture(scope="module")
-def work(tmp_path_factory):
-    return tmp_path_factory.mktemp("fuzz")
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory) -> str:
+    """The clean inputs' folder, shared by this session's tests (and pytest-xdist workers:
+    the harness builds it once, under a lock)."""
+    base = tmp_path_factory.getbasetemp()
+    return str((base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "fuzz_fixtures")
 
 
-@pytest.fixture(scope="module")
-def report(work):
-    """The harness's summary of CASES, per kind (run as its own process: it forks one child per case)."""
+def run_harness(work, fixtures: str, counts: dict[str, int]) -> dict:
+    """`python -m tests.fuzz.harness` on `counts` ({kind: cases}); its JSON summary."""
     path = work / "report.json"
-    kinds = ",".join(f"{kind}:{count}" for kind, count in CASES.items())
-    subprocess.run(
+    kinds = ",".join(f"{kind}:{count}" for kind, count in counts.items())
+    done = subprocess.run(
         [sys.executable, "-m", "tests.fuzz.harness", f"--work={work}", f"--kinds={kinds}", f"--seed={SEED}",
-         "--jobs=2", "--timeout=240", f"--report={path}"],
+         "--jobs=2", "--timeout=240", f"--report={path}", f"--fixtures={fixtures}"],
         cwd=harness.REPO, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
+    assert os.path.exists(path), done.stderr[-3000:]
     with open(path) as f:
-        summary = json.load(f)
-    return {
-        kind: dict(
-            row,
-            failures=[f for f in summary["failures"] if f["kind"] == kind],
-            statuses={i: status for k, i, status in summary["statuses"] if k == kind},
-        )
-        for kind, row in summary["kinds"].items()
-    }
+        return json.load(f)
 
 
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=PENDING) if k in PENDING_KINDS else k for k in CASES])
-def test_every_damaged_input_ends_in_success_or_one_error_line(report, kind):
-    row = report[kind]
-    assert row["cases"] == CASES[kind]
-    assert row["success"] + row["error"] == row["cases"], "\n\n".join(
-        f"{f['mutation']}: {f['why']}\n{f['command']}\n{f['tail']}" for f in row["failures"]
+@pytest.mark.parametrize("group", [pytest.param(g, marks=PENDING.get(g, ())) for g in GROUPS])
+def test_every_damaged_input_ends_in_success_or_one_error_line(group, tmp_path, fixtures):
+    summary = run_harness(tmp_path, fixtures, GROUPS[group])
+    assert {kind: row["cases"] for kind, row in summary["kinds"].items()} == GROUPS[group]
+    assert summary["failures"] == [], "\n\n".join(
+        f"{f['kind']} #{f['index']} ({f['mutation']}): {f['why']}\n{f['command']}\n{f['tail']}"
+        for f in summary["failures"]
     )
+    for row in summary["kinds"].values():
+        assert row["success"] + row["error"] == row["cases"]
 
 
 def test_mutations_are_seeded_and_of_every_kind():
@@ -97,11 +101,17 @@ def test_judge_tells_tracebacks_leftovers_and_error_lines_apart(tmp_path):
     assert judge(case, 2, "", "error: x\n", 1.0, False).why == "exit 2 but left ['.mid.abc.tmp.png']"
 
 
-def test_forked_cases_end_as_the_console_scripts_do(report, work):
+def test_forked_cases_end_as_the_console_scripts_do(tmp_path, fixtures):
     """The harness forks children that run each binary's `run_main()`; the
     same cases run as their own `python -m <binary>` processes end the same way."""
-    cases = [("png", 0), ("jpeg", 1), ("mp4", 0), ("model_h5", 0)]
-    results = harness.run_cases(cases, SEED, str(work), mode="subprocess", jobs=2, timeout=240)
-    assert sorted((c.kind, c.index, o.status) for c, o in results) == sorted(
-        (kind, index, report[kind]["statuses"][index]) for kind, index in cases
+    counts = {"png": 1, "mp4": 1, "model_h5": 1}
+    forked = run_harness(tmp_path / "fork", fixtures, counts)["statuses"]
+    results = harness.run_cases(
+        [(kind, 0) for kind in counts],
+        SEED,
+        str(tmp_path / "subprocess"),
+        mode="subprocess",
+        jobs=2,
+        timeout=240,
     )
+    assert sorted([c.kind, c.index, o.status] for c, o in results) == sorted(forked)

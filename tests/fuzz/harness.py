@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import functools
 import json
 import os
 import random
@@ -407,12 +408,12 @@ class _Forked:
 class _Subprocess:
     """A case running as `python -m <binary module> ...`."""
 
-    def __init__(self, case: Case):
+    def __init__(self, case: Case, env: dict[str, str] | None = None):
         self.case, self.start = case, time.time()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", BINARIES[case.argv[0]], *case.argv[1:]], cwd=case.folder,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            errors="replace", start_new_session=True,
+            errors="replace", start_new_session=True, env=env,
         )  # fmt: skip
 
     def poll(self, timeout: float) -> Outcome | None:
@@ -455,13 +456,19 @@ def prepare_fork_parent() -> None:
 
 
 def ensure_fixtures(fixtures: str) -> None:
-    """Builds the fixtures in a subprocess (TensorFlow must not run in the forking parent)."""
-    if os.path.exists(os.path.join(fixtures, "done")):
-        return
-    subprocess.run(
-        [sys.executable, "-m", "tests.fuzz.harness", "--build_fixtures", fixtures], cwd=REPO, check=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
+    """Builds the fixtures in a subprocess (TensorFlow must not run in the forking parent),
+    once: concurrent harnesses on one folder wait for the first (a lock file beside it)."""
+    import fcntl
+
+    os.makedirs(os.path.dirname(os.path.abspath(fixtures)), exist_ok=True)
+    with open(os.path.abspath(fixtures) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(fixtures, "done")):
+            return
+        subprocess.run(
+            [sys.executable, "-m", "tests.fuzz.harness", "--build_fixtures", fixtures], cwd=REPO, check=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, capture_output=True,
+        )  # fmt: skip
 
 
 def run_cases(
@@ -474,18 +481,23 @@ def run_cases(
     deadline: float | None = None,
     keep: bool = False,
     on_result: Callable[[Case, Outcome], None] | None = None,
+    fixtures: str | None = None,
 ) -> list[tuple[Case, Outcome]]:
     """Runs the cases (kind, index), `jobs` at a time, until done or `deadline` (a time.time()).
 
+    `fixtures`: the clean inputs' folder (built if needed; default `work`/fixtures).
     Returns (case, outcome) pairs in the order they finished; the folders of
     cases that ended as expected are removed unless `keep`.
     """
-    fixtures = os.path.join(work, "fixtures")
+    fixtures = fixtures or os.path.join(work, "fixtures")
     ensure_fixtures(fixtures)
-    os.environ.setdefault("FILM_TF_CACHE", os.path.join(work, "film_tf_cache"))
-    if mode == "fork":
+    env = {"FILM_TF_CACHE": os.environ.get("FILM_TF_CACHE", os.path.join(work, "film_tf_cache"))}
+    if mode == "fork":  # This process is the children's parent: its environment is theirs.
+        os.environ.update(env)
         prepare_fork_parent()
-    start = _Forked if mode == "fork" else _Subprocess
+        start = _Forked
+    else:
+        start = functools.partial(_Subprocess, env={**os.environ, **env})
     todo, running, results = list(cases), [], []
     todo.reverse()
     while todo or running:
@@ -531,7 +543,8 @@ def summarize(results: list[tuple[Case, Outcome]]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build_fixtures", metavar="FOLDER", help=argparse.SUPPRESS)
-    parser.add_argument("--work", default="/tmp/film_fuzz", help="Cases and fixtures go here.")
+    parser.add_argument("--work", default="/tmp/film_fuzz", help="Cases (and fixtures) go here.")
+    parser.add_argument("--fixtures", help="The clean inputs' folder, built once (default: WORK/fixtures).")
     parser.add_argument(
         "--kinds", default=",".join(KINDS),
         help="Comma-separated kinds, each optionally with its own count (png:8): " + ", ".join(KINDS),
@@ -577,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     results = run_cases(cases, args.seed, args.work, args.mode, args.jobs, args.timeout, deadline, args.keep,
-                        on_result)  # fmt: skip
+                        on_result, args.fixtures)  # fmt: skip
     summary = summarize(results)
     summary.update(
         seed=args.seed, mode=args.mode, jobs=args.jobs, wall_seconds=round(time.time() - started, 1)
