@@ -96,6 +96,16 @@ def test_judge_tells_tracebacks_leftovers_and_error_lines_apart(tmp_path):
     assert judge(case, -11, "", "", 1.0, False).why == "killed by signal 11 (SIGSEGV)"
     assert judge(case, None, "", "", 60.0, True).why == "hang: killed after the timeout"
     assert judge(case, 0, "wrote", "", 1.0, False).why == "exit 0 without the output"
+    evaluated = harness.Case("tfrecord", 0, str(tmp_path), "s", "x", ["film-eval"], str(tmp_path / "ev" / "results.json"),
+                             str(tmp_path / "ev"))  # fmt: skip
+    os.makedirs(tmp_path / "ev")
+    (tmp_path / "ev" / "results.json").write_text('{"num_examples": 1}')
+    assert (
+        judge(evaluated, 0, "", "", 1.0, False).why
+        == "exit 0 with results.json of 1 of the shard's 3 examples"
+    )
+    (tmp_path / "ev" / "results.json").write_text('{"num_examples": 3}')
+    assert judge(evaluated, 0, "", "", 1.0, False).status == "success"
     os.makedirs(tmp_path / "out")
     (tmp_path / "out" / ".mid.abc.tmp.png").write_bytes(b"x")
     assert judge(case, 2, "", "error: x\n", 1.0, False).why == "exit 2 but left ['.mid.abc.tmp.png']"

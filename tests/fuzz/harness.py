@@ -290,9 +290,10 @@ def _valid_output(case: Case) -> str | None:
         if case.kind == "tfrecord":
             with open(case.output) as f:
                 results = json.load(f)
-            return (
-                None if isinstance(results.get("num_examples"), int) else "results.json without num_examples"
-            )
+            count = results.get("num_examples")
+            if count != TRIPLETS:  # A shard cut at a record boundary must not pass as the whole set.
+                return f"results.json of {count} of the shard's {TRIPLETS} examples"
+            return None
         if case.kind in VIDEO_KINDS:
             from film_tf.media import video_io
 
