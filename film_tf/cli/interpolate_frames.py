@@ -63,6 +63,9 @@ def define_flags(fv: flags.FlagValues) -> None:
     flags.DEFINE_bool("force", False, f"Accept --times_to_interpolate above {MAX_TIMES} (--num_frames above "
                       f"{MAX_FRAMES}).", flag_values=fv)
     flags.DEFINE_bool("overlap", True, "Decode and encode on their own threads.", flag_values=fv)
+    flags.DEFINE_bool("require_streams", False, "Frame-rate conversion: an audio/subtitle stream the output "
+                      "cannot take is an error (work kept), not a warning (output written without it).",
+                      flag_values=fv)
     flags.DEFINE_integer("chunk_frames", 120, "Video output frames per resumable chunk (work saved between "
                          "runs).", flag_values=fv)
     # fmt: on
@@ -104,6 +107,8 @@ def _check(fv: flags.FlagValues) -> None:
         )
     if fv.dyadic_times and not rate:
         raise UserError("--dyadic_times applies to frame-rate conversion (--target_fps or --multiplier).")
+    if fv.require_streams and not rate:
+        raise UserError("--require_streams is for frame-rate conversion (slow motion drops the audio).")
     if fv.input_video is not None and fv.boomerang:
         raise UserError("--boomerang is for --pattern folders.")
     if fv.input_video is not None and (fv.output_video is None or fv.output_video.lower() in _TRUE):

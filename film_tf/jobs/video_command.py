@@ -44,7 +44,7 @@ def run(
 ) -> VideoResult:
     """Runs the video job of film-interpolate-frames' flag values `fv` (read
     as attributes: input_video, fps, target_fps, multiplier, dyadic_times,
-    scene_cut_threshold, codec, crf, chunk_frames, overlap).
+    scene_cut_threshold, codec, crf, chunk_frames, overlap, require_streams).
 
     Args:
       frames_per_pair: slow motion's N new frames per pair (from
@@ -59,6 +59,7 @@ def run(
         target_fps=fv.target_fps, multiplier=fv.multiplier, dyadic_times=fv.dyadic_times,
         scene_cut_threshold=fv.scene_cut_threshold,
         codec=fv.codec, crf=fv.crf, chunk_frames=fv.chunk_frames, job_key=job_key,
+        require_streams=fv.require_streams,
     )  # fmt: skip
     times, fps = frames_per_pair, fv.fps
     if pipeline_args:

@@ -11,7 +11,7 @@ frame encoded once, each pair's flows estimated once), with scene cuts held
     dropped, with a notice;
   * frame-rate conversion (`target_fps` or `multiplier`): same duration,
     each output frame at its exact time; audio (and subtitles in .mkv)
-    copied from the input (`video_io.copy_streams`).
+    copied from the input (`stream_copy.copy_streams`).
 
 The output is encoded in chunks (`film_tf.jobs.chunk_plan`: at scene cuts and
 otherwise about `chunk_frames` frames, whole input pairs) into the job's work folder (`film_tf.jobs.resume`); each finished chunk is
@@ -107,6 +107,7 @@ def run_video(
     job_key: dict[str, Any] | None = None,
     say: Callable[[str], None] = say_stderr,
     progress_bar: bool = True,
+    require_streams: bool = False,
 ) -> VideoResult:
     """Interpolates `input_video` into `output_video` (see the module docstring).
 
@@ -131,6 +132,8 @@ def run_video(
         with another key starts afresh.
       say: where the progress/notice lines go (stderr).
       progress_bar: show the bar of output frames written (of the total, with an ETA).
+      require_streams: an audio/subtitle stream the output cannot take is an
+        error (work folder kept) instead of a warning (output written without it).
 
     Raises:
       ValueError: a bad output/codec/rate, or an input with < 2 readable frames.
@@ -139,6 +142,7 @@ def run_video(
         input_video, output_video, frames_per_pair, fps, target_fps=target_fps, multiplier=multiplier,
         dyadic_times=dyadic_times, scene_cut_threshold=scene_cut_threshold, codec=codec, crf=crf,
         chunk_frames=chunk_frames, job_key=job_key, say=say, progress_bar=progress_bar,
+        require_streams=require_streams,
     )  # fmt: skip
     with resume.WorkFolder(output_video, job.identity) as work:
         leftovers = resume.remove_stale_temporaries(output_video) + work.cleaned

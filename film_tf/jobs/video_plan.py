@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from film_tf.jobs import chunk_plan, progress, resume, scene_cuts
 from film_tf.jobs.frame_rate import RatePlan, SlowMotion, plan_rate
-from film_tf.media import video_formats, video_io
+from film_tf.media import stream_copy, video_formats, video_io
 from film_tf.media.video_seek import frame_digest
 
 # Rough speed of the bundled model on one CPU core pair (benchmarks/RESULTS.md:
@@ -98,6 +98,8 @@ class VideoJob:
       digests: `video_seek.frame_digest` of every input frame, from the
         launcher's decoding pass (for Beam: workers seek by time and match
         frames by digest), or None.
+      require_streams: fail (keeping the work folder) rather than write the
+        output without an audio/subtitle stream it cannot take.
     """
 
     input_video: str
@@ -117,6 +119,7 @@ class VideoJob:
     audio_codecs: list[str]
     warnings: list[str]
     digests: list[bytes] | None = None
+    require_streams: bool = False
 
     @property
     def chunk_ext(self) -> str:
@@ -148,10 +151,12 @@ def prepare_video(
     say: Callable[[str], None] = say_stderr,
     progress_bar: bool = True,
     digests: bool = False,
+    require_streams: bool = False,
 ) -> VideoJob:
     """Checks and plans a video job (the arguments of `video_job.run_video`;
     `progress_bar`: show the bar of the scene-cut pass; `digests`: also
-    compute every frame's digest in that pass, `VideoJob.digests`).
+    compute every frame's digest in that pass, `VideoJob.digests`;
+    `require_streams`: `VideoJob.require_streams`).
 
     Raises:
       ValueError: a bad output/codec/rate, an input with < 2 readable frames,
@@ -208,6 +213,7 @@ def prepare_video(
     return VideoJob(
         input_video, output_video, fmt, plan, rate_mode, fps_in, fps_out, mode, height, width,
         scene_cut_threshold, cuts, chunks, identity, list(info.audio_codecs), warnings, frame_digests,
+        require_streams,
     )  # fmt: skip
 
 
@@ -279,9 +285,24 @@ def finish_video(
     total_cuts = sum(r["cuts"] for r in records)
     frames_out = sum(r["frames"] for r in records)
     joined = _join_chunks(work, names, job.format)
-    streams = video_io.copy_streams(
-        joined, job.input_video, job.output_video, audio=job.rate_mode, subtitles=job.rate_mode
-    )
+
+    def warn(line: str) -> None:
+        job.warnings.append(line)
+        say(line)
+
+    try:
+        streams = stream_copy.copy_streams(
+            joined, job.input_video, job.output_video, audio=job.rate_mode, subtitles=job.rate_mode,
+            strict=job.require_streams, warn=warn,
+        )  # fmt: skip
+    except stream_copy.StreamCopyError as error:
+        if len(names) == 1 and not os.path.exists(work.file(names[0])):
+            os.replace(joined, work.file(names[0]))  # The chunk again, as its record says.
+        raise ValueError(
+            f"{error} The interpolated frames are kept in '{work.path}': run the same command without "
+            f"--require_streams to write '{job.output_video}' without "
+            f"{'it' if len(error.dropped) == 1 else 'them'} (nothing is interpolated again)."
+        ) from None
     if job.rate_mode and job.audio_codecs and not any(s.startswith("audio") for s in streams):
         say(f"note: {job.format.extension} holds no audio; the audio of '{job.input_video}' is dropped.")
     work.remove()

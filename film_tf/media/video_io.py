@@ -11,8 +11,9 @@ Write: `VideoWriter(path, height, width, fps, codec=None, crf=None)` streams
 float frames in [0, 1] through ffmpeg, in the codec `film_tf.media.video_formats`
 picks for the extension (H.264, VP9, a gif palette), into a temporary file
 beside `path` (`film_tf.files.atomic_path`), renamed onto `path` only when
-complete, so an interrupted run leaves no partial video. `copy_streams` puts
-another file's audio (and, in .mkv, subtitles) beside a written video.
+complete, so an interrupted run leaves no partial video. Another file's audio
+(and, in .mkv, subtitles) goes beside a written video with
+`film_tf.media.stream_copy.copy_streams`.
 """
 
 from __future__ import annotations
@@ -78,12 +79,15 @@ class VideoInfo:
       duration_s: the container's duration in seconds, or None if unknown.
       fps: the video stream's frame rate, or None.
       audio_codecs, subtitle_codecs: one codec name per stream, in order.
+      audio_ids, subtitle_ids: their ffmpeg stream ids ('0:1'), in order.
     """
 
     duration_s: float | None
     fps: float | None
     audio_codecs: list[str]
     subtitle_codecs: list[str]
+    audio_ids: list[str] = dataclasses.field(default_factory=list)
+    subtitle_ids: list[str] = dataclasses.field(default_factory=list)
 
     def expected_frames(self) -> int | None:
         """round(duration * fps): the frame count the header announces, or None."""
@@ -102,20 +106,22 @@ def probe_video(path: str) -> VideoInfo:
         errors="replace",
     )
     duration = fps = None
-    audio, subtitles = [], []
+    audio, subtitles, audio_ids, subtitle_ids = [], [], [], []
     for line in result.stderr.splitlines():
         if match := re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", line):
             h, m, s = match.groups()
             duration = int(h) * 3600 + int(m) * 60 + float(s)
-        elif match := re.search(r"Stream #\d+:\d+.*?: (Video|Audio|Subtitle): (\w+)", line):
-            kind, codec = match.groups()
+        elif match := re.search(r"Stream #(\d+:\d+).*?: (Video|Audio|Subtitle): (\w+)", line):
+            stream_id, kind, codec = match.groups()
             if kind == "Video" and fps is None and (rate := re.search(r", ([\d.]+)(k?) fps", line)):
                 fps = float(rate.group(1)) * (1000 if rate.group(2) else 1)
             elif kind == "Audio":
                 audio.append(codec)
+                audio_ids.append(stream_id)
             elif kind == "Subtitle":
                 subtitles.append(codec)
-    return VideoInfo(duration, fps, audio, subtitles)
+                subtitle_ids.append(stream_id)
+    return VideoInfo(duration, fps, audio, subtitles, audio_ids, subtitle_ids)
 
 
 class VideoReader:
@@ -249,8 +255,9 @@ def video_pixels(frame: np.ndarray) -> np.ndarray:
 
 
 def _last_line(log: bytes) -> str:
+    """ffmpeg's last line, without its '[matroska @ 0x55d0...]' prefix."""
     lines = [line.strip() for line in log.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
+    return re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", lines[-1]) if lines else "no message"
 
 
 class VideoWriter:
@@ -338,49 +345,3 @@ class VideoWriter:
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()
         return bool(self._stack.__exit__(*exc))
-
-
-def copy_streams(
-    video: str, source: str, output: str, audio: bool = True, subtitles: bool = True
-) -> list[str]:
-    """Writes `output` (atomically): `video`'s video stream with `source`'s
-    audio (and subtitle) streams, all copied as they are (no re-encoding).
-
-    Audio the output's container cannot hold as it is (e.g. AAC in .webm) is
-    re-encoded to the container's codec (`video_formats.AUDIO_ENCODER`);
-    subtitles are copied only into containers that take them as they are
-    (`video_formats.SUBTITLE_CONTAINERS`); gif gets neither.
-
-    Returns:
-      What was done, e.g. ['audio copied (aac)'] or ['audio re-encoded (pcm_s16le -> libopus)'];
-      [] when there was nothing to add (then `video` itself is moved onto `output`).
-    """
-    ext = os.path.splitext(output)[1].lower()
-    info = probe_video(source)
-    allowed = video_formats.COPYABLE_AUDIO.get(ext, ())
-    done, args = [], []
-    if audio and info.audio_codecs and allowed != ():
-        args += ["-map", "1:a"]
-        if allowed is None or all(c in allowed for c in info.audio_codecs):
-            done.append(f"audio copied ({', '.join(info.audio_codecs)})")
-        else:
-            encoder = video_formats.AUDIO_ENCODER[ext]
-            args += ["-c:a", encoder]
-            done.append(f"audio re-encoded ({', '.join(info.audio_codecs)} -> {encoder})")
-    if subtitles and info.subtitle_codecs and ext in video_formats.SUBTITLE_CONTAINERS:
-        args += ["-map", "1:s"]
-        done.append(f"subtitles copied ({', '.join(info.subtitle_codecs)})")
-    with atomic_path(output) as tmp:
-        if not args:
-            os.replace(video, tmp)
-            return done
-        command = [ensure_ffmpeg(), "-v", "error", "-nostdin", "-y", "-i", video, "-i", source,
-                   "-map", "0:v", "-c", "copy", *args]  # fmt: skip
-        if ext in (".mp4", ".mov"):
-            command += ["-movflags", "+faststart"]
-        result = subprocess.run([*command, tmp], capture_output=True)
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"ffmpeg could not add the streams of '{source}' to '{output}': {_last_line(result.stderr)}"
-            )
-    return done

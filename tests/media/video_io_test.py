@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from film_tf.media import video_formats, video_io
+from film_tf.media import stream_copy, video_formats, video_io
 from tests.conftest import video_frames
 
 
@@ -197,16 +197,90 @@ def test_copy_streams_copies_audio_bit_exactly(tmp_path):
         for i in range(50):
             writer.add(np.full((48, 64, 3), i / 50, np.float32))
     out = tmp_path / "with_audio.mp4"
-    assert video_io.copy_streams(str(video), str(source), str(out)) == ["audio copied (aac)"]
+    assert stream_copy.copy_streams(str(video), str(source), str(out)) == ["audio copied (aac)"]
     assert audio_packets(out) == audio_packets(source) and len(audio_packets(source)) > 1000
     assert ffmpeg_probe(out)["frames"] == 50
     webm = tmp_path / "with_audio.webm"
     with video_io.VideoWriter(str(tmp_path / "v.webm"), 48, 64, fps=50) as writer:
         writer.add(np.zeros((48, 64, 3), np.float32))
-    assert video_io.copy_streams(str(tmp_path / "v.webm"), str(source), str(webm)) == [
+    assert stream_copy.copy_streams(str(tmp_path / "v.webm"), str(source), str(webm)) == [
         "audio re-encoded (aac -> libopus)"
     ]
     assert ffmpeg_probe(webm)["audio"] == ["opus"]
+
+
+def make_clip_with_damaged_audio(path, frames: int = 10, fps: int = 10):
+    """A .mov whose frames decode but whose audio stream no container takes:
+    an AAC-tone clip with one byte of its audio track's sample table box
+    ('stbl', the last in the file) changed, as the mutation that found
+    issue 35 did: ffmpeg then reads that stream as 'Audio: none, 0 channels'."""
+    make_clip_with_tone(path, frames=frames, fps=fps)
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"stbl")
+    assert at > data.rfind(b"soun") > 0  # the audio track's, after its handler
+    data[at] = ord("=")
+    path.write_bytes(bytes(data))
+    assert video_io.probe_video(str(path)).audio_codecs == ["none"]
+    return path
+
+
+def _video(path, frames: int = 20):
+    with video_io.VideoWriter(str(path), 48, 64, fps=20) as writer:
+        for i in range(frames):
+            writer.add(np.full((48, 64, 3), i / frames, np.float32))
+    return path
+
+
+def test_copy_streams_leaves_out_a_damaged_stream_with_one_warning(tmp_path):
+    source = make_clip_with_damaged_audio(tmp_path / "in.mov")
+    assert len(list(video_io.iter_frames(str(source)))) == 10  # the frames decode
+    warnings = []
+    out = tmp_path / "out" / "out.mp4"
+    done = stream_copy.copy_streams(
+        str(_video(tmp_path / "v.mp4")), str(source), str(out), warn=warnings.append
+    )
+    assert done == ["audio stream #0:1 (none) dropped"]
+    assert warnings == [
+        f"warning: ffmpeg cannot put the audio stream #0:1 (none) of '{source}' into '{out}' "
+        "(Error opening output files: Invalid argument); written without it."
+    ]
+    probe = ffmpeg_probe(out)
+    assert probe["frames"] == 20 and probe["audio"] == []
+    assert os.listdir(tmp_path / "out") == ["out.mp4"]
+
+
+def test_copy_streams_strict_writes_nothing_and_names_the_stream(tmp_path):
+    source = make_clip_with_damaged_audio(tmp_path / "in.mov")
+    video = _video(tmp_path / "v.mkv")
+    out = tmp_path / "out" / "out.mkv"
+    with pytest.raises(stream_copy.StreamCopyError) as raised:
+        stream_copy.copy_streams(str(video), str(source), str(out), strict=True)
+    assert raised.value.dropped == ["audio stream #0:1 (none)"]
+    assert str(raised.value).startswith(
+        f"ffmpeg cannot put the audio stream #0:1 (none) of '{source}' into '{out}' ("
+    )
+    assert os.listdir(tmp_path / "out") == [] and video.exists()  # nothing written, the video kept
+
+
+def test_copy_streams_reencodes_a_codec_the_container_refuses_as_it_is(tmp_path):
+    """Matroska takes any audio as far as COPYABLE_AUDIO knows, but not QuickTime's
+    IMA ADPCM: tried alone, copying fails, so it goes in re-encoded (nothing lost)."""
+    import subprocess
+
+    source = tmp_path / "adpcm.mov"
+    subprocess.run(
+        [video_io.ensure_ffmpeg(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10",
+         "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-frames:v", "10", "-c:v", "libx264",
+         "-pix_fmt", "yuv420p", "-c:a", "adpcm_ima_qt", str(source)],
+        check=True,
+    )  # fmt: skip
+    warnings = []
+    out = tmp_path / "out.mkv"
+    done = stream_copy.copy_streams(
+        str(_video(tmp_path / "v.mkv")), str(source), str(out), warn=warnings.append
+    )
+    assert done == ["audio re-encoded (adpcm_ima_qt -> aac)"] and warnings == []
+    assert ffmpeg_probe(out)["audio"] == ["aac"]
 
 
 def make_clip_with_tone(path, frames: int = 25, fps: int = 25, size: str = "64x48"):
