@@ -87,7 +87,8 @@ def test_errors_are_one_line():
 
 
 def counting(interpolator):
-    """Counts the stages `interpolator`'s passes run (extract, flows, synthesize, whole forward)."""
+    """Counts the stages `interpolator`'s passes run (extract, flows, whole forward: calls;
+    synthesize: frames made, the rows of its time batch, since times are batched per call)."""
     calls = {"extract": 0, "flows": 0, "synthesize": 0, "forward": 0}
     passes = interpolator._forward
     for name in calls:
@@ -95,7 +96,7 @@ def counting(interpolator):
         fn = getattr(passes, attr)
 
         def counted(*args, fn=fn, name=name):
-            calls[name] += 1
+            calls[name] += len(args[3]) if name == "synthesize" else 1
             return fn(*args)
 
         setattr(passes, attr, counted)
