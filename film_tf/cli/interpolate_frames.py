@@ -115,17 +115,13 @@ def _check(fv: flags.FlagValues) -> None:
         raise UserError("--input_video needs --output_video OUT.mp4.")
 
 
-def frames_per_pair(fv: flags.FlagValues) -> int:
-    """Slow motion's new frames per pair: --num_frames N, else 2^k - 1 for --times_to_interpolate k."""
-    return fv.num_frames if fv.num_frames is not None else 2**fv.times_to_interpolate - 1
-
-
 def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
     _check(fv)
     if beam_args and fv.input_video is None:
         raise UserError(f"Beam options ({beam_args[0]}) apply to --input_video only.")
-    from film_tf.jobs import frame_jobs, video_command
+    from film_tf.jobs import frame_jobs, frame_rate, video_command
 
+    per_pair = frame_rate.new_frames_per_pair(fv.num_frames, fv.times_to_interpolate)
     if beam_args:
         beam_cli.require_beam(video_command.BEAM_HINT)
 
@@ -134,7 +130,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
             output = video_command.check_paths(fv.input_video, fv.output_video, fv.codec, fv.crf)
             check_model_flags(fv)  # After the paths: it may download the model, and checks its files.
             load, key = model_flags.video_model(fv, output, on_beam=bool(beam_args))
-            result = video_command.run(fv, frames_per_pair(fv), output, load, key, beam_args, cancel)
+            result = video_command.run(fv, per_pair, output, load, key, beam_args, cancel)
             cli_utils.report(result.summary(output))
             return
         video = fv.output_video
@@ -146,7 +142,7 @@ def _run(fv: flags.FlagValues, beam_args: list[str]) -> None:
         resumed = model_flags.resumed_precision(fv, [job.frames_folder for job in jobs])
         interpolator = make_interpolator(fv, bit_depth=bit_depth, precision=resumed)
         results = frame_jobs.run_folders(
-            jobs, frames_per_pair(fv), fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
+            jobs, per_pair, fv.fps or frame_jobs.DEFAULT_FPS, interpolator,
             boomerang=fv.boomerang, job_key=job_key(fv, interpolator), scene_cut_threshold=fv.scene_cut_threshold,
             codec=fv.codec, crf=fv.crf, overlap=fv.overlap, cancel=cancel,
         )  # fmt: skip

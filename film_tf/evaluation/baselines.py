@@ -19,9 +19,12 @@ from typing import Callable
 import numpy as np
 
 
-def average(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-    """The mean of the two input frames."""
-    return (np.asarray(x0, np.float32) + np.asarray(x1, np.float32)) * 0.5
+def average(x0: np.ndarray, x1: np.ndarray, time: float = 0.5) -> np.ndarray:
+    """The mean of the two input frames; at `time` t their blend (1 - t) x0 + t x1."""
+    x0, x1 = np.asarray(x0, np.float32), np.asarray(x1, np.float32)
+    if time == 0.5:
+        return (x0 + x1) * 0.5  # The midpoint exactly as before.
+    return (1.0 - time) * x0 + time * x1
 
 
 def _grey8(image: np.ndarray) -> np.ndarray:

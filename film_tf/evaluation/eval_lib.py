@@ -190,6 +190,11 @@ def run(
     except (ValueError, RuntimeError, TypeError, SyntaxError) as e:
         # gin reports a missing evaluation.tfrecord as a RuntimeError.
         raise ValueError(f"Bad gin configuration '{gin_config}': {e}".splitlines()[0]) from None
+    if hub.is_handle(model_path):
+        # A handle is fetched (or refused, e.g. --offline) before the shards are read through.
+        from film_tf.formats import model_io
+
+        model_io.resolve(model_path)
     extra = test_set_check(settings["tfrecord"], settings["benchmark"])
     args = (settings["tfrecord"], output_dir, settings["max_examples"], settings["metrics"], save_frames)
     if pipeline_args is None:

@@ -26,8 +26,10 @@ import numpy as np
 
 from film_tf.evaluation.metrics import METRICS, check_metrics, compute_metrics
 
-# predict(x0, x1) -> the middle frame; (H, W, 3) float32 in [0, 1].
-Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# predict(x0, x1[, time]) -> the frame at `time` (default 0.5, the middle);
+# (H, W, 3) float32 in [0, 1]. `time` is passed only for records whose time
+# is not 0.5 (the optional `time` feature of `film_tf.data.tfrecord`).
+Predictor = Callable[..., np.ndarray]
 
 
 @dataclasses.dataclass
@@ -59,8 +61,9 @@ class EvalResult:
 
 
 def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str, np.ndarray]]:
-    """The one eval-dataset reader: decoded triplets `{'x0', 'y', 'x1', 'path'}`
-    (float32 (H, W, 3) in [0, 1]) one at a time, in file order.
+    """The one eval-dataset reader: decoded triplets `{'x0', 'y', 'x1', 'path',
+    'time'}` (frames float32 (H, W, 3) in [0, 1]; time a float, 0.5 for records
+    without one) one at a time, in file order.
 
     The shards are checked whole first (`film_tf.data.shards.check_shards`:
     against their builder's counts file, else every record's CRC), so a
@@ -112,6 +115,7 @@ def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str
                 "y": example["y"].numpy(),
                 "x1": example["x1"].numpy(),
                 "path": example["path"].numpy().decode("utf-8"),
+                "time": float(example["time"].numpy()[0]),
             }
 
 
@@ -125,9 +129,10 @@ def evaluate_examples(
     """Scores `predict` on every triplet.
 
     Args:
-      predict: (x0, x1) -> the middle frame, (H, W, 3) float32.
+      predict: (x0, x1[, time]) -> the frame at `time`, (H, W, 3) float32
+        (see `Predictor`).
       examples: dicts with `x0`, `x1`, `y` ((H, W, 3) float32 in [0, 1]) and
-        optionally `path`.
+        optionally `path` and `time` (default 0.5).
       metrics: names from METRICS.
       on_prediction: called as (index, example, prediction) after each
         example, e.g. to save the frame or keep the first for a summary.
@@ -140,7 +145,9 @@ def evaluate_examples(
     metrics = check_metrics(metrics)
     rows = []
     for index, example in enumerate(examples):
-        prediction = np.asarray(predict(example["x0"], example["x1"]), np.float32)
+        time = float(np.asarray(example.get("time", 0.5)).reshape(-1)[0])
+        inputs = (example["x0"], example["x1"]) + (() if time == 0.5 else (time,))
+        prediction = np.asarray(predict(*inputs), np.float32)
         path = example.get("path", str(index))
         if prediction.shape != example["y"].shape:
             raise ValueError(

@@ -41,6 +41,12 @@ from typing import Iterator
 MAX_RATIO = 256  # at most 255 new frames between two input frames
 
 
+def new_frames_per_pair(num_frames: int | None, times_to_interpolate: int) -> int:
+    """Slow motion's new frames per pair: `num_frames` N (--num_frames), else
+    2^k - 1 for k = `times_to_interpolate` (--times_to_interpolate)."""
+    return num_frames if num_frames is not None else 2**times_to_interpolate - 1
+
+
 def as_fraction(fps: float) -> Fraction:
     """A frame rate as an exact fraction: 29.97 -> 2997/100, 30000/1001 kept as such."""
     return Fraction(str(fps)) if isinstance(fps, float) else Fraction(fps)

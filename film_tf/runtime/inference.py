@@ -142,6 +142,21 @@ def chosen_passes(
     return passes
 
 
+def _as_batches(x0, x1) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Checked float32 (B, H, W, 3|4) batches of two frames or batches, and
+    whether they were single (H, W, C) frames; ValueError in one line."""
+    x0 = np.asarray(x0, np.float32)
+    x1 = np.asarray(x1, np.float32)
+    if x0.shape != x1.shape:
+        raise ValueError(f"The frames differ in size: {x0.shape} vs {x1.shape}.")
+    single = x0.ndim == 3
+    if single:
+        x0, x1 = x0[None], x1[None]
+    if x0.ndim != 4 or x0.shape[-1] not in (3, 4) or 0 in x0.shape:
+        raise ValueError(f"Expected frames of shape (H, W, 3|4) or (B, H, W, 3|4), got {x0.shape[1:]}.")
+    return x0, x1, single
+
+
 class Interpolator:
     """FILM's frame at time t (default the middle) between two frames, at any resolution.
 
@@ -291,15 +306,7 @@ class Interpolator:
           ValueError: frames of different or unusable shapes, or a time
             outside [0, 1] (or NaN), in one line.
         """
-        x0 = np.asarray(x0, np.float32)
-        x1 = np.asarray(x1, np.float32)
-        if x0.shape != x1.shape:
-            raise ValueError(f"The frames differ in size: {x0.shape} vs {x1.shape}.")
-        single = x0.ndim == 3
-        if single:
-            x0, x1 = x0[None], x1[None]
-        if x0.ndim != 4 or x0.shape[-1] not in (3, 4) or 0 in x0.shape:
-            raise ValueError(f"Expected frames of shape (H, W, 3|4) or (B, H, W, 3|4), got {x0.shape[1:]}.")
+        x0, x1, single = _as_batches(x0, x1)
         time = time_batch(time, len(x0))
         channels = x0.shape[-1]
         if channels == 4:
@@ -340,15 +347,7 @@ class Interpolator:
           ValueError: as for calling it, in one line.
         """
         times = check_times(times)
-        x0 = np.asarray(x0, np.float32)
-        x1 = np.asarray(x1, np.float32)
-        if x0.shape != x1.shape:
-            raise ValueError(f"The frames differ in size: {x0.shape} vs {x1.shape}.")
-        single = x0.ndim == 3
-        if single:
-            x0, x1 = x0[None], x1[None]
-        if x0.ndim != 4 or x0.shape[-1] not in (3, 4) or 0 in x0.shape:
-            raise ValueError(f"Expected frames of shape (H, W, 3|4) or (B, H, W, 3|4), got {x0.shape[1:]}.")
+        x0, x1, single = _as_batches(x0, x1)
         batch, channels = len(x0), x0.shape[-1]
         if not len(times):
             empty = np.zeros((batch, 0, *x0.shape[1:]), np.float32)

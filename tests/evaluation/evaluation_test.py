@@ -316,3 +316,25 @@ def test_eval_binary(tmp_path, vimeo_set):
         "error: Unknown baseline 'nope' in --model_path; choose from baseline:average, baseline:dis_flow."
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_each_record_is_predicted_at_its_time():
+    """A record's `time` reaches the predictor (records at 0.5 call it as before,
+    with two frames); the blend baseline is exact on a linear fade at t = 0.3."""
+    from film_tf.evaluation.evaluator import evaluate_examples
+
+    rng = np.random.default_rng(3)
+    x0, x1 = rng.random((2, 16, 16, 3)).astype(np.float32)
+    examples = [
+        {"x0": x0, "x1": x1, "y": 0.5 * (x0 + x1), "path": "mid"},
+        {"x0": x0, "x1": x1, "y": 0.7 * x0 + 0.3 * x1, "path": "third", "time": 0.3},
+    ]
+    calls = []
+
+    def spy(*args):
+        calls.append(args[2:])
+        return baselines.average(*args)
+
+    result = evaluate_examples(spy, examples, metrics=("l1",))
+    assert calls == [(), (0.3,)]
+    assert [row["l1"] for row in result.examples] == pytest.approx([0.0, 0.0], abs=1e-6)
