@@ -123,6 +123,20 @@ def check_protobuf_framing(path: str, required: int, what: str, todo: str) -> No
         raise damaged(path, f"it holds no {what} (field {required} missing: cut short?)", todo)
 
 
+def check_fingerprint(path: str, todo: str) -> None:
+    """A SavedModel's `fingerprint.pb` parses as TensorFlow's FingerprintDef
+    (a damaged one makes tf.saved_model.load print a traceback and go on)."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf import fingerprint_pb2
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        fingerprint_pb2.FingerprintDef.FromString(data)
+    except DecodeError:
+        raise damaged(path, f"not a valid SavedModel fingerprint ({human_size(len(data))})", todo) from None
+
+
 # ------------------------------------------------------------ HDF5, zip
 
 

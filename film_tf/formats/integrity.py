@@ -24,6 +24,7 @@ Per format, what is checked (sizes always, checksums where the format has them):
                 (`benchmarks/integrity_cost.py`).
   SavedModel    `saved_model.pb`: its protobuf framing (a field that runs
                 past the end of the file is a truncation); no checksum exists.
+                `fingerprint.pb` (of a film_tf export) must parse.
   .weights.h5   the HDF5 superblock's end-of-file address against the file
                 size; with checksums, every dataset read once through h5py
                 (damaged metadata; about 0.1 s per 138 MB). HDF5 as Keras
@@ -127,6 +128,14 @@ def check_model_files(path: str | None, kind: str, checksums: bool = True) -> No
                     functools.partial(file_checks.check_protobuf_framing, pb, 2, "SavedModel", EXPORT_AGAIN),
                 )
             )
+            fingerprint = os.path.join(path, "fingerprint.pb")
+            if os.path.isfile(fingerprint):  # Written by TensorFlow >= 2.12.
+                checks.append(
+                    (
+                        [fingerprint],
+                        functools.partial(file_checks.check_fingerprint, fingerprint, EXPORT_AGAIN),
+                    )
+                )
     elif kind in ("keras_weights", "bundled"):
         checks.append(([path], functools.partial(file_checks.check_hdf5, path, checksums)))
     elif kind == "keras_file":

@@ -183,32 +183,51 @@ def prepare_video(
             f"{expected} its duration announces (truncated or damaged?); using those."
         )
         say(warnings[-1])
-    if rate_mode:
-        plan = plan_rate(fps_in, count, target_fps, multiplier, dyadic=dyadic_times)
-        fps_out, mode = float(plan.out_fps), "frame rate"
-    else:
-        plan = SlowMotion(count, frames_per_pair)
-        fps_out, mode = float(fps or fps_in), "slow motion"
-    if plan.num_outputs < 1:
-        raise ValueError(f"{count} frames at {fps_in:g} fps make no frame at {fps_out:g} fps.")
-    pairs = chunk_plan.pairs_per_chunk(chunk_frames, plan)
-    identity = {
-        "input": resume.input_identity(input_video), "output": os.path.abspath(output_video),
-        "mode": mode, "times": "dyadic" if dyadic_times else "exact",
-        "per_pair": None if rate_mode else frames_per_pair, "fps_out": fps_out, "frames": count,
-        "threshold": scene_cut_threshold,
-        "codec": fmt.codec, "crf": fmt.crf, "pairs_per_chunk": pairs, "key": job_key or {},
-    }  # fmt: skip
-    calls = plan.model_frames()
-    if calls and (warning := large_job_warning(calls, plan.num_outputs, height, width)):
-        say(warning)
-        warnings.append(warning)
-    if not rate_mode and info.audio_codecs:
-        say(f"note: slow motion drops the audio of '{input_video}' (--target_fps or --multiplier keep it).")
-    say(f"{input_video}: {count} frames at {fps_in:g} fps -> {plan.num_outputs} at {fps_out:g} fps ({mode})")
-    cuts, frame_digests = (
-        scan_frames(input_video, count, scene_cut_threshold, progress_bar, digests) if calls else ([], None)
-    )
+    while True:  # Planned again when fewer frames decode than the container counts.
+        if rate_mode:
+            plan = plan_rate(fps_in, count, target_fps, multiplier, dyadic=dyadic_times)
+            fps_out, mode = float(plan.out_fps), "frame rate"
+        else:
+            plan = SlowMotion(count, frames_per_pair)
+            fps_out, mode = float(fps or fps_in), "slow motion"
+        if plan.num_outputs < 1:
+            raise ValueError(f"{count} frames at {fps_in:g} fps make no frame at {fps_out:g} fps.")
+        pairs = chunk_plan.pairs_per_chunk(chunk_frames, plan)
+        identity = {
+            "input": resume.input_identity(input_video), "output": os.path.abspath(output_video),
+            "mode": mode, "times": "dyadic" if dyadic_times else "exact",
+            "per_pair": None if rate_mode else frames_per_pair, "fps_out": fps_out, "frames": count,
+            "threshold": scene_cut_threshold,
+            "codec": fmt.codec, "crf": fmt.crf, "pairs_per_chunk": pairs, "key": job_key or {},
+        }  # fmt: skip
+        calls = plan.model_frames()
+        if calls and (warning := large_job_warning(calls, plan.num_outputs, height, width)):
+            say(warning)
+            warnings.append(warning)
+        if not rate_mode and info.audio_codecs:
+            say(
+                f"note: slow motion drops the audio of '{input_video}' (--target_fps or --multiplier keep it)."
+            )
+        say(
+            f"{input_video}: {count} frames at {fps_in:g} fps -> {plan.num_outputs} at {fps_out:g} fps ({mode})"
+        )
+        try:
+            cuts, frame_digests = (
+                scan_frames(input_video, count, scene_cut_threshold, progress_bar, digests)
+                if calls
+                else ([], None)
+            )
+            break
+        except FewerFrames as e:
+            if e.read < 2:
+                raise ValueError(
+                    f"'{input_video}' has {e.read} decodable frame(s); at least 2 are needed."
+                ) from None
+            warnings.append(
+                f"warning: only {e.read} of the {count} frames of '{input_video}' decode (damaged?); using those."
+            )
+            say(warnings[-1])
+            count = e.read
     chunks = chunk_plan.plan_chunks(plan, pairs, cuts)
     return VideoJob(
         input_video, output_video, fmt, plan, rate_mode, fps_in, fps_out, mode, height, width,
@@ -227,12 +246,24 @@ def timed_model(job: VideoJob, interpolator: Callable) -> Callable:
     return interpolator
 
 
+class FewerFrames(ValueError):
+    """`scan_frames` decoded only `read` of the frames the container counts."""
+
+    def __init__(self, read: int):
+        super().__init__(f"only {read} frames decode")
+        self.read = read
+
+
 def scan_frames(
     input_video: str, count: int, threshold: float, progress_bar: bool = True, digests: bool = False
 ) -> tuple[list[int], list[bytes] | None]:
     """(the scene-cut pairs, with `digests` the `frame_digest` of each frame,
     else None) of the first `count` frames: one decoding pass, with a
-    progress bar; none when there is nothing to find."""
+    progress bar; none when there is nothing to find.
+
+    Raises:
+      FewerFrames: fewer than `count` frames decode (a damaged stream).
+    """
     if threshold <= 0 and not digests:
         return [], None
     found: list[bytes] = []
@@ -240,7 +271,13 @@ def scan_frames(
         count, "finding scene cuts" if threshold > 0 else "reading frames", enabled=progress_bar
     )
     try:
-        frames = (bar.step(frame) for _, frame in zip(range(count), video_io.iter_frames(input_video)))
+        read = [0]
+
+        def step(frame):
+            read[0] += 1
+            return bar.step(frame)
+
+        frames = (step(frame) for _, frame in zip(range(count), video_io.iter_frames(input_video)))
         if digests:
             frames = (found.append(frame_digest(frame)) or frame for frame in frames)
         if threshold > 0:
@@ -251,6 +288,8 @@ def scan_frames(
                 pass
     finally:
         bar.close()
+    if read[0] < count:
+        raise FewerFrames(read[0])
     return cuts, found if digests else None
 
 

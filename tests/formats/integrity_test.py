@@ -275,3 +275,19 @@ def test_hdf5_metadata_damage_is_named_and_nothing_else_escapes(models, tmp_path
             assert str(e).startswith(f"The model file '{damaged}' is ") and "\n" not in str(e)
             named += 1
     assert named > 0
+
+
+def test_damaged_export_fingerprint_is_one_line(models, tmp_path):
+    """A changed byte in a film-export's fingerprint.pb (found by the fuzz harness):
+    TensorFlow would print a traceback and go on; the check names the file."""
+    root, _ = models
+    shutil.copytree(root / "export", tmp_path / "export")
+    path = tmp_path / "export" / "fingerprint.pb"
+    data = path.read_bytes()
+    path.write_bytes(data[:31] + b"\xff" + data[31:])  # one inserted byte, as in the fuzz case
+    integrity._verified.clear()
+    with pytest.raises(integrity.DamagedModelError, match="fingerprint.pb' is damaged: not a valid"):
+        integrity.check_model_files(str(tmp_path / "export"), "film_tf_saved_model")
+    path.write_bytes(data)  # the original parses
+    integrity._verified.clear()
+    integrity.check_model_files(str(tmp_path / "export"), "film_tf_saved_model")
