@@ -189,7 +189,8 @@ def test_cli_writes_readable_shards(photo_dir, tmp_path):
     config = sm.MotionConfig(crop_size=32, max_motion=12.0)
     seen = []
     for example in iterate_examples(out + "@2"):
-        assert set(example) == {"x0", "x1", "y", "path"}
+        assert set(example) == {"x0", "x1", "y", "path", "time"}
+        assert example["time"] == 0.5  # midpoint triplets: no time feature stored, read as 0.5
         path = example["path"]
         index = int(path.split()[0].split("/")[1])
         frames, expected_path = sm.triplet(photos, config, seed=7, index=index)
