@@ -7,7 +7,7 @@ them, each at t = j / g: PSNR / SSIM (`film_tf.evaluation.metrics`) of
   * direct t: `Interpolator.at_times` (the pair's features and flows once);
   * dyadic recursion: the nearest dyadic time at depth 3,
     d = floor(8 t + 1/2) / 8, by `film_tf.runtime.recursive.interpolate_recursively`
-    with `keep` (what film-interpolate-frames --target_fps did before issue 33);
+    (what film-interpolate-frames --target_fps did before issue 33, now its --dyadic_times);
   * DIS flow warped to t (`film_tf.evaluation.baselines.dis_flow(..., time=t)`).
 It also scores the two speed tasks on the real clips (source = every 8th
 frame for x8 slow motion, every 5th for 24 -> 60 fps, i.e. ratio 2.5: output
@@ -15,7 +15,8 @@ frame j at source time 0.4 j is original frame 2 j), before and after.
 
 speed: x8 slow motion (7 new frames per pair) and 24 -> 60 fps, before
 (recursion with feature reuse: depth 3 for x8; for 24 -> 60 the
-nearest-dyadic plan at depth 2 with `keep`) and after (exact times through
+nearest-dyadic plan at depth 2, `film_tf.runtime.timed.DyadicRecursion`: only
+the middles on the way to an output frame) and after (exact times through
 `Interpolator.feature_reuse(...).frames_at`: every frame encoded once, each
 pair's flows once), on the released configuration (`Options()`, 34.4 M
 parameters, random weights: the time does not depend on them), float32
@@ -71,17 +72,17 @@ def output_times(task: str, pairs: int) -> list[float]:
 
 def before(interpolator, frames, task: str) -> list[np.ndarray]:
     """Today's recursion (feature reuse where it applies): output frames in order."""
-    from film_tf.runtime.recursive import interpolate_recursively
+    if task == "x8":  # every dyadic frame of depth 3 is an output frame
+        from film_tf.runtime.recursive import interpolate_recursively
 
-    depth = 3 if task == "x8" else 2
-    times = output_times(task, len(frames) - 1)
-    wanted = {nearest_dyadic(t, depth) for t in times}
-    made = dict(
-        interpolate_recursively(
-            iter(frames), interpolator, depth, progress=False, keep=lambda i: i in wanted, indexed=True
-        )
-    )
-    return [made[nearest_dyadic(t, depth)] for t in times]
+        return list(interpolate_recursively(iter(frames), interpolator, 3, progress=False))[:-1]
+    from film_tf.runtime.timed import DyadicRecursion, interpolate_at_times
+
+    depth = 2  # 24 -> 60: the nearest dyadic time at depth ceil(log2 2.5), only the middles on its way
+    indices = [nearest_dyadic(t, depth) for t in output_times(task, len(frames) - 1)]
+    requests = [(d // 2**depth, d % 2**depth / 2**depth) for d in indices]
+    made = interpolate_at_times(iter(frames), DyadicRecursion(interpolator, depth), requests, progress=False)
+    return [frame for _, frame in made]
 
 
 def after(interpolator, frames, task: str) -> list[np.ndarray]:
@@ -279,7 +280,7 @@ def speed(sizes: list[str], pairs: list[int], budget_gb: float) -> str:
     return "\n".join(lines)
 
 
-def stages(size: str, repeats: int = 3) -> str:
+def stages(size: str, repeats: int = 3, per_call: tuple[int, ...] = (1, 2, 7)) -> str:
     """Seconds of the whole pass and of each stage (synthesis per frame at 1, 2 and 7 times per
     call) on the released configuration, plain float32 graph, after one untimed call each."""
     from film_tf import Options, create_model
@@ -301,7 +302,7 @@ def stages(size: str, repeats: int = 3) -> str:
     flows = passes.flows(a, b)
     rows = [("whole pass (one frame)", timed(lambda: passes(x0, x1))), ("extract (one frame)", timed(lambda: passes.extract(x0))),
             ("flows (one pair)", timed(lambda: passes.flows(a, b)))]  # fmt: skip
-    for n in (1, 2, 7):
+    for n in per_call:
         time_rows = np.full((n, 1), 0.3, np.float32)
         rows.append(
             (
@@ -322,14 +323,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="256x256,1280x720")
     parser.add_argument("--pairs", default="4,2", help="Timed pairs per size for 24 -> 60 (x8: half).")
     parser.add_argument("--budget_gb", type=float, default=12.0, help="Memory budget (untiled at 1280x720).")
-    parser.add_argument("--size", default="256x256")
+    parser.add_argument("--size", default="256x256", help="stages: a multiple of 64 (e.g. 1280x768).")
+    parser.add_argument("--per_call", default="1,2,7", help="stages: times per synthesis call.")
     parser.add_argument("--task", default="x8", choices=["x8", "24->60"])
     parser.add_argument("--method", default="after", choices=list(METHODS))
     args = parser.parse_args()
     if args.part == "child":
         print(json.dumps(run_child(args.size, args.task, args.method, int(args.pairs), args.budget_gb)))
     elif args.part == "stages":
-        print(stages(args.size))
+        print(stages(args.size, per_call=tuple(int(n) for n in args.per_call.split(","))))
     elif args.part == "quality":
         print("\n" + quality(args.starts))
     else:

@@ -71,11 +71,16 @@ def middle_image(interpolator, image1: Image, image2: Image, time: float = 0.5) 
 
 
 def check_time(time: float) -> float:
-    """--time, or a one-line error outside [0, 1] (NaN included)."""
-    if not 0.0 <= time <= 1.0:
+    """--time, or a one-line error outside [0, 1] (NaN included; the rule is
+    `runtime.times.check_times`, worded here for the flags)."""
+    from film_tf.runtime.times import check_times  # numpy only: no TensorFlow before the checks
+
+    try:
+        check_times(time)
+    except ValueError:
         raise cli_utils.UserError(
             f"--time must be in [0, 1] (0: --frame1, 1: --frame2, 0.5: the middle), got {time:g}."
-        )
+        ) from None
     return time
 
 

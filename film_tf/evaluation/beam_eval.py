@@ -70,14 +70,12 @@ class _Score:
         import tensorflow as tf
 
         from film_tf.data.tfrecord import parse_example
-        from film_tf.evaluation.evaluator import evaluate_examples
+        from film_tf.evaluation.evaluator import as_example, evaluate_examples
         from film_tf.evaluation.predictors import frame_name
         from film_tf.media.image_io import write_image
 
         index, serialized = item
-        parsed = parse_example(tf.constant(serialized))
-        example = {k: parsed[k].numpy() for k in ("x0", "y", "x1")}
-        example["path"] = parsed["path"].numpy().decode("utf-8")
+        example = as_example(parse_example(tf.constant(serialized)))
 
         def save(_, ex, prediction):
             if self.frames_dir:

@@ -110,13 +110,20 @@ def iterate_examples(tfrecord: str, max_examples: int = -1) -> Iterator[dict[str
                     f"{' '.join(e.message.split())[:200]}"
                 ) from None
             produced += 1
-            yield {
-                "x0": example["x0"].numpy(),
-                "y": example["y"].numpy(),
-                "x1": example["x1"].numpy(),
-                "path": example["path"].numpy().decode("utf-8"),
-                "time": float(example["time"].numpy()[0]),
-            }
+            yield as_example(example)
+
+
+def as_example(parsed: dict) -> dict:
+    """One decoded triplet (`film_tf.data.tfrecord.parse_example`'s tensors) as the
+    evaluator's example `{'x0', 'y', 'x1', 'path', 'time'}` (used by every reader:
+    here and on Beam, so a record's time is never lost on the way)."""
+    return {
+        "x0": parsed["x0"].numpy(),
+        "y": parsed["y"].numpy(),
+        "x1": parsed["x1"].numpy(),
+        "path": parsed["path"].numpy().decode("utf-8"),
+        "time": float(parsed["time"].numpy()[0]),
+    }
 
 
 def evaluate_examples(

@@ -169,23 +169,55 @@ class DyadicRecursion:
     middle of (a, b) at 1/2, then middles of (a, mid) and (mid, b), and so on,
     each computed once per pair (and only those on the way to a time asked),
     so `interpolate_at_times` runs the old nearest-dyadic frame-rate plan
-    (`film_tf.jobs.frame_rate`, `dyadic`) with it.
+    (`film_tf.jobs.frame_rate`, `dyadic`) with it. When `middle` offers
+    `feature_reuse` (an `Interpolator` does) and the memory plan allows it,
+    every frame that is an end of a pair is encoded once (an input frame
+    serves both of its pairs), as the recursion before exact times did.
 
     Args:
       middle: `(x0, x1) -> middle frame`, e.g. an `Interpolator`.
       depth: k, the finest step 1 / 2^k.
+      reuse_features: use `middle.feature_reuse` when it returns one.
     """
 
-    def __init__(self, middle: Callable[[np.ndarray, np.ndarray], np.ndarray], depth: int):
+    def __init__(
+        self, middle: Callable[[np.ndarray, np.ndarray], np.ndarray], depth: int, reuse_features: bool = True
+    ):
         self.middle, self.depth = middle, depth
+        self._reuse = None if reuse_features and hasattr(middle, "feature_reuse") else False
         self._pair: tuple | None = None
         self._frames: dict[int, np.ndarray] = {}
+        self._codes: dict[int, object] = {}  # dyadic index -> encoding, for ends of pairs only
+        self._last_end: tuple | None = None  # (frame, encoding) of the last pair's later frame
+
+    def _reuse_for(self, shape: tuple[int, ...]):
+        if self._reuse is None:
+            # Ends held at once within one pair: 2^(k-1) + 1 (indices 0, 2, 4, .., 2^k).
+            held = 2 ** max(self.depth - 1, 0) - 1
+            self._reuse = self.middle.feature_reuse(shape, held) or False
+        return self._reuse or None
+
+    def _code(self, i: int, reuse):
+        if i not in self._codes:
+            self._codes[i] = reuse.encode(self._frames[i])
+        if i == 2**self.depth:
+            self._last_end = (self._frames[i], self._codes[i])
+        return self._codes[i]
+
+    def _middle_of(self, lo: int, hi: int) -> np.ndarray:
+        reuse = self._reuse_for(self._frames[lo].shape)
+        if reuse is None:
+            return self.middle(self._frames[lo], self._frames[hi])
+        return reuse.middle(self._code(lo, reuse), self._code(hi, reuse))
 
     def at_times(self, a: np.ndarray, b: np.ndarray, times: Sequence[float]) -> np.ndarray:
         """(T, H, W, C) frames at `times` (each i / 2^depth) between a and b."""
         top = 2**self.depth
         if self._pair is None or self._pair[0] is not a or self._pair[1] is not b:
-            self._pair, self._frames = (a, b), {0: a, top: b}  # a new pair (times of one pair come in groups)
+            # A new pair (times of one pair come in groups); its first frame was the last one's end.
+            self._pair, self._frames, self._codes = (a, b), {0: a, top: b}, {}
+            if self._last_end is not None and self._last_end[0] is a:
+                self._codes[0] = self._last_end[1]
         out = []
         for t in times:
             index = round(t * top)
@@ -195,7 +227,7 @@ class DyadicRecursion:
             while index not in self._frames:
                 mid = (lo + hi) // 2
                 if mid not in self._frames:
-                    self._frames[mid] = self.middle(self._frames[lo], self._frames[hi])
+                    self._frames[mid] = self._middle_of(lo, hi)
                 lo, hi = (lo, mid) if index < mid else (mid, hi)
             out.append(self._frames[index])
         return np.stack(out)

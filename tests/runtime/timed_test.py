@@ -173,3 +173,28 @@ def test_dyadic_recursion_makes_the_old_recursive_frames():
     np.testing.assert_array_equal(np.concatenate([first, second]), np.stack([old[2], old[3], old[4], old[6]]))
     with pytest.raises(ValueError, match="not a multiple of 1/8"):
         dyadic.at_times(f[0], f[1], [0.3])
+
+
+def test_dyadic_recursion_encodes_each_end_once_like_the_old_recursion():
+    interpolator = Interpolator(
+        reference_dir("film_official_tiny"), options=reference_options("film_official_tiny")
+    )
+    f = (video_frames("carphone_pristine.mp4", 0, 3, 4).astype(np.float32) / 255.0)[:, :48, :64]
+    encoded = []
+
+    class Counting:  # the interpolator's feature reuse, counting encodings; no whole passes
+        def __call__(self, a, b):
+            raise AssertionError("the middles come from the cached pyramids")
+
+        def feature_reuse(self, shape, k):
+            reuse = interpolator.feature_reuse(shape, k)
+            encode = reuse.encode
+            reuse.encode = lambda frame: encoded.append(1) or encode(frame)
+            return reuse
+
+    old = list(recursive.interpolate_recursively(f, interpolator, 2, progress=False))  # 9 frames
+    requests = [(p, q / 4) for p in range(2) for q in range(4)] + [(2, 0.0)]
+    new = [x for _, x in interpolate_at_times(f, DyadicRecursion(Counting(), 2), requests, progress=False)]
+    # 3 input frames and the two 1/2 middles (ends of the quarter pairs), each encoded once.
+    assert len(encoded) == 5
+    np.testing.assert_allclose(np.stack(new), np.stack(old), atol=1e-5)
