@@ -203,7 +203,9 @@ def quality(starts: int) -> str:
     return "\n".join(lines + task_lines)
 
 
-def run_child(size: str, task: str, method: str, pairs: int, budget_gb: float) -> dict:
+def run_child(
+    size: str, task: str, method: str, pairs: int, budget_gb: float, execution: str = "plain"
+) -> dict:
     """One timed run in this process: returns its row."""
     import cv2
 
@@ -214,7 +216,12 @@ def run_child(size: str, task: str, method: str, pairs: int, budget_gb: float) -
 
     width, height = (int(v) for v in size.split("x"))
     model = create_model(Options(use_aux_outputs=False))
-    interpolator = Interpolator.from_model(model, jit_compile=False, memory_budget_gb=budget_gb)
+    if execution == "plain":
+        interpolator = Interpolator.from_model(model, jit_compile=False, memory_budget_gb=budget_gb)
+    else:  # as the binaries run it: `execution_choice` picks (measured once, cached)
+        interpolator = Interpolator.from_model(
+            model, jit_compile=None, expected_calls=1000, fixed_weights=True, memory_budget_gb=budget_gb
+        )
     fn = METHODS[method]
     rng = np.random.default_rng(0)
     for h, w in ((64, 64), (128, 64)):  # traces every stage with relaxed shapes
@@ -238,11 +245,14 @@ def run_child(size: str, task: str, method: str, pairs: int, budget_gb: float) -
         "outputs": len(out),
         "seconds": seconds,
         "counts": counter.counts,
+        "execution": (lambda c: f"{c.name} ({c.reason})" if c else "plain graph, no Winograd")(
+            getattr(interpolator._forward, "choice", None)
+        ),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
     }
 
 
-def speed(sizes: list[str], pairs: list[int], budget_gb: float) -> str:
+def speed(sizes: list[str], pairs: list[int], budget_gb: float, execution: str = "plain") -> str:
     rows = []
     for size, n in zip(sizes, pairs):
         for task in ("x8", "24->60"):
@@ -250,14 +260,15 @@ def speed(sizes: list[str], pairs: list[int], budget_gb: float) -> str:
             n_task = max(1, n // 2) if task == "x8" else n
             for method in ("before", "after"):
                 command = [sys.executable, "-m", "benchmarks.time_interpolation", "child", "--size", size,
-                           "--task", task, "--method", method, "--pairs", str(n_task), "--budget_gb", str(budget_gb)]  # fmt: skip
+                           "--task", task, "--method", method, "--pairs", str(n_task), "--budget_gb", str(budget_gb),
+                           "--execution", execution]  # fmt: skip
                 result = subprocess.run(command, capture_output=True, text=True)
                 if result.returncode:
                     raise RuntimeError(result.stderr[-2000:])
                 rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
                 r = rows[-1]
                 print(f"{size} {task} {method}: {r['seconds']:.1f} s, {r['outputs']} frames, {r['counts']}, "
-                      f"{r['peak_rss_gb']:.2f} GB", flush=True)  # fmt: skip
+                      f"{r['peak_rss_gb']:.2f} GB, {r['execution']}", flush=True)  # fmt: skip
     lines = [
         "| size | task | method | pairs | output frames | extractions / flows / syntheses / whole passes "
         "| s per output frame | after / before | peak RSS GB |",
@@ -280,14 +291,22 @@ def speed(sizes: list[str], pairs: list[int], budget_gb: float) -> str:
     return "\n".join(lines)
 
 
-def stages(size: str, repeats: int = 3, per_call: tuple[int, ...] = (1, 2, 7)) -> str:
+def stages(
+    size: str, repeats: int = 3, per_call: tuple[int, ...] = (1, 2, 7), execution: str = "plain"
+) -> str:
     """Seconds of the whole pass and of each stage (synthesis per frame at 1, 2 and 7 times per
     call) on the released configuration, plain float32 graph, after one untimed call each."""
     from film_tf import Options, create_model
     from film_tf.runtime.inference import Interpolator
 
     width, height = (int(v) for v in size.split("x"))
-    passes = Interpolator.from_model(create_model(Options(use_aux_outputs=False)), jit_compile=False)._forward
+    model = create_model(Options(use_aux_outputs=False))
+    if execution == "plain":
+        passes = Interpolator.from_model(model, jit_compile=False)._forward
+    else:  # as the binaries run it (execution_choice)
+        passes = Interpolator.from_model(
+            model, jit_compile=None, expected_calls=1000, fixed_weights=True
+        )._forward
     rng = np.random.default_rng(0)
     x0, x1 = rng.random((2, 1, height, width, 3), dtype=np.float32)
 
@@ -323,21 +342,31 @@ def main() -> None:
     parser.add_argument("--sizes", default="256x256,1280x720")
     parser.add_argument("--pairs", default="4,2", help="Timed pairs per size for 24 -> 60 (x8: half).")
     parser.add_argument("--budget_gb", type=float, default=12.0, help="Memory budget (untiled at 1280x720).")
+    parser.add_argument("--execution", default="plain", choices=["plain", "chosen"],
+                        help="speed: the plain float32 graph, or the way the binaries run (execution_choice).")  # fmt: skip
     parser.add_argument("--size", default="256x256", help="stages: a multiple of 64 (e.g. 1280x768).")
     parser.add_argument("--per_call", default="1,2,7", help="stages: times per synthesis call.")
     parser.add_argument("--task", default="x8", choices=["x8", "24->60"])
     parser.add_argument("--method", default="after", choices=list(METHODS))
     args = parser.parse_args()
     if args.part == "child":
-        print(json.dumps(run_child(args.size, args.task, args.method, int(args.pairs), args.budget_gb)))
+        print(
+            json.dumps(
+                run_child(args.size, args.task, args.method, int(args.pairs), args.budget_gb, args.execution)
+            )
+        )
     elif args.part == "stages":
-        print(stages(args.size, per_call=tuple(int(n) for n in args.per_call.split(","))))
+        print(
+            stages(
+                args.size, per_call=tuple(int(n) for n in args.per_call.split(",")), execution=args.execution
+            )
+        )
     elif args.part == "quality":
         print("\n" + quality(args.starts))
     else:
         sizes, pairs = args.sizes.split(","), [int(p) for p in args.pairs.split(",")]
         print(f"CPU: {os.cpu_count()} cores (AMD EPYC Zen 4, shared); command: {' '.join(sys.argv)}")
-        print("\n" + speed(sizes, pairs, args.budget_gb))
+        print("\n" + speed(sizes, pairs, args.budget_gb, args.execution))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,12 @@ def synthesize_times(passes, state, times: np.ndarray, times_per_call: int) -> n
     not clipped."""
     frame0, frame1, flows = state
     n = int(frame0[0][0].shape[0])
+    if getattr(passes, "mode", None) == "winograd":
+        # Measured on the released configuration (benchmarks/TIME_RESULTS.md, 256x256, AMD EPYC
+        # Zen 4): with Winograd convolutions a synthesis costs 0.25 s per frame one per call and
+        # 0.30 s seven per call (the transformed tiles of several times outgrow the caches);
+        # the direct graph gains at most 4% from batching times. So one time per call here.
+        times_per_call = 1
     out = []
     for i in range(0, len(times), max(1, times_per_call)):
         chunk = times[i : i + max(1, times_per_call)]

@@ -227,3 +227,22 @@ def test_feature_reuse_takes_its_times_per_call_from_the_memory_plan(options):
         < 3 * pyramid_bytes_per_pixel(options) * pixels + 7 * OUTPUT_BYTES_PER_PIXEL * pixels
     )
     assert tight.feature_reuse((1024, 1024, 3), 1, times_per_pair=7) is None
+
+
+def test_winograd_passes_synthesize_one_time_per_call(interpolator, golden):
+    """Batching times slows Winograd syntheses (benchmarks/TIME_RESULTS.md): one time per
+    call whatever the plan allows, with the same frames."""
+    passes = interpolator._forward
+    a, b = golden["x0"][1:2], golden["x1"][1:2]
+    state = (passes.extract(a), passes.extract(b))
+    state = (*state, passes.flows(*state))
+    batched = synthesize_times(passes, state, np.float32(TIMES), 6)
+    sizes, synthesize, mode = [], passes.synthesize, passes.mode
+    passes.synthesize = lambda *args: sizes.append(len(args[3])) or synthesize(*args)
+    passes.mode = "winograd"
+    try:
+        single = synthesize_times(passes, state, np.float32(TIMES), 6)
+    finally:
+        passes.synthesize, passes.mode = synthesize, mode
+    assert sizes == [1] * len(TIMES)
+    np.testing.assert_allclose(single, batched, atol=1e-6)
