@@ -294,8 +294,9 @@ def speed(sizes: list[str], pairs: list[int], budget_gb: float, execution: str =
 def stages(
     size: str, repeats: int = 3, per_call: tuple[int, ...] = (1, 2, 7), execution: str = "plain"
 ) -> str:
-    """Seconds of the whole pass and of each stage (synthesis per frame at 1, 2 and 7 times per
-    call) on the released configuration, plain float32 graph, after one untimed call each."""
+    """Seconds of the whole pass and of each stage (synthesis per frame at `per_call` times per
+    call) on the released configuration, run as `execution` says (the plain float32 graph, or
+    as the binaries run it), after one untimed call each."""
     from film_tf import Options, create_model
     from film_tf.runtime.inference import Interpolator
 
@@ -343,7 +344,7 @@ def main() -> None:
     parser.add_argument("--pairs", default="4,2", help="Timed pairs per size for 24 -> 60 (x8: half).")
     parser.add_argument("--budget_gb", type=float, default=12.0, help="Memory budget (untiled at 1280x720).")
     parser.add_argument("--execution", default="plain", choices=["plain", "chosen"],
-                        help="speed: the plain float32 graph, or the way the binaries run (execution_choice).")  # fmt: skip
+                        help="speed, stages: the plain float32 graph, or the way the binaries run (execution_choice).")  # fmt: skip
     parser.add_argument("--size", default="256x256", help="stages: a multiple of 64 (e.g. 1280x768).")
     parser.add_argument("--per_call", default="1,2,7", help="stages: times per synthesis call.")
     parser.add_argument("--task", default="x8", choices=["x8", "24->60"])

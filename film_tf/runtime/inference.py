@@ -379,7 +379,8 @@ class Interpolator:
         `times_to_interpolate` holds at once (streaming callers that hold
         two or three encodings pass 1) beside one pass. `times_per_pair`:
         how many times `frames_at` will be asked per pair (their output
-        frames are reserved; the times per call follow from the plan). Use
+        frames are reserved; the times per call follow from the plan, one
+        for Winograd passes: `times.synthesize_times`). Use
         `at_times` where it returns None."""
         passes = self._forward
         if not getattr(passes, "supports_reuse", False) or len(shape) != 3 or shape[-1] != 3 or 0 in shape:

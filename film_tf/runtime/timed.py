@@ -218,6 +218,7 @@ class DyadicRecursion:
             self._pair, self._frames, self._codes = (a, b), {0: a, top: b}, {}
             if self._last_end is not None and self._last_end[0] is a:
                 self._codes[0] = self._last_end[1]
+            self._last_end = None  # held only until this pair's own last frame is encoded
         out = []
         for t in times:
             index = round(t * top)

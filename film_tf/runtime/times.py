@@ -4,7 +4,8 @@ FILM's feature pyramids depend on one frame, its flows on the pair, and only
 the warp and the fusion on the time t (paper Sec. 3; `FilmNet.extract`,
 `estimate_flows`, `synthesize`). So T frames between one pair cost one
 extraction per frame, one flow estimation and T syntheses, batched as many
-times per call as the memory plan (`tiling.MemoryPlan.times_per_call`) allows.
+times per call as the memory plan (`tiling.MemoryPlan.times_per_call`) allows
+(one per call for Winograd passes, where batching times measured slower).
 
 Where the stages are not available (a film_tf SavedModel or ONNX export,
 a non-TensorFlow backend, a `KerasPasses` whose first call runs eagerly) the
@@ -54,9 +55,10 @@ def synthesize_times(passes, state, times: np.ndarray, times_per_call: int) -> n
     n = int(frame0[0][0].shape[0])
     if getattr(passes, "mode", None) == "winograd":
         # Measured on the released configuration (benchmarks/TIME_RESULTS.md, 256x256, AMD EPYC
-        # Zen 4): with Winograd convolutions a synthesis costs 0.25 s per frame one per call and
-        # 0.30 s seven per call (the transformed tiles of several times outgrow the caches);
-        # the direct graph gains at most 4% from batching times. So one time per call here.
+        # Zen 4): with Winograd convolutions (how the binaries run it there) a synthesis costs
+        # 0.25 s per frame one per call and 0.30 s seven per call, while the direct graph gains
+        # about 6% from batching times (0.31 -> 0.29 s). So one time per call here; pairs or
+        # tiles of one time are still batched as the memory plan allows.
         times_per_call = 1
     out = []
     for i in range(0, len(times), max(1, times_per_call)):
