@@ -8,9 +8,10 @@ indices of synthetic triplets) and how one becomes a serialized
           -> assign to shards -> one writer per shard -> rename onto <base>-<i>-of-<N>
 
 on any Beam runner. The default runner is Beam's in-process FnApiRunner with
-one thread per CPU core (`default_pipeline_args`): no network, no runner
-binary to download (Beam's `DirectRunner` may switch to the Prism runner,
-which does). Standard Beam options (`--runner`, `--direct_num_workers`,
+one thread per CPU core (`default_pipeline_args`, which also turns off its
+timed data flush, whose race dropped examples under CPU load): no network, no
+runner binary to download (Beam's `DirectRunner` may switch to the Prism
+runner, which does). Standard Beam options (`--runner`, `--direct_num_workers`,
 `--direct_running_mode`, Dataflow/Flink/Spark options) are passed through
 untouched (`film_tf.jobs.beam_options`, shared with film-eval and the video job).
 
@@ -83,9 +84,9 @@ def _encode_unit(item: tuple[int, Any], expand: Callable | None, encode: Callabl
     import apache_beam as beam
 
     u, unit = item
-    # The unit's examples are collected before any is emitted: emitting from
-    # inside the decoding loop lost an element now and then on the in-process
-    # runner under CPU load (one of 40, bikes.mp4 in tests/datasets/datasets_test.py).
+    # The unit's examples are collected, then emitted. (The examples that went
+    # missing under CPU load, first blamed on emitting from inside the decoding
+    # loop, were dropped by Beam's timed flush: `beam_options.disable_timed_flush`.)
     try:
         triplets = expand(unit) if expand is not None else (unit,)
         examples = [s for s in map(encode, triplets) if s is not None]

@@ -10,11 +10,15 @@ itself would drop a typo with a warning). The default runner is Beam's
 in-process FnApiRunner: no network, no runner binary to download (Beam's
 `DirectRunner` may switch to the Prism runner, which does).
 
+The in-process runner's timed data flush is turned off (`disable_timed_flush`,
+called by `default_pipeline_args`): in apache-beam (2.78.0) it silently drops
+elements under CPU load, in every running mode but `in_memory`.
+
 `as_dofn` wraps a plain worker object (`setup()` once per worker,
 `process(element)` per element) as a `beam.DoFn`, so that the workers' classes
 import without Beam.
 
-Standard library only at import; Beam is imported when options are checked.
+Standard library only at import; Beam is imported when options are filled in or checked.
 """
 
 from __future__ import annotations
@@ -39,7 +43,10 @@ def _option_names(args: Sequence[str]) -> set[str]:
 
 def default_pipeline_args(args: Sequence[str] = (), num_workers: int = 0) -> list[str]:
     """`args` plus the defaults for each option they do not set: the in-process
-    `FnApiRunner`, `multi_threading`, `num_workers` workers (0: one per core)."""
+    `FnApiRunner`, `multi_threading`, `num_workers` workers (0: one per core).
+    Also turns off the in-process runner's timed data flush, which loses
+    elements (`disable_timed_flush`), for every pipeline run after it."""
+    disable_timed_flush()
     given = _option_names(args)
     defaults = []
     if "runner" not in given:
@@ -49,6 +56,37 @@ def default_pipeline_args(args: Sequence[str] = (), num_workers: int = 0) -> lis
     if "direct_running_mode" not in given:
         defaults.append("--direct_running_mode=multi_threading")
     return list(args) + defaults
+
+
+def disable_timed_flush() -> bool:
+    """Turns off the timed flush of the in-process runner's data plane for the
+    pipelines this process runs from now on; returns whether it was on.
+
+    Why: Beam's `TimeBasedBufferingClosableOutputStream` (runners/worker/
+    data_plane.py, apache-beam 2.78.0) has a thread that every second sends
+    the stream's buffer (`get()`) and then empties it (`_clear()`), while the
+    bundle's own thread keeps writing elements into that buffer without a
+    lock: what it writes while the send is under way is discarded, silently.
+    The in-process `FnApiRunner` uses such streams (1 s,
+    `worker_handlers.DATA_BUFFER_TIME_LIMIT_MS`) for its gRPC data server
+    (each bundle's input, modes `multi_threading` and `multi_processing`) and
+    its in-process gRPC workers (each bundle's output, `multi_threading`); under
+    CPU load the dataset builders lost runs of consecutive examples that way.
+    Without the timer a stream is sent by its writer only, when its buffer
+    passes 10 MB or the bundle ends: nothing lost, and a batch job has no use
+    for the timer (it bounds the latency of streaming pipelines). `in_memory`
+    and remote runners never use these streams; without Beam this does nothing.
+    """
+    try:
+        from apache_beam.runners.portability.fn_api_runner import worker_handlers
+    except ImportError:
+        return False
+    if not getattr(worker_handlers, "DATA_BUFFER_TIME_LIMIT_MS", 0):
+        return False
+    # Read when the runner starts its data server and workers: 0 (falsy) gives
+    # size-based streams on both sides.
+    worker_handlers.DATA_BUFFER_TIME_LIMIT_MS = 0
+    return True
 
 
 def unknown_pipeline_args(args: Sequence[str]) -> list[str]:
